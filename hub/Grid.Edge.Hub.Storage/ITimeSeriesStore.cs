@@ -1,0 +1,53 @@
+using Grid.Edge.Protocol.Readings;
+
+namespace Grid.Edge.Hub.Storage;
+
+/// <summary>
+/// Where the hub keeps readings. Appends are durable when their task completes: a caller may acknowledge the
+/// device then. The same (series, timestamp, value) stored twice is one point.
+/// </summary>
+public interface ITimeSeriesStore : IAsyncDisposable
+{
+    /// <summary>Stores <paramref name="readings"/>; completes once they are on disk (group commit).</summary>
+    ValueTask<AppendResult> AppendAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default);
+
+    /// <summary>Raw points with <c>from &lt;= t &lt; to</c> in time order, at most <paramref name="limit"/>.</summary>
+    ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Per-bucket aggregates with <c>from &lt;= t &lt; to</c>; buckets start at multiples of <paramref name="stepMs"/>
+    /// since the Unix epoch so that the same bucket reads the same from any range. Empty buckets are absent.
+    /// </summary>
+    ValueTask<IReadOnlyList<AggregatePoint>> ReadAggregatedAsync(SeriesKey series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default);
+
+    /// <summary>All series, with their latest point and count.</summary>
+    IReadOnlyList<SeriesInfo> ListSeries();
+
+    bool TryGetSeries(SeriesKey series, out SeriesInfo info);
+
+    StoreStatistics GetStatistics();
+}
+
+/// <summary>One stored point.</summary>
+public readonly record struct DataPoint(long TimestampMs, double Value);
+
+/// <summary>The aggregates of one bucket.</summary>
+public readonly record struct AggregatePoint(long BucketStartMs, long Count, double Sum, double Min, double Max)
+{
+    public double Mean => Sum / Count;
+}
+
+/// <summary>A series as the catalogue knows it.</summary>
+public sealed record SeriesInfo(SeriesKey Key, string Unit, long PointCount, long FirstMs, long LatestMs, double LatestValue);
+
+/// <summary>What an append did.</summary>
+/// <param name="Stored">Readings that are new or changed a stored value, in input order.</param>
+/// <param name="Duplicates">Readings identical to a stored point: nothing was written for them.</param>
+/// <param name="UnitConflicts">Readings refused because their series is stored in another unit.</param>
+public sealed record AppendResult(IReadOnlyList<Reading> Stored, int Inserted, int Updated, int Duplicates, IReadOnlyList<Reading> UnitConflicts)
+{
+    public static readonly AppendResult Empty = new([], 0, 0, 0, []);
+}
+
+/// <summary>Store-wide figures for health and benchmarks.</summary>
+public sealed record StoreStatistics(int SeriesCount, long PointCount, long BytesOnDisk, long Commits, long ReadingsAppended);

@@ -1,0 +1,215 @@
+using System.Reflection;
+using System.Text.Json;
+using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Hub.Storage;
+using Grid.Edge.Protocol.Readings;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using MQTTnet.Server;
+
+namespace Grid.Edge.Hub.Api;
+
+/// <summary>The JSON API: health, series, points, devices, rejections and the live stream.</summary>
+internal static class ApiEndpoints
+{
+    public const int DefaultRawLimit = 100_000;
+    public const int MaxRawLimit = 1_000_000;
+    public const int MaxBuckets = 100_000;
+    private static readonly long DefaultRangeMs = (long)TimeSpan.FromHours(24).TotalMilliseconds;
+
+    public static void Map(WebApplication app)
+    {
+        var api = app.MapGroup("/api");
+
+        api.MapGet("/health", GetHealthAsync)
+            .WithSummary("Hub status: uptime, MQTT clients, store size, ingest counters.");
+
+        api.MapGet("/series", (ITimeSeriesStore store) => store.ListSeries().Select(ToResponse).ToList())
+            .WithSummary("Every series with its unit, latest value and point count.");
+
+        api.MapGet("/series/{device}/{metric}/points", GetPointsAsync)
+            .WithSummary("Points of one series in [from, to): raw, or aggregated per step with agg=mean|min|max|sum|count.")
+            .WithDescription("from/to: Unix ms, RFC 3339, 'now' or relative like -6h (defaults: the last 24 h). step: 10s, 1m, 1h or ms. limit: raw points cap (default 100000, max 1000000).");
+
+        api.MapGet("/devices", (DeviceRegistry devices, RejectionLog rejections) =>
+                devices.All().Select(d => new DeviceResponse(d.Device, d.Status?.ToString().ToLowerInvariant(), d.StatusSince, d.LastSeen, d.ReadingsAccepted, rejections.CountFor(d.Device))).ToList())
+            .WithSummary("Devices heard from, their reported status and when they were last seen.");
+
+        api.MapGet("/ingest/rejections", GetRejections)
+            .WithSummary("Rejection counts per device and reason, and the most recent rejections (newest first, up to 1000).");
+
+        api.MapGet("/live", StreamLiveAsync)
+            .WithSummary("Server-Sent Events: one 'reading' event per stored reading. Filter with ?series=<device>/<metric> or ?device=<device>.")
+            .ExcludeFromDescription();
+    }
+
+    private static async Task<HealthResponse> GetHealthAsync(
+        ITimeSeriesStore store,
+        IngestService ingest,
+        LiveFeed live,
+        MqttServer mqtt,
+        HubEndpoints endpoints,
+        IOptions<HubOptions> options,
+        TimeProvider time)
+    {
+        var stats = store.GetStatistics();
+        var clients = mqtt.IsStarted ? (await mqtt.GetClientsAsync()).Count : 0;
+        var version = typeof(ApiEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+        return new HealthResponse(
+            "ok",
+            version,
+            Math.Round((time.GetUtcNow() - endpoints.StartedAt).TotalSeconds, 1),
+            new MqttHealth(endpoints.Mqtt?.ToString(), clients),
+            new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir),
+            new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected),
+            live.ListenerCount);
+    }
+
+    private static async Task<IResult> GetPointsAsync(
+        string device,
+        string metric,
+        string? from,
+        string? to,
+        string? step,
+        string? agg,
+        int? limit,
+        ITimeSeriesStore store,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var key = new SeriesKey(device, metric);
+        if (!store.TryGetSeries(key, out var info))
+            return Results.NotFound(new ErrorResponse($"no series '{key.Id}'; GET /api/series lists them"));
+
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        long toMs = nowMs, fromMs;
+        string? error = null;
+        if (to is not null && !QueryParameters.TryParseInstant(to, nowMs, out toMs, out error))
+            return BadRequest("to: " + error);
+        if (from is null)
+            fromMs = toMs - DefaultRangeMs;
+        else if (!QueryParameters.TryParseInstant(from, nowMs, out fromMs, out error))
+            return BadRequest("from: " + error);
+        if (fromMs >= toMs)
+            return BadRequest($"from ({fromMs}) must be before to ({toMs})");
+
+        if (step is null)
+        {
+            if (agg is not null)
+                return BadRequest("agg needs a step, e.g. step=1m&agg=mean");
+            var cap = limit ?? DefaultRawLimit;
+            if (cap is < 1 or > MaxRawLimit)
+                return BadRequest($"limit must be between 1 and {MaxRawLimit}");
+            var raw = await store.ReadRangeAsync(key, fromMs, toMs, cap + 1, cancellationToken);
+            var truncated = raw.Count > cap;
+            var points = raw.Take(cap).Select(p => new[] { p.TimestampMs, p.Value }).ToList();
+            return Results.Ok(new PointsResponse(key.Id, info.Unit, fromMs, toMs, null, null, truncated, points));
+        }
+
+        if (!QueryParameters.TryParseDuration(step, out var stepMs, out error))
+            return BadRequest("step: " + error);
+        var aggregate = Aggregate.Mean;
+        if (agg is not null && !QueryParameters.TryParseAggregate(agg, out aggregate, out error))
+            return BadRequest("agg: " + error);
+        if ((toMs - fromMs) / stepMs > MaxBuckets)
+            return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
+
+        var buckets = await store.ReadAggregatedAsync(key, fromMs, toMs, stepMs, cancellationToken);
+        var values = buckets.Select(b => new[]
+        {
+            b.BucketStartMs,
+            aggregate switch
+            {
+                Aggregate.Min => b.Min,
+                Aggregate.Max => b.Max,
+                Aggregate.Sum => b.Sum,
+                Aggregate.Count => b.Count,
+                _ => b.Mean,
+            },
+        }).ToList();
+        return Results.Ok(new PointsResponse(key.Id, info.Unit, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), false, values));
+    }
+
+    private static IResult GetRejections(string? device, int? limit, RejectionLog rejections)
+    {
+        var cap = limit ?? RejectionLog.DefaultCapacity;
+        if (cap is < 1 or > RejectionLog.DefaultCapacity)
+            return BadRequest($"limit must be between 1 and {RejectionLog.DefaultCapacity}");
+        var counts = rejections.Counts()
+            .Where(c => device is null || c.Device == device)
+            .Select(c => new RejectionCount(c.Device, c.Reason, c.Count))
+            .ToList();
+        return Results.Ok(new RejectionsResponse(counts.Sum(c => c.Count), counts, rejections.Recent(device, cap)));
+    }
+
+    private static async Task StreamLiveAsync(HttpContext context, string? series, string? device, LiveFeed live, IOptions<JsonOptions> json, TimeProvider time)
+    {
+        Func<Reading, bool>? filter = null;
+        if (series is not null)
+        {
+            if (!SeriesKey.TryParse(series, out var key))
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsJsonAsync(new ErrorResponse($"series '{series}' is not <device>/<metric>"));
+                return;
+            }
+
+            filter = r => r.Series == key;
+        }
+        else if (device is not null)
+        {
+            filter = r => r.Series.Device == device;
+        }
+
+        context.Response.Headers.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        using var listener = live.Subscribe(filter);
+        var aborted = context.RequestAborted;
+        await context.Response.WriteAsync("retry: 2000\n: connected\n\n", aborted);
+        await context.Response.Body.FlushAsync(aborted);
+        var options = json.Value.SerializerOptions;
+        var reader = listener.Reader;
+        try
+        {
+            while (!aborted.IsCancellationRequested)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15), time);
+                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(aborted, timeout.Token);
+                bool more;
+                try
+                {
+                    more = await reader.WaitToReadAsync(heartbeat.Token);
+                }
+                catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                {
+                    await context.Response.WriteAsync(": keep-alive\n\n", aborted);
+                    await context.Response.Body.FlushAsync(aborted);
+                    continue;
+                }
+
+                if (!more)
+                    break;
+                while (reader.TryRead(out var reading))
+                {
+                    var payload = JsonSerializer.Serialize(
+                        new LiveReading(reading.Series.Id, reading.Series.Device, reading.Series.Metric, reading.TimestampMs, reading.Value, reading.Unit),
+                        options);
+                    await context.Response.WriteAsync("event: reading\ndata: " + payload + "\n\n", aborted);
+                }
+
+                await context.Response.Body.FlushAsync(aborted);
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The browser went away.
+        }
+    }
+
+    private static SeriesResponse ToResponse(SeriesInfo s) =>
+        new(s.Key.Id, s.Key.Device, s.Key.Metric, s.Unit, new LatestPoint(s.LatestMs, s.LatestValue, DateTimeOffset.FromUnixTimeMilliseconds(s.LatestMs)), s.PointCount, s.FirstMs);
+
+    private static IResult BadRequest(string message) => Results.BadRequest(new ErrorResponse(message));
+}

@@ -1,0 +1,40 @@
+namespace Grid.Edge.Hub.Api;
+
+public sealed record ErrorResponse(string Error);
+
+public sealed record HealthResponse(
+    string Status,
+    string Version,
+    double UptimeSeconds,
+    MqttHealth Mqtt,
+    StoreHealth Store,
+    IngestHealth Ingest,
+    int LiveListeners);
+
+public sealed record MqttHealth(string? Endpoint, int Clients);
+
+public sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long Commits, string DataDir);
+
+public sealed record IngestHealth(long Messages, long ReadingsStored, long Duplicates, long ReadingsRejected);
+
+public sealed record LatestPoint(long T, double V, DateTimeOffset Time);
+
+public sealed record SeriesResponse(string Id, string Device, string Metric, string Unit, LatestPoint Latest, long Count, long FirstT);
+
+public sealed record PointsResponse(
+    string Series,
+    string Unit,
+    long From,
+    long To,
+    long? Step,
+    string? Agg,
+    bool Truncated,
+    IReadOnlyList<double[]> Points);
+
+public sealed record DeviceResponse(string Device, string? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted, long Rejections);
+
+public sealed record RejectionCount(string Device, string Reason, long Count);
+
+public sealed record RejectionsResponse(long Total, IReadOnlyList<RejectionCount> Counts, IReadOnlyList<Ingest.RejectionRecord> Recent);
+
+public sealed record LiveReading(string Series, string Device, string Metric, long T, double V, string Unit);

@@ -1,0 +1,111 @@
+using Grid.Edge.Hub.Security;
+
+namespace Grid.Edge.Hub.Configuration;
+
+/// <summary>A setting the user gave that the hub cannot use; the message says what to change.</summary>
+public sealed class HubConfigurationException : Exception
+{
+    public HubConfigurationException()
+    {
+    }
+
+    public HubConfigurationException(string message)
+        : base(message)
+    {
+    }
+
+    public HubConfigurationException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// Layers the hub's settings: built-in defaults, appsettings.json beside the program, an optional --config file,
+/// GRID_* environment variables, then command-line options (later layers win).
+/// </summary>
+public static class HubConfiguration
+{
+    public const string ConfigFileEnvironment = "GRID_CONFIG";
+
+    public static IConfigurationRoot Load(IReadOnlyDictionary<string, string?> commandLine, string? configFile, IDictionary<string, string?>? environment = null)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var builder = new ConfigurationBuilder();
+        builder.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        var env = environment ?? ReadEnvironment();
+        configFile ??= env.TryGetValue(ConfigFileEnvironment, out var fromEnv) ? fromEnv : null;
+        if (!string.IsNullOrWhiteSpace(configFile))
+        {
+            var path = Path.GetFullPath(configFile);
+            if (!File.Exists(path))
+                throw new HubConfigurationException($"Config file '{path}' does not exist.");
+            builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+        }
+
+        var fromEnvironment = new Dictionary<string, string?>();
+        foreach (var setting in HubSetting.All)
+        {
+            if (env.TryGetValue(setting.Environment, out var value) && !string.IsNullOrEmpty(value))
+                fromEnvironment[$"{HubOptions.Section}:{setting.Key}"] = value;
+        }
+
+        builder.AddInMemoryCollection(fromEnvironment);
+        builder.AddInMemoryCollection(commandLine);
+        try
+        {
+            return builder.Build();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new HubConfigurationException($"Config file is not valid JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Binds and validates the <c>Hub</c> section.</summary>
+    public static HubOptions Bind(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new HubOptions();
+        try
+        {
+            configuration.GetSection(HubOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            var detail = ex.InnerException?.Message ?? ex.Message;
+            throw new HubConfigurationException($"A hub setting has the wrong type: {ex.Message} {detail}".Trim(), ex);
+        }
+
+        var problems = options.Validate();
+        if (problems.Count > 0)
+            throw new HubConfigurationException(string.Join(Environment.NewLine, problems));
+        options.DataDir = Path.GetFullPath(options.DataDir);
+        if (options.UsersFile is not null)
+            options.UsersFile = Path.GetFullPath(options.UsersFile);
+        return options;
+    }
+
+    /// <summary>Users given in configuration as <c>"Hub": { "Users": { "name": "$pbkdf2-sha256$..." } }</c>.</summary>
+    public static IReadOnlyDictionary<string, string> ConfiguredUsers(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var users = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var child in configuration.GetSection($"{HubOptions.Section}:Users").GetChildren())
+        {
+            if (!UsersFile.IsValidUserName(child.Key))
+                throw new HubConfigurationException($"Configured MQTT user name '{child.Key}' is not valid (1-64 of A-Z a-z 0-9 _ . -).");
+            users[child.Key] = child.Value ?? string.Empty;
+        }
+
+        return users;
+    }
+
+    private static Dictionary<string, string?> ReadEnvironment()
+    {
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            values[(string)entry.Key] = entry.Value as string;
+        return values;
+    }
+}

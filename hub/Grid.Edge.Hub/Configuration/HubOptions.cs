@@ -1,0 +1,79 @@
+namespace Grid.Edge.Hub.Configuration;
+
+/// <summary>Who may connect to the broker without credentials.</summary>
+public enum AnonymousAccess
+{
+    /// <summary>Only clients on this machine (127.0.0.0/8, ::1), as Mosquitto 2 does by default.</summary>
+    Loopback,
+
+    /// <summary>Nobody: every client needs a user name and password.</summary>
+    None,
+
+    /// <summary>Everyone. Only for an isolated network you trust completely.</summary>
+    Any,
+}
+
+/// <summary>The hub's settings, bound from the <c>Hub</c> configuration section.</summary>
+public sealed class HubOptions
+{
+    public const string Section = "Hub";
+
+    public int MqttPort { get; set; } = 1883;
+
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>Address both listeners bind to; 0.0.0.0 for every IPv4 interface.</summary>
+    public string Bind { get; set; } = "0.0.0.0";
+
+    public string DataDir { get; set; } = DefaultDataDir();
+
+    /// <summary>MQTT users file (name:hash lines); default <c>&lt;data-dir&gt;/mqtt-users</c>.</summary>
+    public string? UsersFile { get; set; }
+
+    public AnonymousAccess Anonymous { get; set; } = AnonymousAccess.Loopback;
+
+    public int MaxPayloadBytes { get; set; } = 64 * 1024;
+
+    public int MaxBatchReadings { get; set; } = 10_000;
+
+    public int MaxFutureSkewSeconds { get; set; } = 300;
+
+    /// <summary>Extra time the store lingers to group more appends into one commit.</summary>
+    public int CommitDelayMs { get; set; }
+
+    public string ResolvedUsersFile => UsersFile ?? Path.Combine(DataDir, "mqtt-users");
+
+    public static string DefaultDataDir()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var root = string.IsNullOrEmpty(xdg)
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share")
+            : xdg;
+        return Path.Combine(root, "grid-edge");
+    }
+
+    /// <summary>Checks the settings; each problem is a sentence that says what to change.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (MqttPort is < 0 or > 65535)
+            problems.Add($"MQTT port {MqttPort} is not a TCP port (0-65535; 0 picks a free one).");
+        if (HttpPort is < 0 or > 65535)
+            problems.Add($"HTTP port {HttpPort} is not a TCP port (0-65535; 0 picks a free one).");
+        if (MqttPort != 0 && MqttPort == HttpPort)
+            problems.Add($"MQTT and HTTP cannot share port {MqttPort}.");
+        if (!System.Net.IPAddress.TryParse(Bind, out _))
+            problems.Add($"Bind address '{Bind}' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::).");
+        if (string.IsNullOrWhiteSpace(DataDir))
+            problems.Add("The data directory is empty; give --data-dir a folder.");
+        if (MaxPayloadBytes is < 256 or > 16 * 1024 * 1024)
+            problems.Add($"MaxPayloadBytes {MaxPayloadBytes} must be between 256 and 16777216.");
+        if (MaxBatchReadings is < 1 or > 1_000_000)
+            problems.Add($"MaxBatchReadings {MaxBatchReadings} must be between 1 and 1000000.");
+        if (MaxFutureSkewSeconds is < 0 or > 86_400)
+            problems.Add($"MaxFutureSkewSeconds {MaxFutureSkewSeconds} must be between 0 and 86400.");
+        if (CommitDelayMs is < 0 or > 1000)
+            problems.Add($"CommitDelayMs {CommitDelayMs} must be between 0 and 1000.");
+        return problems;
+    }
+}

@@ -1,0 +1,22 @@
+namespace Grid.Edge.Hub.Configuration;
+
+/// <summary>
+/// One setting as the user meets it: a command-line option, an environment variable and a key in
+/// appsettings.json. The table below is the single source for all three and for the help text.
+/// </summary>
+internal sealed record HubSetting(string Option, string Key, string Environment, string HelpName, string Description)
+{
+    public static readonly IReadOnlyList<HubSetting> All =
+    [
+        new("--mqtt-port", "MqttPort", "GRID_MQTT_PORT", "port", "MQTT listener port (MQTT 3.1.1 and 5). 0 picks a free port. Default 1883."),
+        new("--http-port", "HttpPort", "GRID_HTTP_PORT", "port", "HTTP port of the API (and dashboards). 0 picks a free port. Default 8080."),
+        new("--bind", "Bind", "GRID_BIND", "address", "Address both listeners bind to. Default 0.0.0.0 (all IPv4 interfaces); 127.0.0.1 keeps the hub private to this machine."),
+        new("--data-dir", "DataDir", "GRID_DATA_DIR", "dir", "Folder for the readings database and users file. Default $XDG_DATA_HOME/grid-edge or ~/.local/share/grid-edge."),
+        new("--users-file", "UsersFile", "GRID_USERS_FILE", "file", "MQTT users file (see 'users add'). Default <data-dir>/mqtt-users."),
+        new("--anonymous", "Anonymous", "GRID_ANONYMOUS", "loopback|none|any", "Who may connect to MQTT without credentials. Default loopback (like Mosquitto 2)."),
+        new("--max-payload-bytes", "MaxPayloadBytes", "GRID_MAX_PAYLOAD_BYTES", "bytes", "Largest accepted message payload. Default 65536."),
+        new("--max-batch-readings", "MaxBatchReadings", "GRID_MAX_BATCH_READINGS", "count", "Most readings accepted in one batch message. Default 10000."),
+        new("--max-future-skew", "MaxFutureSkewSeconds", "GRID_MAX_FUTURE_SKEW", "seconds", "How far a reading's time may be ahead of the hub clock. Default 300."),
+        new("--commit-delay-ms", "CommitDelayMs", "GRID_COMMIT_DELAY_MS", "ms", "Extra wait to group more readings into one disk commit. Default 0 (group what queued during the previous sync)."),
+    ];
+}

@@ -1,0 +1,24 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Grid.Edge.Hub;
+
+/// <summary>Where the hub actually listens (known after start: port 0 picks free ports).</summary>
+public sealed class HubEndpoints(TimeProvider time)
+{
+    internal ListenOptions? MqttListener { get; set; }
+
+    internal ListenOptions? HttpListener { get; set; }
+
+    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+
+    public IPEndPoint? Mqtt => MqttListener?.IPEndPoint;
+
+    public IPEndPoint? Http => HttpListener?.IPEndPoint;
+
+    /// <summary>The one line printed at start; scripts and tests read the ports from it.</summary>
+    public string ReadyLine(string dataDir) =>
+        $"Grid.Edge hub ready: mqtt={Format(Mqtt)} http={Format(Http)} data={dataDir}";
+
+    private static string Format(IPEndPoint? endPoint) => endPoint is null ? "-" : endPoint.ToString();
+}

@@ -1,0 +1,91 @@
+using System.Net;
+using Grid.Edge.Hub.Api;
+using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Hub.Mqtt;
+using Grid.Edge.Hub.Security;
+using Grid.Edge.Hub.Storage;
+using Grid.Edge.Hub.Storage.Sqlite;
+using Grid.Edge.Protocol.Payloads;
+using Microsoft.Extensions.Options;
+using MQTTnet.AspNetCore;
+using MQTTnet.Server;
+
+namespace Grid.Edge.Hub;
+
+/// <summary>Composition root: builds the hub's web application from its settings.</summary>
+public static class HubHost
+{
+    /// <summary>Builds (does not start) the hub. <paramref name="configuration"/> holds the <c>Hub</c> section and logging.</summary>
+    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddConfiguration(configuration);
+        var options = HubConfiguration.Bind(builder.Configuration);
+        logging?.Invoke(builder.Logging);
+
+        var services = builder.Services;
+        services.AddSingleton(Options.Create(options));
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<HubEndpoints>();
+        services.AddSingleton<ITimeSeriesStore>(sp => SqliteTimeSeriesStore.Open(
+            new SqliteStoreOptions { DataDirectory = options.DataDir, CommitDelay = TimeSpan.FromMilliseconds(options.CommitDelayMs) },
+            sp.GetRequiredService<ILogger<SqliteTimeSeriesStore>>()));
+        services.AddSingleton(new ReadingDecoder(new ReadingDecoderOptions
+        {
+            MaxPayloadBytes = options.MaxPayloadBytes,
+            MaxBatchReadings = options.MaxBatchReadings,
+            MaxFutureSkew = TimeSpan.FromSeconds(options.MaxFutureSkewSeconds),
+        }));
+        services.AddSingleton(sp => new RejectionLog(sp.GetRequiredService<ILogger<RejectionLog>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<DeviceRegistry>();
+        services.AddSingleton<LiveFeed>();
+        services.AddSingleton<IngestService>();
+        services.AddSingleton(sp => new MqttUserDirectory(
+            options.ResolvedUsersFile,
+            HubConfiguration.ConfiguredUsers(builder.Configuration),
+            sp.GetRequiredService<ILogger<MqttUserDirectory>>()));
+        services.AddSingleton<MqttConnectionPolicy>();
+        services.AddSingleton<MqttIngestBridge>();
+
+        services.AddHostedMqttServer(mqtt => mqtt.WithoutDefaultEndpoint().WithMaxPendingMessagesPerClient(10_000))
+            .AddMqttConnectionHandler()
+            .AddConnections();
+        services.AddOpenApi();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
+
+        var endpoints = new HubEndpoints(TimeProvider.System);
+        services.AddSingleton(endpoints);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = IPAddress.Parse(options.Bind);
+            kestrel.Listen(address, options.MqttPort, listen =>
+            {
+                endpoints.MqttListener = listen;
+                listen.UseMqtt();
+            });
+            kestrel.Listen(address, options.HttpPort, listen => endpoints.HttpListener = listen);
+        });
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<MqttIngestBridge>().Attach();
+        SeedDevices(app.Services);
+        app.MapOpenApi();
+        ApiEndpoints.Map(app);
+        app.MapGet("/", () => Results.Redirect("/api/health")).ExcludeFromDescription();
+        return app;
+    }
+
+    private static void SeedDevices(IServiceProvider services)
+    {
+        var devices = services.GetRequiredService<DeviceRegistry>();
+        foreach (var series in services.GetRequiredService<ITimeSeriesStore>().ListSeries())
+            devices.Seed(series.Key.Device, DateTimeOffset.FromUnixTimeMilliseconds(series.LatestMs));
+    }
+}

@@ -1,0 +1,35 @@
+using System.Collections.Concurrent;
+using Grid.Edge.Protocol.Readings;
+
+namespace Grid.Edge.Hub.Ingest;
+
+/// <summary>What the hub knows of a device: its own status report and when it was last heard from.</summary>
+public sealed record DeviceState(string Device, DeviceStatus? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted);
+
+/// <summary>Devices seen since start, seeded from the store's series so a restart keeps "last seen".</summary>
+public sealed class DeviceRegistry
+{
+    private readonly ConcurrentDictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
+
+    public void Seed(string device, DateTimeOffset lastReading) =>
+        _devices.AddOrUpdate(
+            device,
+            d => new DeviceState(d, null, null, lastReading, 0),
+            (_, s) => s.LastSeen is { } seen && seen >= lastReading ? s : s with { LastSeen = lastReading });
+
+    public void Heard(string device, DateTimeOffset now, int accepted) =>
+        _devices.AddOrUpdate(
+            device,
+            d => new DeviceState(d, null, null, now, accepted),
+            (_, s) => s with { LastSeen = now, ReadingsAccepted = s.ReadingsAccepted + accepted });
+
+    public void SetStatus(string device, DeviceStatus status, DateTimeOffset now) =>
+        _devices.AddOrUpdate(
+            device,
+            d => new DeviceState(d, status, now, now, 0),
+            (_, s) => s with { Status = status, StatusSince = s.Status == status ? s.StatusSince : now, LastSeen = now });
+
+    public IReadOnlyList<DeviceState> All() => _devices.Values.OrderBy(d => d.Device, StringComparer.Ordinal).ToList();
+
+    public bool TryGet(string device, out DeviceState state) => _devices.TryGetValue(device, out state!);
+}

@@ -1,0 +1,99 @@
+using System.Buffers;
+using Grid.Edge.Hub.Storage;
+using Grid.Edge.Protocol.Payloads;
+using Grid.Edge.Protocol.Readings;
+using Grid.Edge.Protocol.Topics;
+
+namespace Grid.Edge.Hub.Ingest;
+
+/// <summary>What became of one message.</summary>
+/// <param name="Stored">Readings that are now on disk (new or changed points).</param>
+/// <param name="Duplicates">Readings already stored with the same value.</param>
+/// <param name="Rejected">Readings (or messages) refused, each recorded with its reason.</param>
+public readonly record struct IngestOutcome(int Stored, int Duplicates, int Rejected)
+{
+    /// <summary>True when the message carried something and none of it could be used.</summary>
+    public bool AllRejected => Rejected > 0 && Stored == 0 && Duplicates == 0;
+}
+
+/// <summary>
+/// The ingest path: decode and validate a message under <c>grid/</c>, record rejections, append the valid
+/// readings durably, then announce them to live listeners.
+/// </summary>
+public sealed class IngestService(
+    ITimeSeriesStore store,
+    ReadingDecoder decoder,
+    RejectionLog rejections,
+    DeviceRegistry devices,
+    LiveFeed live,
+    TimeProvider time)
+{
+    private long _messages;
+    private long _stored;
+    private long _duplicates;
+
+    public long Messages => Interlocked.Read(ref _messages);
+
+    public long ReadingsStored => Interlocked.Read(ref _stored);
+
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    public long ReadingsRejected => rejections.Total;
+
+    /// <summary>
+    /// Decodes now; the returned task completes when the accepted readings are durable (or faults with
+    /// <see cref="StoreWriteException"/> when they could not be written). Topics outside <c>grid/</c> are not ours.
+    /// </summary>
+    public Task<IngestOutcome> IngestAsync(string topic, ReadOnlySequence<byte> payload, string? clientId)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        if (!GridTopic.IsGridTopic(topic))
+            return Task.FromResult(default(IngestOutcome));
+
+        Interlocked.Increment(ref _messages);
+        var now = time.GetUtcNow();
+        var decoded = decoder.Decode(topic, payload, now.ToUnixTimeMilliseconds());
+        var rejected = 0;
+        foreach (var rejection in decoded.Rejections)
+        {
+            rejections.Record(topic, rejection, clientId);
+            rejected += rejection.Count;
+        }
+
+        if (decoded.Device is not null)
+        {
+            if (decoded.Status is { } status)
+                devices.SetStatus(decoded.Device, status, now);
+            else
+                devices.Heard(decoded.Device, now, decoded.Readings.Count);
+        }
+
+        if (decoded.Readings.Count == 0)
+            return Task.FromResult(new IngestOutcome(0, 0, rejected));
+        return AppendAsync(topic, decoded.Readings, rejected, clientId);
+    }
+
+    private async Task<IngestOutcome> AppendAsync(string topic, List<Reading> readings, int rejected, string? clientId)
+    {
+        var result = await store.AppendAsync(readings);
+        foreach (var conflict in result.UnitConflicts)
+        {
+            var unit = store.TryGetSeries(conflict.Series, out var info) ? info.Unit : "?";
+            rejections.Record(
+                topic,
+                new Rejection(
+                    RejectReason.UnitMismatch,
+                    $"series '{conflict.Series.Id}' is stored in '{unit}', got '{ReadingDecoder.Printable(conflict.Unit)}'",
+                    conflict.Series.Device,
+                    conflict.Series.Metric),
+                clientId);
+            rejected++;
+        }
+
+        Interlocked.Add(ref _stored, result.Stored.Count);
+        Interlocked.Add(ref _duplicates, result.Duplicates);
+        if (result.Stored.Count > 0)
+            live.Publish(result.Stored);
+        return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Grid.Edge.Hub.Ingest;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace Grid.Edge.Hub.Mqtt;
+
+/// <summary>
+/// Holds back a QoS 1 PUBACK (QoS 2 PUBREC) until the message's readings are on disk, without stalling the
+/// client's receive loop: the broker reads on while the store groups many messages into one commit, and the
+/// send loop waits for each acknowledgement's own commit. A device that has its ack may forget the data.
+/// </summary>
+internal static class DurableAcknowledgements
+{
+    // Keyed by the session's item dictionary, so the pending acks of a session go when the session goes.
+    private static readonly ConditionalWeakTable<IDictionary, ConcurrentDictionary<ushort, Task<IngestOutcome>>> Pending = new();
+
+    /// <summary>Called on the receive loop for each inbound PUBLISH, in order. False when no ack will wait for it.</summary>
+    public static bool Track(IDictionary sessionItems, MqttPublishPacket publish, Task<IngestOutcome> ingest)
+    {
+        if (publish.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce || publish.PacketIdentifier == 0)
+            return false;
+        PendingFor(sessionItems)[publish.PacketIdentifier] = ingest;
+        return true;
+    }
+
+    /// <summary>Called on the send loop before each outbound packet.</summary>
+    public static async Task HoldUntilDurableAsync(InterceptingPacketEventArgs args)
+    {
+        ushort id;
+        switch (args.Packet)
+        {
+            case MqttPubAckPacket ack:
+                id = ack.PacketIdentifier;
+                break;
+            case MqttPubRecPacket rec:
+                id = rec.PacketIdentifier;
+                break;
+            default:
+                return;
+        }
+
+        if (args.SessionItems is null || !PendingFor(args.SessionItems).TryRemove(id, out var ingest))
+            return;
+
+        // A failed write throws here: MQTTnet closes the connection without the ack, so the device keeps
+        // the readings and sends them again after reconnecting.
+        var outcome = await ingest.WaitAsync(args.CancellationToken);
+        if (outcome.AllRejected)
+        {
+            // MQTT 5 clients learn that the payload was refused (3.1.1 has no reason codes; the field is ignored).
+            if (args.Packet is MqttPubAckPacket ack)
+                ack.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
+            else if (args.Packet is MqttPubRecPacket rec)
+                rec.ReasonCode = MqttPubRecReasonCode.PayloadFormatInvalid;
+        }
+    }
+
+    private static ConcurrentDictionary<ushort, Task<IngestOutcome>> PendingFor(IDictionary items) =>
+        Pending.GetValue(items, static _ => new ConcurrentDictionary<ushort, Task<IngestOutcome>>());
+}

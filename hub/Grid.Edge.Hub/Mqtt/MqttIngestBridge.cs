@@ -1,0 +1,55 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Grid.Edge.Hub.Ingest;
+using MQTTnet.Packets;
+using MQTTnet.Server;
+
+namespace Grid.Edge.Hub.Mqtt;
+
+/// <summary>Connects the embedded broker to the hub: authentication, ingest of <c>grid/</c> messages, durable acks.</summary>
+internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy policy, IngestService ingest)
+{
+    // MQTT 5 topic aliases are resolved by the broker after the inbound interceptor runs, so we keep our own map.
+    private static readonly ConditionalWeakTable<IDictionary, ConcurrentDictionary<ushort, string>> TopicAliases = new();
+
+    public void Attach()
+    {
+        server.ValidatingConnectionAsync += policy.ValidateAsync;
+        server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
+        server.InterceptingOutboundPacketAsync += DurableAcknowledgements.HoldUntilDurableAsync;
+    }
+
+    private Task OnInboundPacketAsync(InterceptingPacketEventArgs args)
+    {
+        if (args.Packet is not MqttPublishPacket publish)
+            return Task.CompletedTask;
+
+        var topic = ResolveTopic(publish, args.SessionItems);
+        if (string.IsNullOrEmpty(topic))
+            return Task.CompletedTask;
+
+        var pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId);
+        if (args.SessionItems is null || !DurableAcknowledgements.Track(args.SessionItems, publish, pending))
+        {
+            // Nobody waits for a QoS 0 message; a failed write is logged by the store.
+            _ = pending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static string? ResolveTopic(MqttPublishPacket publish, IDictionary? sessionItems)
+    {
+        if (publish.TopicAlias == 0 || sessionItems is null)
+            return publish.Topic;
+        var aliases = TopicAliases.GetValue(sessionItems, static _ => new ConcurrentDictionary<ushort, string>());
+        if (!string.IsNullOrEmpty(publish.Topic))
+        {
+            aliases[publish.TopicAlias] = publish.Topic;
+            return publish.Topic;
+        }
+
+        return aliases.GetValueOrDefault(publish.TopicAlias);
+    }
+}

@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Text;
+using Grid.Edge.Hub;
+using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Security;
+
+var settingOptions = HubSetting.All.ToDictionary(
+    s => s,
+    s => new Option<string>(s.Option) { Description = s.Description, HelpName = s.HelpName });
+var configOption = new Option<string>("--config")
+{
+    Description = $"Extra JSON settings file (same shape as appsettings.json). Also ${HubConfiguration.ConfigFileEnvironment}.",
+    HelpName = "file",
+};
+
+var root = new RootCommand(
+    "Grid.Edge hub: an MQTT broker for your devices that validates and stores their readings durably and serves them over HTTP.\n" +
+    "Every option can also be set in appsettings.json (section \"Hub\") or as a GRID_* environment variable; options win.");
+foreach (var option in settingOptions.Values)
+    root.Options.Add(option);
+root.Options.Add(configOption);
+
+root.SetAction((parse, _) => RunHubAsync(parse));
+
+var users = new Command("users", "Manage MQTT users (devices and programs that connect from other machines).");
+var userName = new Argument<string>("name") { Description = "User name: 1-64 of A-Z a-z 0-9 _ . - (a device id works well)." };
+var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from standard input instead of prompting." };
+var add = new Command("add", "Add a user or change its password.") { userName, passwordStdin };
+add.SetAction(parse => EditUsers(parse, (file, name) =>
+{
+    var password = ReadPassword(parse.GetValue(passwordStdin));
+    if (password.Length < 8)
+        throw new HubConfigurationException("Use a password of at least 8 characters.");
+    file[name] = PasswordHash.Create(password);
+    return $"User '{name}' saved.";
+}));
+var remove = new Command("remove", "Remove a user; its clients are refused from their next connection.") { userName };
+remove.SetAction(parse => EditUsers(parse, (file, name) =>
+    file.Remove(name) ? $"User '{name}' removed." : throw new HubConfigurationException($"There is no user '{name}'.")));
+var list = new Command("list", "List user names.");
+list.SetAction(parse =>
+{
+    var path = LoadOptions(parse).ResolvedUsersFile;
+    var names = File.Exists(path) ? UsersFile.Read(path).Keys.Order(StringComparer.Ordinal).ToList() : [];
+    Console.WriteLine(names.Count == 0 ? $"No users in {path}." : string.Join(Environment.NewLine, names));
+    return 0;
+});
+var hash = new Command("hash", "Print a password hash for the \"Hub:Users\" section of a config file.") { passwordStdin };
+hash.SetAction(parse =>
+{
+    Console.WriteLine(PasswordHash.Create(ReadPassword(parse.GetValue(passwordStdin))));
+    return 0;
+});
+users.Subcommands.Add(add);
+users.Subcommands.Add(remove);
+users.Subcommands.Add(list);
+users.Subcommands.Add(hash);
+foreach (var option in settingOptions.Values)
+    users.Options.Add(option);
+users.Options.Add(configOption);
+root.Subcommands.Add(users);
+
+try
+{
+    // The host handles SIGTERM/SIGINT itself (graceful shutdown); the parser must not end the process first.
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+}
+catch (HubConfigurationException ex)
+{
+    await Console.Error.WriteLineAsync("error: " + ex.Message);
+    return 2;
+}
+
+async Task<int> RunHubAsync(ParseResult parse)
+{
+    var configuration = LoadConfiguration(parse);
+    var options = HubConfiguration.Bind(configuration);
+    await using var app = HubHost.Build(configuration);
+    try
+    {
+        await app.StartAsync();
+    }
+    catch (IOException ex) when (ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+    {
+        await Console.Error.WriteLineAsync($"error: {ex.Message} Another program (a second hub, or Mosquitto) uses the port: stop it or choose another with --mqtt-port / --http-port.");
+        return 1;
+    }
+    catch (Exception ex) when (ex is UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+    {
+        await Console.Error.WriteLineAsync($"error: cannot open the data directory {options.DataDir}: {ex.Message} Choose another with --data-dir or fix its permissions.");
+        return 1;
+    }
+
+    Console.WriteLine(app.Services.GetRequiredService<HubEndpoints>().ReadyLine(options.DataDir));
+    await app.WaitForShutdownAsync();
+    return 0;
+}
+
+IConfigurationRoot LoadConfiguration(ParseResult parse)
+{
+    var commandLine = new Dictionary<string, string?>();
+    foreach (var (setting, option) in settingOptions)
+    {
+        if (parse.GetValue(option) is { } value)
+            commandLine[$"{HubOptions.Section}:{setting.Key}"] = value;
+    }
+
+    return HubConfiguration.Load(commandLine, parse.GetValue(configOption));
+}
+
+HubOptions LoadOptions(ParseResult parse) => HubConfiguration.Bind(LoadConfiguration(parse));
+
+int EditUsers(ParseResult parse, Func<Dictionary<string, string>, string, string> edit)
+{
+    var name = parse.GetValue(userName)!;
+    if (!UsersFile.IsValidUserName(name))
+        throw new HubConfigurationException($"'{name}' is not a valid user name (1-64 of A-Z a-z 0-9 _ . -).");
+    var path = LoadOptions(parse).ResolvedUsersFile;
+    var file = File.Exists(path) ? UsersFile.Read(path) : new Dictionary<string, string>(StringComparer.Ordinal);
+    var message = edit(file, name);
+    UsersFile.Write(path, file);
+    Console.WriteLine($"{message} ({path})");
+    return 0;
+}
+
+static string ReadPassword(bool fromStdin)
+{
+    if (fromStdin || Console.IsInputRedirected)
+        return Console.In.ReadLine()?.TrimEnd('\r', '\n') ?? throw new HubConfigurationException("No password on standard input.");
+    Console.Write("Password: ");
+    var password = new StringBuilder();
+    while (true)
+    {
+        var key = Console.ReadKey(intercept: true);
+        if (key.Key == ConsoleKey.Enter)
+            break;
+        if (key.Key == ConsoleKey.Backspace && password.Length > 0)
+            password.Length--;
+        else if (!char.IsControl(key.KeyChar))
+            password.Append(key.KeyChar);
+    }
+
+    Console.WriteLine();
+    return password.ToString();
+}

@@ -1,0 +1,136 @@
+using System.Text;
+using Grid.Edge.Protocol.Topics;
+using Microsoft.Extensions.Logging;
+
+namespace Grid.Edge.Hub.Security;
+
+/// <summary>
+/// MQTT users: lines <c>name:hash</c> in the users file, plus users from configuration. The file is re-read when
+/// it changes, so adding or removing a user needs no restart. Only password hashes are ever stored.
+/// </summary>
+public sealed class MqttUserDirectory
+{
+    private readonly string _path;
+    private readonly IReadOnlyDictionary<string, string> _configured;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private Dictionary<string, string> _fromFile = new(StringComparer.Ordinal);
+    private DateTime _loadedWriteTime = DateTime.MinValue;
+    private long _loadedLength = -1;
+
+    public MqttUserDirectory(string path, IReadOnlyDictionary<string, string> configured, ILogger logger)
+    {
+        _path = path;
+        _configured = configured;
+        _logger = logger;
+        foreach (var (name, hash) in configured)
+        {
+            if (!PasswordHash.IsWellFormed(hash))
+                throw new InvalidOperationException($"Configured MQTT user '{name}' has no valid password hash; create one with 'users hash'.");
+        }
+    }
+
+    public string FilePath => _path;
+
+    public bool Verify(string userName, string password)
+    {
+        var hash = Lookup(userName);
+        return hash is not null && PasswordHash.Verify(password, hash);
+    }
+
+    public IReadOnlyCollection<string> Names
+    {
+        get
+        {
+            Refresh();
+            lock (_gate)
+                return _fromFile.Keys.Concat(_configured.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        }
+    }
+
+    private string? Lookup(string userName)
+    {
+        Refresh();
+        lock (_gate)
+        {
+            if (_fromFile.TryGetValue(userName, out var hash))
+                return hash;
+        }
+
+        return _configured.GetValueOrDefault(userName);
+    }
+
+    private void Refresh()
+    {
+        var info = new FileInfo(_path);
+        var writeTime = info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue;
+        var length = info.Exists ? info.Length : -1;
+        lock (_gate)
+        {
+            if (writeTime == _loadedWriteTime && length == _loadedLength)
+                return;
+            _loadedWriteTime = writeTime;
+            _loadedLength = length;
+            try
+            {
+                _fromFile = info.Exists ? UsersFile.Read(_path, _logger) : new Dictionary<string, string>(StringComparer.Ordinal);
+            }
+            catch (IOException ex)
+            {
+                _logger.LogError(ex, "Cannot read the MQTT users file {Path}; keeping the users loaded before", _path);
+            }
+        }
+    }
+}
+
+/// <summary>The users file: one <c>name:hash</c> per line, # comments; written atomically, readable by the owner only.</summary>
+public static class UsersFile
+{
+    public static Dictionary<string, string> Read(string path, ILogger? logger = null)
+    {
+        var users = new Dictionary<string, string>(StringComparer.Ordinal);
+        var number = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            number++;
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] == '#')
+                continue;
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            var name = colon > 0 ? line[..colon] : string.Empty;
+            var hash = colon > 0 ? line[(colon + 1)..] : string.Empty;
+            if (!IsValidUserName(name) || !PasswordHash.IsWellFormed(hash))
+            {
+                logger?.LogWarning("{Path} line {Line}: expected 'name:$pbkdf2-sha256$...'; line ignored", path, number);
+                continue;
+            }
+
+            users[name] = hash;
+        }
+
+        return users;
+    }
+
+    public static void Write(string path, IReadOnlyDictionary<string, string> users)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        var text = new StringBuilder("# Grid.Edge MQTT users: name:password-hash. Manage with 'Grid.Edge.Hub users'.\n");
+        foreach (var (name, hash) in users.OrderBy(u => u.Key, StringComparer.Ordinal))
+            text.Append(name).Append(':').Append(hash).Append('\n');
+        var temp = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(temp, options))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(text.ToString()));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>User names follow the topic segment rule, so a device's user name can be its device id.</summary>
+    public static bool IsValidUserName(string name) => GridTopic.IsValidSegment(name, out _);
+}

@@ -168,7 +168,7 @@ public sealed class ReadingDecoder
                 {
                     if (raws.Count == _options.MaxBatchReadings)
                     {
-                        var total = raws.Count + 1 + CountRemainingItems(ref reader);
+                        var total = raws.Count + CountRemainingItems(ref reader);
                         message.Rejections.Add(new Rejection(
                             RejectReason.BatchTooLarge,
                             $"batch holds {total} readings; the limit is {_options.MaxBatchReadings}: split it",

@@ -2,7 +2,9 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Protocol.Topics;
 using MQTTnet.Packets;
+using MQTTnet.Protocol;
 using MQTTnet.Server;
 
 namespace Grid.Edge.Hub.Mqtt;
@@ -17,6 +19,7 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
     {
         server.ValidatingConnectionAsync += policy.ValidateAsync;
         server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
+        server.InterceptingPublishAsync += OnPublishAsync;
         server.InterceptingOutboundPacketAsync += DurableAcknowledgements.HoldUntilDurableAsync;
     }
 
@@ -26,7 +29,7 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
             return Task.CompletedTask;
 
         var topic = ResolveTopic(publish, args.SessionItems);
-        if (string.IsNullOrEmpty(topic))
+        if (string.IsNullOrEmpty(topic) || IsStatusTopic(topic))
             return Task.CompletedTask;
 
         var pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId);
@@ -38,6 +41,23 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
 
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Status messages are taken where the broker dispatches them, because a last will never arrives as an
+    /// inbound packet: the broker publishes it itself when a device drops off.
+    /// </summary>
+    private async Task OnPublishAsync(InterceptingPublishEventArgs args)
+    {
+        var topic = args.ApplicationMessage.Topic;
+        if (string.IsNullOrEmpty(topic) || !IsStatusTopic(topic))
+            return;
+        var outcome = await ingest.IngestAsync(topic, args.ApplicationMessage.Payload, args.ClientId);
+        if (outcome.AllRejected)
+            args.Response.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
+    }
+
+    private static bool IsStatusTopic(string topic) =>
+        topic.EndsWith("/" + GridTopic.StatusSegment, StringComparison.Ordinal) && GridTopic.IsGridTopic(topic);
 
     private static string? ResolveTopic(MqttPublishPacket publish, IDictionary? sessionItems)
     {

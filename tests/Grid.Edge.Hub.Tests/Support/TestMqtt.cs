@@ -1,0 +1,50 @@
+using System.Net;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace Grid.Edge.Hub.Tests.Support;
+
+/// <summary>Real MQTTnet clients against the hub under test.</summary>
+internal static class TestMqtt
+{
+    private static readonly MqttClientFactory Factory = new();
+
+    public static async Task<IMqttClient> ConnectAsync(
+        IPEndPoint broker,
+        string? clientId = null,
+        MqttProtocolVersion version = MqttProtocolVersion.V500,
+        string? user = null,
+        string? password = null,
+        Action<MqttClientOptionsBuilder>? configure = null)
+    {
+        var client = Factory.CreateMqttClient();
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(broker.Address.ToString(), broker.Port)
+            .WithClientId(clientId ?? "test-" + Guid.NewGuid().ToString("N")[..12])
+            .WithProtocolVersion(version)
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (user is not null)
+            builder.WithCredentials(user, password);
+        configure?.Invoke(builder);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            await client.ConnectAsync(builder.Build(), timeout.Token);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+
+        return client;
+    }
+
+    public static async Task<MqttClientPublishResult> PublishAsync(this IMqttClient client, string topic, string payload, MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce, bool retain = false)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).WithRetainFlag(retain).Build();
+        return await client.PublishAsync(message, timeout.Token);
+    }
+}

@@ -6,11 +6,12 @@ using Grid.Edge.Hub.Security;
 
 var settingOptions = HubSetting.All.ToDictionary(
     s => s,
-    s => new Option<string>(s.Option) { Description = s.Description, HelpName = s.HelpName });
+    s => new Option<string>(s.Option) { Description = s.Description, HelpName = s.HelpName, Recursive = true });
 var configOption = new Option<string>("--config")
 {
     Description = $"Extra JSON settings file (same shape as appsettings.json). Also ${HubConfiguration.ConfigFileEnvironment}.",
     HelpName = "file",
+    Recursive = true,
 };
 
 var root = new RootCommand(
@@ -55,15 +56,12 @@ users.Subcommands.Add(add);
 users.Subcommands.Add(remove);
 users.Subcommands.Add(list);
 users.Subcommands.Add(hash);
-foreach (var option in settingOptions.Values)
-    users.Options.Add(option);
-users.Options.Add(configOption);
 root.Subcommands.Add(users);
 
 try
 {
     // The host handles SIGTERM/SIGINT itself (graceful shutdown); the parser must not end the process first.
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
 }
 catch (HubConfigurationException ex)
 {

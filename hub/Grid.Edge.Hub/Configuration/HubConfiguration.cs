@@ -73,8 +73,7 @@ public static class HubConfiguration
         }
         catch (InvalidOperationException ex)
         {
-            var detail = ex.InnerException?.Message ?? ex.Message;
-            throw new HubConfigurationException($"A hub setting has the wrong type: {ex.Message} {detail}".Trim(), ex);
+            throw new HubConfigurationException($"A hub setting has the wrong type: {ex.Message}", ex);
         }
 
         var problems = options.Validate();

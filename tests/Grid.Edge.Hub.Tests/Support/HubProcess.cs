@@ -37,8 +37,8 @@ internal sealed partial class HubProcess : IAsyncDisposable
     {
         get
         {
-            var testDir = new DirectoryInfo(AppContext.BaseDirectory);
-            var configuration = testDir.Parent!.Parent!.Name; // bin/<Configuration>/net10.0
+            var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var configuration = testDir.Parent!.Name; // bin/<Configuration>/net10.0
             var root = testDir;
             while (root is not null && !File.Exists(Path.Combine(root.FullName, "Grid.Edge.sln")))
                 root = root.Parent;

@@ -30,7 +30,9 @@ internal static class TestMqtt
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         try
         {
-            await client.ConnectAsync(builder.Build(), timeout.Token);
+            var result = await client.ConnectAsync(builder.Build(), timeout.Token);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+                throw new MqttConnectionRefusedException(result.ResultCode);
         }
         catch
         {
@@ -47,4 +49,10 @@ internal static class TestMqtt
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).WithRetainFlag(retain).Build();
         return await client.PublishAsync(message, timeout.Token);
     }
+}
+
+internal sealed class MqttConnectionRefusedException(MqttClientConnectResultCode code)
+    : Exception("The broker refused the connection: " + code)
+{
+    public MqttClientConnectResultCode Code { get; } = code;
 }

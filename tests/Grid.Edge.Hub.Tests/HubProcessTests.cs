@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Grid.Edge.Hub.Api;
+using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Tests.Support;
+using MQTTnet.Formatter;
+
+namespace Grid.Edge.Hub.Tests;
+
+/// <summary>The hub as a real process: restarts, SIGTERM, SIGKILL, its command line.</summary>
+[Collection(HubProcessGroup.Name)]
+public sealed class HubProcessTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static async Task<PointsResponse> AllPointsAsync(HttpClient http, string series) =>
+        (await http.GetFromJsonAsync<PointsResponse>($"/api/series/{series}/points?from=0&to=now&limit=1000000", Json.Options))!;
+
+    [Fact]
+    public async Task A_graceful_stop_flushes_and_a_restart_finds_every_reading()
+    {
+        await using (var hub = await HubProcess.StartAsync(_dir.Path))
+        {
+            using var client = await TestMqtt.ConnectAsync(hub.Mqtt, version: MqttProtocolVersion.V311);
+            for (var i = 0; i < 20; i++)
+                await client.PublishAsync("grid/van/speed", $"{{\"v\":{i},\"t\":{1795330000000 + i * 1000}}}", MQTTnet.Protocol.MqttQualityOfServiceLevel.AtMostOnce);
+            await client.PublishAsync("grid/van/rpm", """{"v":850,"t":1795330000000}""");
+            Assert.Equal(0, await hub.TerminateAsync());
+            Assert.DoesNotContain("fail:", hub.Output, StringComparison.OrdinalIgnoreCase);
+        }
+
+        var wal = new FileInfo(Path.Combine(_dir.Path, "readings.db-wal"));
+        Assert.True(!wal.Exists || wal.Length == 0, "the write-ahead log is checkpointed at a clean stop");
+
+        await using var restarted = await HubProcess.StartAsync(_dir.Path);
+        Assert.Equal(20, (await AllPointsAsync(restarted.Http, "van/speed")).Points.Count);
+        Assert.Equal([[1795330000000, 850.0]], (await AllPointsAsync(restarted.Http, "van/rpm")).Points);
+    }
+
+    [Fact]
+    public async Task Every_acknowledged_qos1_reading_survives_a_sigkill()
+    {
+        const long t0 = 1_795_330_000_000;
+        var acked = new ConcurrentBag<int>();
+        var hub = await HubProcess.StartAsync(_dir.Path);
+        try
+        {
+            using var client = await TestMqtt.ConnectAsync(hub.Mqtt);
+            using var inFlight = new SemaphoreSlim(64);
+            var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var publishes = new List<Task>();
+            for (var i = 0; i < 20_000 && !killed.Task.IsCompleted; i++)
+            {
+                await inFlight.WaitAsync();
+                var n = i;
+                publishes.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        if ((await client.PublishAsync("grid/crash/level", $"{{\"v\":{n},\"t\":{t0 + n}}}")).IsSuccess)
+                            acked.Add(n);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        // The hub is gone: this one was never acknowledged.
+                    }
+                    finally
+                    {
+                        inFlight.Release();
+                    }
+
+                    if (acked.Count >= 500 && killed.TrySetResult())
+                        await hub.KillAsync();
+                }));
+            }
+
+            await killed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await Task.WhenAll(publishes).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await hub.DisposeAsync();
+        }
+
+        Assert.True(acked.Count >= 500);
+        await using var restarted = await HubProcess.StartAsync(_dir.Path);
+        var stored = (await AllPointsAsync(restarted.Http, "crash/level")).Points.ToDictionary(p => (long)p[0], p => p[1]);
+        var lost = acked.Where(n => !stored.TryGetValue(t0 + n, out var v) || v != n).Order().ToList();
+        Assert.True(lost.Count == 0, $"{lost.Count} of {acked.Count} acknowledged readings were lost, e.g. {string.Join(", ", lost.Take(10))}");
+    }
+
+    [Fact]
+    public async Task Help_lists_every_option()
+    {
+        var (exit, output) = await HubProcess.RunToEndAsync(null, "--help");
+        Assert.Equal(0, exit);
+        foreach (var setting in HubSetting.All)
+            Assert.Contains(setting.Option, output, StringComparison.Ordinal);
+        Assert.Contains("users", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--mqtt-port", "seventy", "wrong type")]
+    [InlineData("--http-port", "70000", "is not a TCP port")]
+    [InlineData("--bind", "localhost-ish", "is not an IP address")]
+    [InlineData("--anonymous", "sometimes", "wrong type")]
+    public async Task A_bad_setting_stops_the_hub_with_a_message_that_says_what_to_fix(string option, string value, string message)
+    {
+        var (exit, output) = await HubProcess.RunToEndAsync(null, option, value, "--data-dir", _dir.Path);
+        Assert.Equal(2, exit);
+        Assert.Contains("error: ", output, StringComparison.Ordinal);
+        Assert.Contains(message, output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_reported_with_what_to_do()
+    {
+        using var blocker = new TcpListener(IPAddress.Loopback, 0);
+        blocker.Start();
+        var port = ((IPEndPoint)blocker.LocalEndpoint).Port;
+        var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
+        Assert.Equal(1, exit);
+        Assert.Contains("--mqtt-port", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Users_added_on_the_command_line_can_connect_when_anonymous_access_is_off()
+    {
+        var (exit, output) = await HubProcess.RunToEndAsync("a-long-device-password", "users", "add", "ws7", "--password-stdin", "--data-dir", _dir.Path);
+        Assert.Equal(0, exit);
+        Assert.Contains("User 'ws7' saved", output, StringComparison.Ordinal);
+        (exit, output) = await HubProcess.RunToEndAsync(null, "users", "list", "--data-dir", _dir.Path);
+        Assert.Equal(0, exit);
+        Assert.Contains("ws7", output, StringComparison.Ordinal);
+
+        await using var hub = await HubProcess.StartAsync(_dir.Path, "--anonymous", "none");
+        await Assert.ThrowsAsync<MqttConnectionRefusedException>(() => TestMqtt.ConnectAsync(hub.Mqtt));
+        using var client = await TestMqtt.ConnectAsync(hub.Mqtt, user: "ws7", password: "a-long-device-password");
+        Assert.True((await client.PublishAsync("grid/ws7/temperature", "18.5")).IsSuccess);
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HubProcessGroup
+{
+    public const string Name = "hub processes";
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace Grid.Edge.Benchmarks.Mqtt;
+
+/// <summary>A broker process started for one run, pinned to its own core, torn down afterwards.</summary>
+internal sealed partial class BrokerUnderTest : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _workDir;
+
+    private BrokerUnderTest(string name, Process process, string workDir, int mqttPort, Uri? http)
+    {
+        Name = name;
+        _process = process;
+        _workDir = workDir;
+        MqttPort = mqttPort;
+        Http = http;
+    }
+
+    public string Name { get; }
+
+    public int MqttPort { get; }
+
+    /// <summary>The hub's API, for checking that readings are stored; null for Mosquitto.</summary>
+    public Uri? Http { get; }
+
+    public static async Task<BrokerUnderTest> StartMosquittoAsync(int core)
+    {
+        var dir = NewWorkDir();
+        var port = FreePort();
+        var config = Path.Combine(dir, "mosquitto.conf");
+        // The baseline configuration of DESIGN.md section 7.
+        await File.WriteAllTextAsync(config, string.Join('\n',
+            $"listener {port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+            "max_queued_messages 1000000",
+            "max_inflight_messages 100",
+            "log_dest none",
+            string.Empty));
+        var process = Start("/usr/sbin/mosquitto", ["-c", config], core);
+        await WaitForPortAsync(port, process);
+        return new BrokerUnderTest("mosquitto 2.0.11", process, dir, port, null);
+    }
+
+    public static async Task<BrokerUnderTest> StartHubAsync(string hubDll, int core)
+    {
+        var dir = NewWorkDir();
+        var process = Start("dotnet", [hubDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir], core, redirect: true);
+        var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && ReadyLine().Match(e.Data) is { Success: true } m)
+                ready.TrySetResult(m);
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var match = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var mqtt = IPEndPoint.Parse(match.Groups["mqtt"].Value);
+        return new BrokerUnderTest("Grid.Edge hub (durable store)", process, dir, mqtt.Port, new Uri("http://" + match.Groups["http"].Value));
+    }
+
+    private static Process Start(string program, string[] args, int core, bool redirect = false)
+    {
+        // taskset keeps the broker on one core and the load generator on the other (DESIGN.md section 7).
+        var start = new ProcessStartInfo("taskset") { RedirectStandardOutput = redirect, RedirectStandardError = redirect, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(core.ToString(CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(program);
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        return Process.Start(start) ?? throw new InvalidOperationException("cannot start " + program);
+    }
+
+    private static string NewWorkDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "grid-edge-bench", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WaitForPortAsync(int port, Process process)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException("the broker exited at start");
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        throw new TimeoutException($"nothing listens on port {port}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_workDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+) data=")]
+    private static partial Regex ReadyLine();
+}

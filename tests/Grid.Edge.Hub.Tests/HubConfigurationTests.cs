@@ -1,0 +1,75 @@
+using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Tests.Support;
+
+namespace Grid.Edge.Hub.Tests;
+
+public sealed class HubConfigurationTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static Dictionary<string, string?> Cli(params (string Key, string Value)[] values) =>
+        values.ToDictionary(v => "Hub:" + v.Key, v => (string?)v.Value);
+
+    [Fact]
+    public void Defaults_are_the_documented_ones()
+    {
+        var options = HubConfiguration.Bind(HubConfiguration.Load(Cli(), null, new Dictionary<string, string?>()));
+        Assert.Equal(1883, options.MqttPort);
+        Assert.Equal(8080, options.HttpPort);
+        Assert.Equal("0.0.0.0", options.Bind);
+        Assert.Equal(AnonymousAccess.Loopback, options.Anonymous);
+        Assert.Equal(Path.Combine(options.DataDir, "mqtt-users"), options.ResolvedUsersFile);
+    }
+
+    [Fact]
+    public void Command_line_beats_environment_beats_config_file()
+    {
+        var file = Path.Combine(_dir.Path, "hub.json");
+        File.WriteAllText(file, """{"Hub":{"MqttPort":1000,"HttpPort":1001,"Bind":"127.0.0.1","DataDir":"/tmp/a"}}""");
+        var environment = new Dictionary<string, string?> { ["GRID_HTTP_PORT"] = "2001", ["GRID_DATA_DIR"] = "/tmp/b" };
+        var options = HubConfiguration.Bind(HubConfiguration.Load(Cli(("DataDir", "/tmp/c")), file, environment));
+        Assert.Equal(1000, options.MqttPort);
+        Assert.Equal(2001, options.HttpPort);
+        Assert.Equal("127.0.0.1", options.Bind);
+        Assert.Equal("/tmp/c", options.DataDir);
+    }
+
+    [Fact]
+    public void The_config_file_can_come_from_the_environment()
+    {
+        var file = Path.Combine(_dir.Path, "hub.json");
+        File.WriteAllText(file, """{"Hub":{"Anonymous":"none"}}""");
+        var options = HubConfiguration.Bind(HubConfiguration.Load(Cli(), null, new Dictionary<string, string?> { ["GRID_CONFIG"] = file }));
+        Assert.Equal(AnonymousAccess.None, options.Anonymous);
+    }
+
+    [Fact]
+    public void Problems_are_reported_together_in_words()
+    {
+        var error = Assert.Throws<HubConfigurationException>(() => HubConfiguration.Bind(HubConfiguration.Load(
+            Cli(("MqttPort", "8080"), ("HttpPort", "8080"), ("Bind", "here"), ("MaxBatchReadings", "0")), null, new Dictionary<string, string?>())));
+        Assert.Contains("cannot share port 8080", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'here' is not an IP address", error.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxBatchReadings 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_or_broken_config_file_is_a_clear_error()
+    {
+        var missing = Assert.Throws<HubConfigurationException>(() => HubConfiguration.Load(Cli(), Path.Combine(_dir.Path, "nope.json"), new Dictionary<string, string?>()));
+        Assert.Contains("does not exist", missing.Message, StringComparison.Ordinal);
+        var broken = Path.Combine(_dir.Path, "broken.json");
+        File.WriteAllText(broken, "{ not json");
+        var error = Assert.Throws<HubConfigurationException>(() => HubConfiguration.Load(Cli(), broken, new Dictionary<string, string?>()));
+        Assert.Contains("not valid JSON", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Configured_users_need_valid_names_and_hashes()
+    {
+        var configuration = HubConfiguration.Load(new Dictionary<string, string?> { ["Hub:Users:bad name"] = "x" }, null, new Dictionary<string, string?>());
+        Assert.Throws<HubConfigurationException>(() => HubConfiguration.ConfiguredUsers(configuration));
+    }
+}

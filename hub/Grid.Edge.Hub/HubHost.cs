@@ -53,6 +53,8 @@ public static class HubHost
         services.AddSingleton<MqttConnectionPolicy>();
         services.AddSingleton<MqttIngestBridge>();
 
+        services.AddSingleton(sp => new MqttNetLogBridge(sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<MQTTnet.Diagnostics.Logger.IMqttNetLogger>(sp => sp.GetRequiredService<MqttNetLogBridge>());
         services.AddHostedMqttServer(mqtt => mqtt.WithoutDefaultEndpoint().WithMaxPendingMessagesPerClient(10_000))
             .AddMqttConnectionHandler()
             .AddConnections();

@@ -1,3 +1,4 @@
+using Grid.Edge.Tests.Shared;
 using CsCheck;
 using Grid.Edge.Hub.Storage.Sqlite;
 using Grid.Edge.Protocol.Readings;

@@ -1,3 +1,4 @@
+using Grid.Edge.Tests.Shared;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Tests.Support;
 

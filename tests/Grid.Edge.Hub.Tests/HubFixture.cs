@@ -9,5 +9,13 @@ public sealed class HubFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => Hub = await InProcessHub.StartAsync();
 
-    public async Task DisposeAsync() => await Hub.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Hub.DisposeAsync();
+
+        // As MQTTnet's own broker tests do: a run that logged an error failed, whatever the assertions said.
+        var errors = Hub.Logs.Errors.ToList();
+        if (errors.Count > 0)
+            throw new InvalidOperationException("The hub logged errors:\n" + string.Join("\n", errors));
+    }
 }

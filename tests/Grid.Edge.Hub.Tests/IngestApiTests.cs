@@ -272,6 +272,35 @@ public sealed class IngestApiTests(HubFixture fixture) : IClassFixture<HubFixtur
     }
 
     [Fact]
+    public async Task A_client_sending_broken_packets_is_dropped_and_counted_and_others_carry_on()
+    {
+        var before = (await _hub.GetAsync<HealthResponse>("/api/health"))!.Mqtt.ClientProtocolErrors;
+        using (var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(_hub.Mqtt);
+            await socket.SendAsync("\u0010\u0005garbage!"u8.ToArray());
+            var buffer = new byte[16];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                Assert.Equal(0, await socket.ReceiveAsync(buffer, timeout.Token)); // the hub hangs up...
+            }
+            catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+            {
+                // ...or resets the connection.
+            }
+        }
+
+        await Eventually.WaitForAsync(
+            async () => (await _hub.GetAsync<HealthResponse>("/api/health"))!.Mqtt.ClientProtocolErrors,
+            count => count > before,
+            "the protocol error to be counted");
+        var device = NewDevice();
+        using var client = await TestMqtt.ConnectAsync(_hub.Mqtt);
+        Assert.True((await client.PublishAsync($"grid/{device}/temperature", "20")).IsSuccess);
+    }
+
+    [Fact]
     public async Task An_openapi_document_describes_the_api()
     {
         var document = await _hub.Http.GetStringAsync("/openapi/v1.json");

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Hub.Mqtt;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Readings;
 using Microsoft.AspNetCore.Http.Json;
@@ -49,6 +50,7 @@ internal static class ApiEndpoints
         IngestService ingest,
         LiveFeed live,
         MqttServer mqtt,
+        MqttNetLogBridge mqttLog,
         HubEndpoints endpoints,
         IOptions<HubOptions> options,
         TimeProvider time)
@@ -60,7 +62,7 @@ internal static class ApiEndpoints
             "ok",
             version,
             Math.Round((time.GetUtcNow() - endpoints.StartedAt).TotalSeconds, 1),
-            new MqttHealth(endpoints.Mqtt?.ToString(), clients),
+            new MqttHealth(endpoints.Mqtt?.ToString(), clients, mqttLog.ClientProtocolErrors),
             new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir),
             new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected),
             live.ListenerCount);

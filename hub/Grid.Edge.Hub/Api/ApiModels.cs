@@ -11,7 +11,7 @@ public sealed record HealthResponse(
     IngestHealth Ingest,
     int LiveListeners);
 
-public sealed record MqttHealth(string? Endpoint, int Clients);
+public sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtocolErrors);
 
 public sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long Commits, string DataDir);
 

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using Grid.Edge.Protocol.Payloads;
 
@@ -89,31 +90,20 @@ public static class QueryParameters
         return true;
     }
 
+    private static readonly FrozenDictionary<string, Aggregate> AggregateNames = new Dictionary<string, Aggregate>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["mean"] = Aggregate.Mean,
+        ["avg"] = Aggregate.Mean,
+        ["min"] = Aggregate.Min,
+        ["max"] = Aggregate.Max,
+        ["sum"] = Aggregate.Sum,
+        ["count"] = Aggregate.Count,
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
     public static bool TryParseAggregate(string text, out Aggregate aggregate, out string? error)
     {
         ArgumentNullException.ThrowIfNull(text);
-        error = null;
-        switch (text.Trim().ToLowerInvariant())
-        {
-            case "mean" or "avg":
-                aggregate = Aggregate.Mean;
-                return true;
-            case "min":
-                aggregate = Aggregate.Min;
-                return true;
-            case "max":
-                aggregate = Aggregate.Max;
-                return true;
-            case "sum":
-                aggregate = Aggregate.Sum;
-                return true;
-            case "count":
-                aggregate = Aggregate.Count;
-                return true;
-            default:
-                aggregate = default;
-                error = $"'{text}' is not an aggregate: use mean, min, max, sum or count";
-                return false;
-        }
+        error = AggregateNames.TryGetValue(text.Trim(), out aggregate) ? null : $"'{text}' is not an aggregate: use mean, min, max, sum or count";
+        return error is null;
     }
 }

@@ -1,3 +1,4 @@
+using Grid.Edge.Tests.Shared;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;

@@ -1,4 +1,4 @@
-namespace Grid.Edge.Hub.Storage.Tests;
+namespace Grid.Edge.Tests.Shared;
 
 /// <summary>A fresh folder under the system temp directory, deleted afterwards.</summary>
 internal sealed class TempDirectory : IDisposable
@@ -15,7 +15,7 @@ internal sealed class TempDirectory : IDisposable
         }
         catch (IOException)
         {
-            // A file still open on a slow machine: the temp folder is cleaned by the OS later.
+            // A file still open on a slow machine: the OS cleans the temp folder later.
         }
     }
 }

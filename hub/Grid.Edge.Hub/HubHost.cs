@@ -53,6 +53,9 @@ public static class HubHost
         services.AddSingleton<MqttConnectionPolicy>();
         services.AddSingleton<MqttIngestBridge>();
 
+        // Registered before the broker so that it stops after it, and saves the wills published at shutdown.
+        services.AddSingleton<RetainedMessageFile>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetainedMessageFile>());
         services.AddSingleton(sp => new MqttNetLogBridge(sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<MQTTnet.Diagnostics.Logger.IMqttNetLogger>(sp => sp.GetRequiredService<MqttNetLogBridge>());
         services.AddHostedMqttServer(mqtt => mqtt.WithoutDefaultEndpoint().WithMaxPendingMessagesPerClient(10_000))
@@ -77,11 +80,28 @@ public static class HubHost
 
         var app = builder.Build();
         app.Services.GetRequiredService<MqttIngestBridge>().Attach();
+        app.Services.GetRequiredService<RetainedMessageFile>().Attach();
         SeedDevices(app.Services);
+        app.Lifetime.ApplicationStopping.Register(() => DisconnectMqttClients(app.Services));
         app.MapOpenApi();
         ApiEndpoints.Map(app);
         app.MapGet("/", () => Results.Redirect("/api/health")).ExcludeFromDescription();
         return app;
+    }
+
+    /// <summary>
+    /// Kestrel's graceful stop waits for open connections, and MQTT connections stay open until the broker closes
+    /// them; so the broker lets its clients go first, telling MQTT 5 clients why.
+    /// </summary>
+    private static void DisconnectMqttClients(IServiceProvider services)
+    {
+        var server = services.GetRequiredService<MqttServer>();
+        if (!server.IsStarted)
+            return;
+        server.AcceptNewConnections = false;
+        var options = new MqttServerClientDisconnectOptions { ReasonCode = MQTTnet.Protocol.MqttDisconnectReasonCode.ServerShuttingDown };
+        var clients = server.GetClientsAsync().GetAwaiter().GetResult();
+        Task.WhenAll(clients.Select(c => c.DisconnectAsync(options))).Wait(TimeSpan.FromSeconds(5));
     }
 
     private static void SeedDevices(IServiceProvider services)

@@ -1,6 +1,7 @@
 using Grid.Edge.Tests.Shared;
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using Grid.Edge.Hub.Api;
@@ -40,6 +41,35 @@ public sealed class HubProcessTests : IDisposable
         await using var restarted = await HubProcess.StartAsync(_dir.Path);
         Assert.Equal(20, (await AllPointsAsync(restarted.Http, "van/speed")).Points.Count);
         Assert.Equal([[1795330000000, 850.0]], (await AllPointsAsync(restarted.Http, "van/rpm")).Points);
+    }
+
+    [Fact]
+    public async Task Retained_messages_and_device_status_survive_a_restart()
+    {
+        await using (var hub = await HubProcess.StartAsync(_dir.Path))
+        {
+            using var client = await TestMqtt.ConnectAsync(hub.Mqtt);
+            await client.PublishAsync("grid/shed/status", "online", retain: true);
+            await client.PublishAsync("tasmota/plug1/state", "ON", retain: true);
+            Assert.Equal(0, await hub.TerminateAsync());
+        }
+
+        await using var restarted = await HubProcess.StartAsync(_dir.Path);
+        var devices = (await restarted.Http.GetFromJsonAsync<List<DeviceResponse>>("/api/devices", Json.Options))!;
+        Assert.Equal("online", Assert.Single(devices, d => d.Device == "shed").Status);
+
+        using var subscriber = await TestMqtt.ConnectAsync(restarted.Mqtt);
+        var received = new ConcurrentDictionary<string, string>();
+        subscriber.ApplicationMessageReceivedAsync += e =>
+        {
+            received[e.ApplicationMessage.Topic] = Encoding.UTF8.GetString(e.ApplicationMessage.Payload);
+            return Task.CompletedTask;
+        };
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await subscriber.SubscribeAsync(new MQTTnet.MqttClientFactory().CreateSubscribeOptionsBuilder().WithTopicFilter("#").Build(), cts.Token);
+        await Eventually.WaitForAsync(() => Task.FromResult(received.Count), n => n >= 2, "both retained messages");
+        Assert.Equal("online", received["grid/shed/status"]);
+        Assert.Equal("ON", received["tasmota/plug1/state"]);
     }
 
     [Fact]

@@ -145,7 +145,7 @@ internal static class ApiEndpoints
         return Results.Ok(new RejectionsResponse(counts.Sum(c => c.Count), counts, rejections.Recent(device, cap)));
     }
 
-    private static async Task StreamLiveAsync(HttpContext context, string? series, string? device, LiveFeed live, IOptions<JsonOptions> json, TimeProvider time)
+    private static async Task StreamLiveAsync(HttpContext context, string? series, string? device, LiveFeed live, IOptions<JsonOptions> json, TimeProvider time, IHostApplicationLifetime lifetime)
     {
         Func<Reading, bool>? filter = null;
         if (series is not null)
@@ -168,7 +168,10 @@ internal static class ApiEndpoints
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
         using var listener = live.Subscribe(filter);
-        var aborted = context.RequestAborted;
+
+        // Streams never end by themselves: they end with the client or when the hub stops.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var aborted = ended.Token;
         await context.Response.WriteAsync("retry: 2000\n: connected\n\n", aborted);
         await context.Response.Body.FlushAsync(aborted);
         var options = json.Value.SerializerOptions;
@@ -206,7 +209,7 @@ internal static class ApiEndpoints
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The browser went away.
+            // The browser went away, or the hub is stopping.
         }
     }
 

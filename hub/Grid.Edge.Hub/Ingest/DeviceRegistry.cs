@@ -29,6 +29,10 @@ public sealed class DeviceRegistry
             d => new DeviceState(d, status, now, now, 0),
             (_, s) => s with { Status = status, StatusSince = s.Status == status ? s.StatusSince : now, LastSeen = now });
 
+    /// <summary>A status remembered from before a restart: known, but not heard from since.</summary>
+    public void Restore(string device, DeviceStatus status) =>
+        _devices.AddOrUpdate(device, d => new DeviceState(d, status, null, null, 0), (_, s) => s.Status is null ? s with { Status = status } : s);
+
     public IReadOnlyList<DeviceState> All() => _devices.Values.OrderBy(d => d.Device, StringComparer.Ordinal).ToList();
 
     public bool TryGet(string device, out DeviceState state) => _devices.TryGetValue(device, out state!);

@@ -61,6 +61,8 @@ public static class HubHost
         services.AddHostedMqttServer(mqtt => mqtt.WithoutDefaultEndpoint().WithMaxPendingMessagesPerClient(10_000))
             .AddMqttConnectionHandler()
             .AddConnections();
+        if (options.Demo)
+            services.AddHostedService<Demo.DemoDevices>();
         services.AddOpenApi();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));

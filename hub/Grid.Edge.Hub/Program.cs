@@ -6,7 +6,9 @@ using Grid.Edge.Hub.Security;
 
 var settingOptions = HubSetting.All.ToDictionary(
     s => s,
-    s => new Option<string>(s.Option) { Description = s.Description, HelpName = s.HelpName, Recursive = true });
+    s => s.IsFlag
+        ? (Option)new Option<bool>(s.Option) { Description = s.Description, Recursive = true }
+        : new Option<string>(s.Option) { Description = s.Description, HelpName = s.HelpName, Recursive = true });
 var configOption = new Option<string>("--config")
 {
     Description = $"Extra JSON settings file (same shape as appsettings.json). Also ${HubConfiguration.ConfigFileEnvironment}.",
@@ -99,7 +101,13 @@ IConfigurationRoot LoadConfiguration(ParseResult parse)
     var commandLine = new Dictionary<string, string?>();
     foreach (var (setting, option) in settingOptions)
     {
-        if (parse.GetValue(option) is { } value)
+        var value = option switch
+        {
+            Option<bool> flag => parse.GetValue(flag) ? "true" : null,
+            Option<string> text => parse.GetValue(text),
+            _ => null,
+        };
+        if (value is not null)
             commandLine[$"{HubOptions.Section}:{setting.Key}"] = value;
     }
 

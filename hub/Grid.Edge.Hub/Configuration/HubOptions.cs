@@ -41,6 +41,12 @@ public sealed class HubOptions
     /// <summary>Extra time the store lingers to group more appends into one commit.</summary>
     public int CommitDelayMs { get; set; }
 
+    /// <summary>Start the simulated weather station and van (<c>--demo</c>).</summary>
+    public bool Demo { get; set; }
+
+    /// <summary>How many days of history the demo devices backfill.</summary>
+    public int DemoDays { get; set; } = 7;
+
     public string ResolvedUsersFile => UsersFile ?? Path.Combine(DataDir, "mqtt-users");
 
     public static string DefaultDataDir()
@@ -74,6 +80,8 @@ public sealed class HubOptions
             problems.Add($"MaxFutureSkewSeconds {MaxFutureSkewSeconds} must be between 0 and 86400.");
         if (CommitDelayMs is < 0 or > 1000)
             problems.Add($"CommitDelayMs {CommitDelayMs} must be between 0 and 1000.");
+        if (DemoDays is < 0 or > 90)
+            problems.Add($"DemoDays {DemoDays} must be between 0 and 90.");
         return problems;
     }
 }

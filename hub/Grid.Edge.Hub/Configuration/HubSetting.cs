@@ -4,7 +4,7 @@ namespace Grid.Edge.Hub.Configuration;
 /// One setting as the user meets it: a command-line option, an environment variable and a key in
 /// appsettings.json. The table below is the single source for all three and for the help text.
 /// </summary>
-internal sealed record HubSetting(string Option, string Key, string Environment, string HelpName, string Description)
+internal sealed record HubSetting(string Option, string Key, string Environment, string HelpName, string Description, bool IsFlag = false)
 {
     public static readonly IReadOnlyList<HubSetting> All =
     [
@@ -17,6 +17,8 @@ internal sealed record HubSetting(string Option, string Key, string Environment,
         new("--max-payload-bytes", "MaxPayloadBytes", "GRID_MAX_PAYLOAD_BYTES", "bytes", "Largest accepted message payload. Default 65536."),
         new("--max-batch-readings", "MaxBatchReadings", "GRID_MAX_BATCH_READINGS", "count", "Most readings accepted in one batch message. Default 10000."),
         new("--max-future-skew", "MaxFutureSkewSeconds", "GRID_MAX_FUTURE_SKEW", "seconds", "How far a reading's time may be ahead of the hub clock. Default 300."),
+        new("--demo", "Demo", "GRID_DEMO", "", "Start a simulated weather station and van that publish to this hub over MQTT (7 days of history, then live).", IsFlag: true),
+        new("--demo-days", "DemoDays", "GRID_DEMO_DAYS", "days", "Days of history the demo devices backfill. Default 7."),
         new("--commit-delay-ms", "CommitDelayMs", "GRID_COMMIT_DELAY_MS", "ms", "Extra wait to group more readings into one disk commit. Default 0 (group what queued during the previous sync)."),
     ];
 }

@@ -14,6 +14,7 @@ public sealed class MqttUserDirectory
     private readonly IReadOnlyDictionary<string, string> _configured;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, string> _ephemeral = new(StringComparer.Ordinal);
     private Dictionary<string, string> _fromFile = new(StringComparer.Ordinal);
     private DateTime _loadedWriteTime = DateTime.MinValue;
     private long _loadedLength = -1;
@@ -31,6 +32,13 @@ public sealed class MqttUserDirectory
     }
 
     public string FilePath => _path;
+
+    /// <summary>A user for this run only (the demo devices when anonymous access is off); never written anywhere.</summary>
+    public void AddEphemeral(string userName, string password)
+    {
+        lock (_gate)
+            _ephemeral[userName] = PasswordHash.Create(password, iterations: 1000);
+    }
 
     public bool Verify(string userName, string password)
     {
@@ -53,7 +61,7 @@ public sealed class MqttUserDirectory
         Refresh();
         lock (_gate)
         {
-            if (_fromFile.TryGetValue(userName, out var hash))
+            if (_fromFile.TryGetValue(userName, out var hash) || _ephemeral.TryGetValue(userName, out hash))
                 return hash;
         }
 

@@ -121,6 +121,7 @@ public static class MetricCatalog
         new("distance_with_mil", "km", "Distance travelled with the MIL on", 0, 65535, Distance),
         new("run_time", "s", "Run time since engine start", 0, 65535, Duration),
         new("dtc_count", "", "Number of stored trouble codes", 0, 127, None),
+        new("dtc", "", "A diagnostic trouble code: its two SAE J2012 bytes as one number (369 = 0x0171 = P0171)", 1, 65535, None),
         new("latitude", "deg", "GPS latitude", -90, 90, None),
         new("longitude", "deg", "GPS longitude", -180, 180, None),
         new("altitude", "m", "GPS altitude above mean sea level", -500, 10_000, None),

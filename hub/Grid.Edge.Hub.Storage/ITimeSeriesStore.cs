@@ -11,8 +11,11 @@ public interface ITimeSeriesStore : IAsyncDisposable
     /// <summary>Stores <paramref name="readings"/>; completes once they are on disk (group commit).</summary>
     ValueTask<AppendResult> AppendAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default);
 
-    /// <summary>Raw points with <c>from &lt;= t &lt; to</c> in time order, at most <paramref name="limit"/>.</summary>
-    ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Raw points with <c>from &lt;= t &lt; to</c> in time order, at most <paramref name="limit"/>: the oldest of the
+    /// range, or with <paramref name="newestFirst"/> the newest, newest first.
+    /// </summary>
+    ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, bool newestFirst = false, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Per-bucket aggregates with <c>from &lt;= t &lt; to</c>; buckets start at multiples of <paramref name="stepMs"/>

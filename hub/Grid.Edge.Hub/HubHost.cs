@@ -45,6 +45,7 @@ public static class HubHost
         services.AddSingleton(sp => new RejectionLog(sp.GetRequiredService<ILogger<RejectionLog>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<LiveFeed>();
+        services.AddSingleton<SeriesIntervals>();
         services.AddSingleton<IngestService>();
         services.AddSingleton(sp => new MqttUserDirectory(
             options.ResolvedUsersFile,
@@ -64,6 +65,8 @@ public static class HubHost
         if (options.Demo)
             services.AddHostedService<Demo.DemoDevices>();
         services.AddOpenApi();
+        services.AddResponseCompression(compression =>
+            compression.MimeTypes = Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes.Append("text/csv"));
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
 
@@ -85,9 +88,10 @@ public static class HubHost
         app.Services.GetRequiredService<RetainedMessageFile>().Attach();
         SeedDevices(app.Services);
         app.Lifetime.ApplicationStopping.Register(() => DisconnectMqttClients(app.Services));
+        app.UseResponseCompression();
         app.MapOpenApi();
         ApiEndpoints.Map(app);
-        app.MapGet("/", () => Results.Redirect("/api/health")).ExcludeFromDescription();
+        Dashboard.DashboardEndpoints.Map(app);
         return app;
     }
 

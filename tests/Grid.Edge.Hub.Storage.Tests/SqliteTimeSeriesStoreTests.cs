@@ -42,6 +42,7 @@ public sealed class SqliteTimeSeriesStoreTests : IAsyncLifetime
         Assert.Equal([new DataPoint(T0, 1), new DataPoint(T0 + 1000, 2), new DataPoint(T0 + 2000, 3)], all);
         Assert.Equal([new DataPoint(T0 + 1000, 2)], await _store.ReadRangeAsync(Temperature, T0 + 1, T0 + 2000, 100));
         Assert.Equal(2, (await _store.ReadRangeAsync(Temperature, T0, T0 + 3000, 2)).Count);
+        Assert.Equal([new DataPoint(T0 + 2000, 3), new DataPoint(T0 + 1000, 2)], await _store.ReadRangeAsync(Temperature, T0, T0 + 3000, 2, newestFirst: true));
         Assert.Empty(await _store.ReadRangeAsync(Humidity, T0, T0 + 3000, 100));
     }
 

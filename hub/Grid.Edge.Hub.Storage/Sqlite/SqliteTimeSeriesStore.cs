@@ -104,13 +104,13 @@ public sealed class SqliteTimeSeriesStore : ITimeSeriesStore
         return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
     }
 
-    public async ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, bool newestFirst = false, CancellationToken cancellationToken = default)
     {
         if (!_series.TryGetValue(series, out var state) || fromMs >= toMs || limit <= 0)
             return [];
         await using var connection = await OpenReaderAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT t, v FROM points WHERE series_id=$s AND t>=$from AND t<$to ORDER BY t LIMIT $limit";
+        command.CommandText = "SELECT t, v FROM points WHERE series_id=$s AND t>=$from AND t<$to ORDER BY t " + (newestFirst ? "DESC" : "ASC") + " LIMIT $limit";
         command.Parameters.AddWithValue("$s", state.Id);
         command.Parameters.AddWithValue("$from", fromMs);
         command.Parameters.AddWithValue("$to", toMs);

@@ -26,8 +26,11 @@ internal static class ApiEndpoints
         api.MapGet("/health", GetHealthAsync)
             .WithSummary("Hub status: uptime, MQTT clients, store size, ingest counters.");
 
-        api.MapGet("/series", (ITimeSeriesStore store) => store.ListSeries().Select(ToResponse).ToList())
-            .WithSummary("Every series with its unit, latest value and point count.");
+        api.MapGet("/series", ListSeriesAsync)
+            .WithSummary("Every series with its unit, latest value, point count and typical reporting interval.");
+
+        api.MapGet("/series/{device}/{metric}/summary", GetSummaryAsync)
+            .WithSummary("Count, min, max, mean and sum of one series over [from, to) (default: the last 24 h).");
 
         api.MapGet("/series/{device}/{metric}/points", GetPointsAsync)
             .WithSummary("Points of one series in [from, to): raw, or aggregated per step with agg=mean|min|max|sum|count.")
@@ -68,24 +71,35 @@ internal static class ApiEndpoints
             live.ListenerCount);
     }
 
-    private static async Task<IResult> GetPointsAsync(
-        string device,
-        string metric,
-        string? from,
-        string? to,
-        string? step,
-        string? agg,
-        int? limit,
-        ITimeSeriesStore store,
-        TimeProvider time,
-        CancellationToken cancellationToken)
+    private static async Task<List<SeriesResponse>> ListSeriesAsync(ITimeSeriesStore store, SeriesIntervals intervals, CancellationToken cancellationToken)
+    {
+        var list = new List<SeriesResponse>();
+        foreach (var s in store.ListSeries())
+        {
+            list.Add(new SeriesResponse(
+                s.Key.Id,
+                s.Key.Device,
+                s.Key.Metric,
+                s.Unit,
+                new LatestPoint(s.LatestMs, s.LatestValue, DateTimeOffset.FromUnixTimeMilliseconds(s.LatestMs)),
+                s.PointCount,
+                s.FirstMs,
+                await intervals.GetAsync(s, cancellationToken)));
+        }
+
+        return list;
+    }
+
+    /// <summary>Resolves the series and the [from, to) range shared by the points and summary endpoints.</summary>
+    private static IResult? TryResolve(string device, string metric, string? from, string? to, ITimeSeriesStore store, TimeProvider time, out SeriesInfo info, out long fromMs, out long toMs)
     {
         var key = new SeriesKey(device, metric);
-        if (!store.TryGetSeries(key, out var info))
+        fromMs = toMs = 0;
+        if (!store.TryGetSeries(key, out info))
             return Results.NotFound(new ErrorResponse($"no series '{key.Id}'; GET /api/series lists them"));
 
         var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        long toMs = nowMs, fromMs;
+        toMs = nowMs;
         string? error = null;
         if (to is not null && !QueryParameters.TryParseInstant(to, nowMs, out toMs, out error))
             return BadRequest("to: " + error);
@@ -95,6 +109,39 @@ internal static class ApiEndpoints
             return BadRequest("from: " + error);
         if (fromMs >= toMs)
             return BadRequest($"from ({fromMs}) must be before to ({toMs})");
+        return null;
+    }
+
+    private static async Task<IResult> GetSummaryAsync(string device, string metric, string? from, string? to, ITimeSeriesStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (TryResolve(device, metric, from, to, store, time, out var info, out var fromMs, out var toMs) is { } problem)
+            return problem;
+
+        // One bucket: a step past 'to' puts every point of the range into the bucket that starts at 0.
+        var buckets = await store.ReadAggregatedAsync(info.Key, fromMs, toMs, toMs + 1, cancellationToken);
+        var b = buckets.Count == 1 ? buckets[0] : (AggregatePoint?)null;
+        return Results.Ok(new SummaryResponse(info.Key.Id, info.Unit, fromMs, toMs, b?.Count ?? 0, b?.Min, b?.Max, b?.Mean, b?.Sum));
+    }
+
+    private static async Task<IResult> GetPointsAsync(
+        string device,
+        string metric,
+        string? from,
+        string? to,
+        string? step,
+        string? agg,
+        int? limit,
+        string? format,
+        ITimeSeriesStore store,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (TryResolve(device, metric, from, to, store, time, out var info, out var fromMs, out var toMs) is { } problem)
+            return problem;
+        var key = info.Key;
+        string? error;
+        if (format is not null and not "json" and not "csv")
+            return BadRequest($"format: '{format}' is not json or csv");
 
         if (step is null)
         {
@@ -103,10 +150,11 @@ internal static class ApiEndpoints
             var cap = limit ?? DefaultRawLimit;
             if (cap is < 1 or > MaxRawLimit)
                 return BadRequest($"limit must be between 1 and {MaxRawLimit}");
-            var raw = await store.ReadRangeAsync(key, fromMs, toMs, cap + 1, cancellationToken);
+            var raw = await store.ReadRangeAsync(key, fromMs, toMs, cap + 1, cancellationToken: cancellationToken);
             var truncated = raw.Count > cap;
             var points = raw.Take(cap).Select(p => new[] { p.TimestampMs, p.Value }).ToList();
-            return Results.Ok(new PointsResponse(key.Id, info.Unit, fromMs, toMs, null, null, truncated, points));
+            var response = new PointsResponse(key.Id, info.Unit, fromMs, toMs, null, null, truncated, points);
+            return format == "csv" ? Csv(response) : Results.Ok(response);
         }
 
         if (!QueryParameters.TryParseDuration(step, out var stepMs, out error))
@@ -130,7 +178,8 @@ internal static class ApiEndpoints
                 _ => b.Mean,
             },
         }).ToList();
-        return Results.Ok(new PointsResponse(key.Id, info.Unit, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), false, values));
+        var aggregated = new PointsResponse(key.Id, info.Unit, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), false, values);
+        return format == "csv" ? Csv(aggregated) : Results.Ok(aggregated);
     }
 
     private static IResult GetRejections(string? device, int? limit, RejectionLog rejections)
@@ -213,8 +262,21 @@ internal static class ApiEndpoints
         }
     }
 
-    private static SeriesResponse ToResponse(SeriesInfo s) =>
-        new(s.Key.Id, s.Key.Device, s.Key.Metric, s.Unit, new LatestPoint(s.LatestMs, s.LatestValue, DateTimeOffset.FromUnixTimeMilliseconds(s.LatestMs)), s.PointCount, s.FirstMs);
+    /// <summary>Points as CSV for spreadsheets: an RFC 3339 time column, Unix ms, and the value in the series' unit.</summary>
+    private static IResult Csv(PointsResponse points)
+    {
+        var text = new System.Text.StringBuilder();
+        var valueColumn = points.Agg is null ? "value" : points.Agg;
+        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"time,unix_ms,{valueColumn}{(points.Unit.Length > 0 ? $" ({points.Unit})" : string.Empty)}\n");
+        foreach (var point in points.Points)
+        {
+            var ms = (long)point[0];
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{DateTimeOffset.FromUnixTimeMilliseconds(ms):yyyy-MM-dd'T'HH:mm:ss.fff'Z'},{ms},{point[1]:R}\n");
+        }
+
+        var name = points.Series.Replace('/', '_') + ".csv";
+        return Results.File(System.Text.Encoding.UTF8.GetBytes(text.ToString()), "text/csv; charset=utf-8", name);
+    }
 
     private static IResult BadRequest(string message) => Results.BadRequest(new ErrorResponse(message));
 }

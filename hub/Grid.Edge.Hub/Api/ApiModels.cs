@@ -19,7 +19,7 @@ public sealed record IngestHealth(long Messages, long ReadingsStored, long Dupli
 
 public sealed record LatestPoint(long T, double V, DateTimeOffset Time);
 
-public sealed record SeriesResponse(string Id, string Device, string Metric, string Unit, LatestPoint Latest, long Count, long FirstT);
+public sealed record SeriesResponse(string Id, string Device, string Metric, string Unit, LatestPoint Latest, long Count, long FirstT, long? IntervalMs);
 
 public sealed record PointsResponse(
     string Series,
@@ -38,3 +38,5 @@ public sealed record RejectionCount(string Device, string Reason, long Count);
 public sealed record RejectionsResponse(long Total, IReadOnlyList<RejectionCount> Counts, IReadOnlyList<Ingest.RejectionRecord> Recent);
 
 public sealed record LiveReading(string Series, string Device, string Metric, long T, double V, string Unit);
+
+public sealed record SummaryResponse(string Series, string Unit, long From, long To, long Count, double? Min, double? Max, double? Mean, double? Sum);

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.FileProviders;
+
+namespace Grid.Edge.Hub.Dashboard;
+
+/// <summary>
+/// The dashboards: pages and their assets (our scripts and the npm-built chart library) served from the
+/// <c>dashboard/</c> folder beside the hub. Nothing is loaded from any other host.
+/// </summary>
+internal static class DashboardEndpoints
+{
+    private static readonly (string Route, string File)[] Pages =
+    [
+        ("/", "index.html"),
+        ("/weather", "weather.html"),
+        ("/vehicle", "vehicle.html"),
+        ("/explorer", "explorer.html"),
+    ];
+
+    public static string Folder => Path.Combine(AppContext.BaseDirectory, "dashboard");
+
+    public static void Map(WebApplication app)
+    {
+        if (!File.Exists(Path.Combine(Folder, "lib", "uPlot.iife.min.js")))
+        {
+            // A hub built without npm still serves its API; the pages say what is missing.
+            foreach (var (route, _) in Pages)
+            {
+                app.MapGet(route, () => Results.Text(
+                    "The dashboards were not built: the hub needs Node.js and npm at build time (sudo apt-get install nodejs npm), then 'dotnet build'. The API is at /api/health.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable)).ExcludeFromDescription();
+            }
+
+            return;
+        }
+
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new PhysicalFileProvider(Folder),
+            RequestPath = "/assets",
+            OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "no-cache",
+        });
+        foreach (var (route, file) in Pages)
+        {
+            var path = Path.Combine(Folder, file);
+            app.MapGet(route, () => Results.File(path, "text/html; charset=utf-8")).ExcludeFromDescription();
+        }
+    }
+}

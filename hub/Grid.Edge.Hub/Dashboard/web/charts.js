@@ -1,0 +1,108 @@
+// Time-series charts on uPlot (served by the hub from the npm package).
+"use strict";
+
+const GridChart = (() => {
+  const COLORS = ["#1f6feb", "#cf222e", "#1a7f37", "#bf8700", "#8250df"];
+
+  // A pause in reporting (a parked van, a station without power) is drawn as a gap, not as a line across it:
+  // a null goes in wherever two points are further apart than five typical intervals.
+  function withGaps(points) {
+    const xs = [], ys = [];
+    const deltas = [];
+    for (let i = 1; i < points.length; i++) deltas.push(points[i][0] - points[i - 1][0]);
+    deltas.sort((a, b) => a - b);
+    const gap = deltas.length ? 5 * deltas[Math.floor(deltas.length / 2)] : Infinity;
+    for (let i = 0; i < points.length; i++) {
+      if (i > 0 && points[i][0] - points[i - 1][0] > gap) { xs.push(points[i - 1][0] + 1); ys.push(null); }
+      xs.push(points[i][0]);
+      ys.push(points[i][1]);
+    }
+    return [xs, ys];
+  }
+
+  // points: { unit, points: [[t, v], ...] } per series, as the API returns them.
+  function toColumns(results) {
+    const tables = results.map(r => withGaps(r.points));
+    if (tables.length === 1) return tables[0];
+    return uPlot.join(tables);
+  }
+
+  function create(container, { title, labels, unit = "", kind = "line", height = 220, onZoom = null }) {
+    container.classList.add("chart");
+    const heading = Grid.el("div", { class: "title" }, title);
+    const body = Grid.el("div");
+    container.replaceChildren(heading, body);
+    let plot = null;
+    let pendingTiming = null;
+
+    function options(width) {
+      return {
+        width, height, ms: 1,
+        cursor: { drag: { x: true, y: false, setScale: !onZoom } },
+        legend: { live: true },
+        scales: { x: { time: true } },
+        axes: [{}, { size: 55, values: (u, values) => values.map(v => v == null ? "" : Grid.format(v, unit).replace(/\s.*$/, "")) }],
+        series: [{}, ...labels.map((label, i) => ({
+          label: `${label}${unit ? " (" + Grid.unitText(unit) + ")" : ""}`,
+          stroke: COLORS[i % COLORS.length],
+          width: 1.5,
+          fill: kind === "bars" ? COLORS[i % COLORS.length] + "66" : undefined,
+          paths: kind === "bars" ? uPlot.paths.bars({ size: [0.8, 64] }) : undefined,
+          points: { show: false },
+        }))],
+        hooks: {
+          setSelect: onZoom ? [u => {
+            if (u.select.width < 3) return;
+            const from = u.posToVal(u.select.left, "x"), to = u.posToVal(u.select.left + u.select.width, "x");
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            onZoom(from, to);
+          }] : [],
+          draw: [u => {
+            if (!pendingTiming) return;
+            const done = performance.now();
+            window.gridTimings.push({ chart: title, points: u.data[0].length, fetchMs: pendingTiming.fetched - pendingTiming.started, renderMs: done - pendingTiming.fetched });
+            pendingTiming = null;
+          }],
+        },
+      };
+    }
+
+    const width = () => Math.max(200, body.clientWidth || container.clientWidth - 16);
+    new ResizeObserver(() => plot && plot.setSize({ width: width(), height })).observe(container);
+
+    return {
+      // results: one API points response per label; timing: { started, fetched } from performance.now().
+      set(results, timing = null) {
+        const columns = toColumns(results);
+        const count = results.reduce((n, r) => Math.max(n, r.points.length), 0);
+        container.dataset.points = String(count);
+        heading.textContent = title + (results[0] && results[0].stepText && results[0].stepText !== "raw" ? ` · ${results[0].stepText} ${results[0].agg}` : "");
+        if (count === 0) {
+          plot?.destroy();
+          plot = null;
+          body.replaceChildren(Grid.el("div", { class: "empty" }, "No data in this range."));
+          return;
+        }
+        pendingTiming = timing;
+        if (plot) plot.setData(columns);
+        else {
+          body.replaceChildren();
+          plot = new uPlot(options(width()), columns, body);
+        }
+      },
+      // A live reading: appended when the chart shows raw data that reaches now.
+      append(t, seriesIndex, value) {
+        if (!plot) return;
+        const data = plot.data.map(column => Array.from(column));
+        const last = data[0][data[0].length - 1];
+        if (t <= last) return;
+        data[0].push(t);
+        for (let i = 1; i < data.length; i++) data[i].push(i === seriesIndex + 1 ? value : null);
+        plot.setData(data);
+        container.dataset.points = String(data[0].length);
+      },
+    };
+  }
+
+  return { create };
+})();

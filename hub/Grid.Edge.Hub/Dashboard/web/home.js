@@ -1,0 +1,67 @@
+// Home: every device, its status, when it was last heard from, its latest values and its rejections.
+"use strict";
+
+(() => {
+  Grid.header("/");
+  const container = document.getElementById("devices");
+  const summary = document.getElementById("summary");
+  let devices = [];
+  let series = new Map(); // id -> series from /api/series, kept current by the live stream
+
+  async function load() {
+    const [deviceList, seriesList] = await Promise.all([Grid.api("/api/devices"), Grid.api("/api/series")]);
+    devices = deviceList;
+    series = new Map(seriesList.map(s => [s.id, s]));
+    render();
+  }
+
+  function lastHeard(device) {
+    let t = device.lastSeen ? Date.parse(device.lastSeen) : 0;
+    for (const s of series.values()) if (s.device === device.device) t = Math.max(t, s.latest.t);
+    return t;
+  }
+
+  function render() {
+    const now = Date.now();
+    const names = new Set([...devices.map(d => d.device), ...[...series.values()].map(s => s.device)]);
+    const cards = [...names].sort().map(name => {
+      const device = devices.find(d => d.device === name) || { device: name, status: null, rejections: 0 };
+      const status = device.status || "unknown";
+      const rows = [...series.values()].filter(s => s.device === name).sort((a, b) => a.metric.localeCompare(b.metric)).map(s => {
+        const stale = Grid.isStale(s.latest.t, s.intervalMs, now);
+        const value = s.metric === "dtc" ? Grid.dtcText(s.latest.v) : Grid.format(s.latest.v, s.unit);
+        return Grid.el("tr", { class: stale ? "stale" : "", "data-series": s.id },
+          Grid.el("td", {}, Grid.label(s.metric)),
+          Grid.el("td", { class: "v" }, value),
+          Grid.el("td", { class: "age" + (stale ? " stale" : "") }, Grid.age(now - s.latest.t)));
+      });
+      const heard = lastHeard(device);
+      return Grid.el("div", { class: "card device", "data-device": name },
+        Grid.el("h3", {}, Grid.el("span", {}, name), Grid.el("span", { class: "badge " + status }, status)),
+        Grid.el("div", { class: "muted" }, heard ? `last seen ${Grid.age(now - heard)} ago` : "never seen",
+          device.rejections ? Grid.el("span", { class: "bad" }, ` · ${device.rejections} rejected`) : ""),
+        Grid.el("table", { class: "values" }, Grid.el("tbody", {}, rows)));
+    });
+    container.replaceChildren(...cards);
+    const online = devices.filter(d => d.status === "online").length;
+    summary.textContent = `${names.size} devices, ${online} online, ${series.size} series.`;
+  }
+
+  Grid.live("", reading => {
+    const s = series.get(reading.series);
+    if (s) s.latest = { t: Math.max(s.latest.t, reading.t), v: reading.t >= s.latest.t ? reading.v : s.latest.v };
+    else series.set(reading.series, { id: reading.series, device: reading.device, metric: reading.metric, unit: reading.unit, latest: { t: reading.t, v: reading.v }, intervalMs: null });
+    scheduleRender();
+  });
+
+  let renderQueued = false;
+  function scheduleRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => { renderQueued = false; render(); });
+  }
+
+  load().catch(Grid.showError);
+  setInterval(() => load().catch(Grid.showError), 15_000);
+  setInterval(render, 1000);
+})();

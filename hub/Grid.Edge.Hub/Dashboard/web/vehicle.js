@@ -1,0 +1,160 @@
+// Vehicle: live gauges, last contact, trouble codes and trip charts.
+"use strict";
+
+(() => {
+  Grid.header("/vehicle");
+  const H = 3_600_000;
+  const GAUGES = [
+    { metric: "rpm", min: 0, max: 6000, alarm: v => v > 5000 },
+    { metric: "speed", min: 0, max: 160, alarm: () => false },
+    { metric: "coolant_temp", min: 40, max: 130, alarm: v => v > 110 },
+    { metric: "battery_voltage", min: 10, max: 16, alarm: v => v < 11.8 || v > 15 },
+    { metric: "fuel_level", min: 0, max: 100, alarm: v => v < 15 },
+    { metric: "engine_load", min: 0, max: 100, alarm: () => false },
+  ];
+  const RANGES = { "1 h": H, "6 h": 6 * H, "24 h": 24 * H, "7 d": 7 * 24 * H };
+  const CHARTS = [
+    { title: "Speed", metrics: ["speed"] },
+    { title: "Engine speed", metrics: ["rpm"] },
+    { title: "Coolant", metrics: ["coolant_temp"] },
+    { title: "Battery", metrics: ["battery_voltage"] },
+    { title: "Fuel", metrics: ["fuel_level"] },
+  ];
+  const select = document.getElementById("device");
+  const gaugesBox = document.getElementById("gauges");
+  const contact = document.getElementById("contact");
+  const chartsBox = document.getElementById("charts");
+  let device = null;
+  let latest = new Map();
+  let status = null;
+  let range = RANGES["6 h"];
+  let charts = [];
+
+  const ARC = 240, R = 70, CIRC = 2 * Math.PI * R * ARC / 360;
+  function arcPath() {
+    const start = (90 + (360 - ARC) / 2) * Math.PI / 180, end = start + ARC * Math.PI / 180;
+    const p = a => `${100 + R * Math.cos(a)} ${100 + R * Math.sin(a)}`;
+    return `M ${p(start)} A ${R} ${R} 0 1 1 ${p(end)}`;
+  }
+
+  function gauge(spec) {
+    const s = latest.get(spec.metric);
+    const stale = !s || Grid.isStale(s.latest.t, s.intervalMs);
+    const v = s?.latest.v;
+    const fraction = v == null ? 0 : Math.min(1, Math.max(0, (v - spec.min) / (spec.max - spec.min)));
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 200 170");
+    const make = (tag, attrs, text) => {
+      const node = document.createElementNS(ns, tag);
+      for (const [k, val] of Object.entries(attrs)) node.setAttribute(k, val);
+      if (text != null) node.textContent = text;
+      svg.append(node);
+    };
+    make("path", { d: arcPath(), class: "track" });
+    make("path", { d: arcPath(), class: "bar", "stroke-dasharray": `${CIRC}`, "stroke-dashoffset": `${CIRC * (1 - fraction)}` });
+    make("text", { x: 100, y: 108, "text-anchor": "middle", class: "reading" }, v == null ? "–" : Grid.format(v, s.unit).split(" ")[0]);
+    make("text", { x: 100, y: 130, "text-anchor": "middle", class: "unit" }, s ? Grid.unitText(s.unit) : "");
+    return Grid.el("div", { class: "card gauge" + (stale ? " stale" : "") + (v != null && spec.alarm(v) ? " alarm" : ""), "data-metric": spec.metric },
+      Grid.el("div", { class: "label" }, Grid.label(spec.metric)), svg,
+      Grid.el("div", { class: "sub age muted" }, s ? `${Grid.age(Date.now() - s.latest.t)} ago` : "no data"));
+  }
+
+  function render() {
+    gaugesBox.replaceChildren(...GAUGES.map(gauge));
+    const heard = Math.max(0, ...[...latest.values()].map(s => s.latest.t));
+    contact.replaceChildren(
+      Grid.el("span", { class: "badge " + (status || "unknown") }, status || "unknown"),
+      heard ? ` last contact ${Grid.age(Date.now() - heard)} ago (${new Date(heard).toLocaleString()})` : " never heard from");
+  }
+
+  async function loadLatest() {
+    const [series, devices] = await Promise.all([Grid.api("/api/series"), Grid.api("/api/devices")]);
+    latest = new Map(series.filter(s => s.device === device).map(s => [s.metric, s]));
+    status = devices.find(d => d.device === device)?.status ?? null;
+    render();
+  }
+
+  async function loadDtcs() {
+    const box = document.getElementById("dtcs");
+    if (!latest.has("dtc")) {
+      box.replaceChildren(Grid.el("span", { class: "muted" }, "No trouble codes reported."));
+      return;
+    }
+    const result = await Grid.api(`/api/series/${device}/dtc/points?from=-30d&to=now`);
+    const codes = new Map();
+    for (const [t, v] of result.points) {
+      const c = codes.get(v) || { first: t, last: t, times: 0 };
+      c.last = t; c.times++;
+      codes.set(v, c);
+    }
+    const rows = [...codes.entries()].sort((a, b) => b[1].last - a[1].last).map(([code, c]) =>
+      Grid.el("li", { "data-dtc": Grid.dtcText(code) }, Grid.el("code", {}, Grid.dtcText(code)),
+        Grid.el("span", { class: "muted" }, `last ${new Date(c.last).toLocaleString()} · ${c.times}×`)));
+    const count = latest.get("dtc_count")?.latest.v;
+    box.replaceChildren(Grid.el("div", { class: "muted" }, count != null ? `${count} stored now · codes of the last 30 days:` : "Codes of the last 30 days:"),
+      Grid.el("ul", { class: "dtcs" }, rows));
+  }
+
+  const rangeBox = document.getElementById("ranges");
+  for (const [name, ms] of Object.entries(RANGES)) {
+    rangeBox.append(Grid.el("button", { "data-range": name, class: ms === range ? "active" : "", onclick: e => {
+      range = ms;
+      rangeBox.querySelectorAll("button").forEach(b => b.classList.toggle("active", b === e.target));
+      loadCharts().catch(Grid.showError);
+    } }, name));
+  }
+
+  async function loadCharts() {
+    const now = Date.now(), from = now - range;
+    charts = [];
+    const boxes = [];
+    for (const spec of CHARTS) {
+      const metrics = spec.metrics.filter(m => latest.has(m));
+      if (!metrics.length) continue;
+      const box = Grid.el("div", { "data-chart": spec.title });
+      boxes.push(box);
+      charts.push({ metrics, chart: GridChart.create(box, { title: spec.title, labels: metrics.map(Grid.label), unit: latest.get(metrics[0]).unit, height: 180 }), raw: false });
+    }
+    chartsBox.replaceChildren(...boxes);
+    await Promise.all(charts.map(async c => {
+      const started = performance.now();
+      const results = await Promise.all(c.metrics.map(m => Grid.points(`${device}/${m}`, from, now, "mean", latest.get(m).intervalMs)));
+      c.raw = results.every(r => r.step == null);
+      c.chart.set(results, { started, fetched: performance.now() });
+    }));
+  }
+
+  async function start() {
+    ({ device } = await Grid.pickDevice(["rpm", "speed", "coolant_temp"], select));
+    if (!device) {
+      gaugesBox.replaceChildren(Grid.el("p", { class: "muted" }, "No vehicle has reported yet. Start the hub with --demo to see one."));
+      return;
+    }
+    await loadLatest();
+    await Promise.all([loadDtcs(), loadCharts()]);
+  }
+
+  select.addEventListener("change", () => {
+    history.replaceState(null, "", `?device=${encodeURIComponent(select.value)}`);
+    device = select.value;
+    loadLatest().then(() => Promise.all([loadDtcs(), loadCharts()])).catch(Grid.showError);
+  });
+
+  Grid.live("", reading => {
+    if (reading.device !== device) return;
+    const s = latest.get(reading.metric);
+    if (s) { if (reading.t >= s.latest.t) s.latest = { t: reading.t, v: reading.v }; }
+    else latest.set(reading.metric, { metric: reading.metric, unit: reading.unit, latest: { t: reading.t, v: reading.v }, intervalMs: null });
+    if (reading.metric === "dtc") loadDtcs().catch(Grid.showError);
+    for (const c of charts) {
+      const index = c.metrics.indexOf(reading.metric);
+      if (index >= 0 && c.raw) c.chart.append(reading.t, index, reading.v);
+    }
+    render();
+  });
+
+  start().catch(Grid.showError);
+  setInterval(render, 1000);
+  setInterval(() => loadLatest().catch(Grid.showError), 30_000);
+})();

@@ -1,0 +1,133 @@
+// Weather: current conditions, today's extremes, and charts over 6 h to 30 d.
+"use strict";
+
+(() => {
+  Grid.header("/weather");
+  const H = 3_600_000;
+  const RANGES = { "6 h": 6 * H, "24 h": 24 * H, "7 d": 7 * 24 * H, "30 d": 30 * 24 * H };
+  const CHARTS = [
+    { title: "Temperature", metrics: ["temperature", "dew_point"], agg: "mean" },
+    { title: "Humidity", metrics: ["humidity"], agg: "mean" },
+    { title: "Pressure", metrics: ["pressure", "sea_level_pressure"], agg: "mean" },
+    { title: "Wind", metrics: ["wind_speed", "wind_gust"], agg: "max" },
+    { title: "Rain", metrics: ["rain"], agg: "sum", kind: "bars" },
+  ];
+  const select = document.getElementById("device");
+  const tiles = document.getElementById("tiles");
+  const chartsBox = document.getElementById("charts");
+  let device = null;
+  let latest = new Map(); // metric -> series info with latest {t, v}
+  let today = {};
+  let range = RANGES["24 h"];
+  let charts = [];
+
+  const rangeBox = document.getElementById("ranges");
+  for (const [name, ms] of Object.entries(RANGES)) {
+    rangeBox.append(Grid.el("button", { "data-range": name, class: ms === range ? "active" : "", onclick: e => {
+      range = ms;
+      rangeBox.querySelectorAll("button").forEach(b => b.classList.toggle("active", b === e.target));
+      loadCharts().catch(Grid.showError);
+    } }, name));
+  }
+
+  function tile(metric, label, valueText, sub) {
+    const s = latest.get(metric);
+    const stale = !s || Grid.isStale(s.latest.t, s.intervalMs);
+    return Grid.el("div", { class: "card tile" + (stale ? " stale" : ""), "data-metric": metric },
+      Grid.el("div", { class: "label" }, label),
+      Grid.el("div", { class: "value" }, s ? valueText(s) : "–"),
+      Grid.el("div", { class: "sub" }, s ? sub(s) : "no data"),
+      Grid.el("div", { class: "sub age" }, s ? `${Grid.age(Date.now() - s.latest.t)} ago` : ""));
+  }
+
+  function renderTiles() {
+    const v = m => latest.get(m)?.latest.v;
+    const fmt = (m, value = v(m)) => Grid.format(value, latest.get(m)?.unit);
+    const items = [
+      tile("temperature", "Temperature", () => fmt("temperature"),
+        () => today.min != null ? `today ${fmt("temperature", today.min)} … ${fmt("temperature", today.max)}` : ""),
+      tile("humidity", "Humidity", () => fmt("humidity"), () => ""),
+      tile("pressure", "Pressure", () => fmt("pressure"),
+        () => today.pressure3h != null ? `${v("pressure") - today.pressure3h >= 0 ? "↑" : "↓"} ${Math.abs(v("pressure") - today.pressure3h).toFixed(1)} hPa in 3 h` : ""),
+      tile("wind_speed", "Wind", () => fmt("wind_speed"), () => {
+        const dir = v("wind_direction");
+        const gust = latest.has("wind_gust") ? `gusts ${fmt("wind_gust")}` : "";
+        return Grid.el("span", {}, gust, dir != null ? Grid.el("span", {}, " · from ", Grid.el("span", { class: "compass", style: `transform: rotate(${dir + 180}deg)` }, "↑"), ` ${Grid.compassName(dir)}`) : "");
+      }),
+      tile("rain", "Rain today", () => Grid.format(today.rain ?? 0, "mm"), () => latest.has("rain_rate") ? `now ${fmt("rain_rate")}` : ""),
+    ];
+    tiles.replaceChildren(...items);
+  }
+
+  async function loadLatest() {
+    const series = await Grid.api("/api/series");
+    latest = new Map(series.filter(s => s.device === device).map(s => [s.metric, s]));
+    const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+    const from = midnight.getTime();
+    const [temperature, rain, pressure] = await Promise.all([
+      latest.has("temperature") ? Grid.api(`/api/series/${device}/temperature/summary?from=${from}&to=now`) : null,
+      latest.has("rain") ? Grid.api(`/api/series/${device}/rain/summary?from=${from}&to=now`) : null,
+      latest.has("pressure") ? Grid.api(`/api/series/${device}/pressure/points?from=-3h&to=now&limit=1`) : null,
+    ]);
+    today = { min: temperature?.min, max: temperature?.max, rain: rain?.sum ?? 0, pressure3h: pressure?.points[0]?.[1] };
+    renderTiles();
+  }
+
+  async function loadCharts() {
+    const now = Date.now();
+    const from = now - range;
+    charts = [];
+    const boxes = [];
+    for (const spec of CHARTS) {
+      const metrics = spec.metrics.filter(m => latest.has(m));
+      if (metrics.length === 0) continue;
+      const box = Grid.el("div", { "data-chart": spec.title });
+      boxes.push(box);
+      const chart = GridChart.create(box, { title: spec.title, labels: metrics.map(Grid.label), unit: latest.get(metrics[0]).unit, kind: spec.kind });
+      charts.push({ spec, metrics, chart, raw: false });
+    }
+    chartsBox.replaceChildren(...boxes);
+    await Promise.all(charts.map(async c => {
+      const started = performance.now();
+      const results = await Promise.all(c.metrics.map(m => Grid.points(`${device}/${m}`, from, now, c.spec.agg, latest.get(m).intervalMs)));
+      c.raw = results.every(r => r.step == null);
+      c.chart.set(results, { started, fetched: performance.now() });
+    }));
+  }
+
+  async function start() {
+    ({ device } = await Grid.pickDevice(["temperature", "pressure", "humidity", "wind_speed"], select));
+    if (!device) {
+      tiles.replaceChildren(Grid.el("p", { class: "muted" }, "No weather station has reported yet. Start the hub with --demo to see one."));
+      return;
+    }
+    await loadLatest();
+    await loadCharts();
+  }
+
+  select.addEventListener("change", () => {
+    history.replaceState(null, "", `?device=${encodeURIComponent(select.value)}`);
+    device = select.value;
+    loadLatest().then(loadCharts).catch(Grid.showError);
+  });
+
+  Grid.live("", reading => {
+    if (reading.device !== device) return;
+    const s = latest.get(reading.metric);
+    if (s && reading.t >= s.latest.t) s.latest = { t: reading.t, v: reading.v };
+    if (reading.metric === "rain" && reading.t >= new Date().setHours(0, 0, 0, 0)) today.rain = (today.rain ?? 0) + reading.v;
+    if (reading.metric === "temperature") {
+      today.min = today.min == null ? reading.v : Math.min(today.min, reading.v);
+      today.max = today.max == null ? reading.v : Math.max(today.max, reading.v);
+    }
+    for (const c of charts) {
+      const index = c.metrics.indexOf(reading.metric);
+      if (index >= 0 && c.raw) c.chart.append(reading.t, index, reading.v);
+    }
+    renderTiles();
+  });
+
+  start().catch(Grid.showError);
+  setInterval(renderTiles, 1000);
+  setInterval(() => loadLatest().catch(Grid.showError), 60_000);
+})();

@@ -1,0 +1,60 @@
+using Grid.Edge.Hub.Api;
+using Grid.Edge.Hub.Tests.Support;
+using Microsoft.Playwright;
+
+namespace Grid.Edge.Hub.Tests.Dashboard;
+
+/// <summary>A hub in demo mode and a real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.</summary>
+public sealed class DashboardFixture : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private IPlaywright? _playwright;
+
+    internal InProcessHub Hub { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public string BaseUrl => Hub.Http.BaseAddress!.ToString().TrimEnd('/');
+
+    /// <summary>Screenshots land in test-output/dashboard at the repository root.</summary>
+    public static string ScreenshotFolder
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Grid.Edge.sln")))
+                dir = dir.Parent;
+            var folder = Path.Combine(dir?.FullName ?? Path.GetTempPath(), "test-output", "dashboard");
+            Directory.CreateDirectory(folder);
+            return folder;
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+            throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (tests/run-tests.sh does).");
+        Hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:Demo"] = "true", ["Hub:DemoDays"] = "7" });
+        await Eventually.WaitForAsync(
+            async () => (await Hub.GetAsync<List<SeriesResponse>>("/api/series"))!.FirstOrDefault(s => s.Id == "demo-weather/temperature")?.Count ?? 0,
+            count => count >= 7 * 24 * 60 - 5,
+            "the demo backfill",
+            TimeSpan.FromSeconds(120));
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+            await Browser.DisposeAsync();
+        _playwright?.Dispose();
+        await Hub.DisposeAsync();
+    }
+}

@@ -1,0 +1,177 @@
+using System.Globalization;
+using Grid.Edge.Hub.Tests.Support;
+using Microsoft.Playwright;
+
+namespace Grid.Edge.Hub.Tests.Dashboard;
+
+/// <summary>The dashboards in real headless Chromium against a hub in demo mode.</summary>
+[Collection(DashboardGroup.Name)]
+public sealed class DashboardPageTests(DashboardFixture fixture)
+{
+    private const float Timeout = 30_000;
+
+    /// <summary>A page that records every request and every script error, to be checked at the end.</summary>
+    private sealed class RecordedPage(IBrowserContext context, IPage page, List<string> requests, List<string> errors) : IAsyncDisposable
+    {
+        public IPage Page { get; } = page;
+
+        public List<string> Requests { get; } = requests;
+
+        public List<string> Errors { get; } = errors;
+
+        public async ValueTask DisposeAsync() => await context.DisposeAsync();
+    }
+
+    private async Task<RecordedPage> OpenAsync(string path, int width = 1280, int height = 900)
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, Locale = "en-US" });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(Timeout);
+        var requests = new List<string>();
+        var errors = new List<string>();
+        page.Request += (_, request) => { lock (requests) requests.Add(request.Url); };
+        page.PageError += (_, error) => { lock (errors) errors.Add(error); };
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+                lock (errors) errors.Add(message.Text);
+        };
+        await page.GotoAsync(fixture.BaseUrl + path);
+        return new RecordedPage(context, page, requests, errors);
+    }
+
+    private async Task FinishAsync(RecordedPage recorded, string screenshot)
+    {
+        await recorded.Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, screenshot + ".png"), FullPage = true });
+        lock (recorded.Requests)
+        {
+            var foreign = recorded.Requests.Where(url => !url.StartsWith(fixture.BaseUrl + "/", StringComparison.Ordinal) && !url.StartsWith("data:", StringComparison.Ordinal)).ToList();
+            Assert.True(foreign.Count == 0, "requests to other hosts: " + string.Join(", ", foreign));
+        }
+
+        lock (recorded.Errors)
+            Assert.True(recorded.Errors.Count == 0, "script errors: " + string.Join(" | ", recorded.Errors));
+    }
+
+    private static async Task<int> ChartPointsAsync(IPage page, string chart)
+    {
+        var locator = page.Locator($"[data-chart=\"{chart}\"][data-points]");
+        await locator.WaitForAsync();
+        return int.Parse((await locator.GetAttributeAsync("data-points"))!, CultureInfo.InvariantCulture);
+    }
+
+    private async Task PublishAsync(string topic, string payload)
+    {
+        using var client = await TestMqtt.ConnectAsync(fixture.Hub.Mqtt);
+        Assert.True((await client.PublishAsync(topic, payload)).IsSuccess);
+    }
+
+    private static string At(DateTimeOffset time) => time.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Home_lists_the_devices_and_a_new_reading_appears_without_a_reload()
+    {
+        await using var recorded = await OpenAsync("/");
+        var page = recorded.Page;
+        await Assertions.Expect(page.Locator("[data-device=\"demo-weather\"] .badge")).ToHaveTextAsync("online");
+        await Assertions.Expect(page.Locator("[data-device=\"demo-van\"] .badge")).ToHaveTextAsync("online");
+        await Assertions.Expect(page.Locator("[data-series=\"demo-weather/temperature\"]")).Not.ToHaveClassAsync("stale");
+
+        await PublishAsync("grid/live-test/temperature", "23.4");
+        await Assertions.Expect(page.Locator("[data-series=\"live-test/temperature\"] td.v")).ToHaveTextAsync("23.4 °C");
+        await FinishAsync(recorded, "home");
+    }
+
+    [Fact]
+    public async Task A_device_that_stopped_reporting_is_shown_as_stale_with_its_age()
+    {
+        await PublishAsync("grid/stale-test/humidity", $"{{\"v\":61,\"t\":{At(DateTimeOffset.UtcNow.AddHours(-2))}}}");
+        await using var recorded = await OpenAsync("/");
+        var row = recorded.Page.Locator("[data-series=\"stale-test/humidity\"]");
+        await Assertions.Expect(row).ToHaveClassAsync("stale");
+        await Assertions.Expect(row.Locator("td.age")).ToHaveTextAsync("2 h");
+        await FinishAsync(recorded, "home-stale");
+    }
+
+    [Fact]
+    public async Task Weather_shows_current_conditions_and_full_charts_and_updates_live()
+    {
+        await using var recorded = await OpenAsync("/weather");
+        var page = recorded.Page;
+        Assert.True(await ChartPointsAsync(page, "Temperature") > 500);
+        Assert.True(await ChartPointsAsync(page, "Pressure") > 500);
+        Assert.True(await ChartPointsAsync(page, "Wind") > 500);
+        await Assertions.Expect(page.Locator("[data-metric=\"temperature\"] .sub").First).ToContainTextAsync("today");
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"temperature\"]")).Not.ToHaveClassAsync("stale");
+
+        // A minute ahead, so the demo station's own readings (older) do not replace it on screen.
+        await PublishAsync("grid/demo-weather/temperature", $"{{\"v\":44.4,\"t\":{At(DateTimeOffset.UtcNow.AddMinutes(1))}}}");
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"temperature\"] .value")).ToHaveTextAsync("44.4 °C");
+
+        await page.ClickAsync("button[data-range=\"7 d\"]");
+        await page.WaitForFunctionAsync("() => document.querySelector('[data-chart=\"Temperature\"] .title').textContent.length > 0");
+        Assert.True(await ChartPointsAsync(page, "Temperature") > 1000);
+        await FinishAsync(recorded, "weather");
+    }
+
+    [Fact]
+    public async Task Weather_fits_a_phone_screen()
+    {
+        await using var recorded = await OpenAsync("/weather", 390, 844);
+        var page = recorded.Page;
+        Assert.True(await ChartPointsAsync(page, "Temperature") > 100);
+        var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth + 1");
+        Assert.False(overflow, "the page scrolls sideways on a phone");
+        await FinishAsync(recorded, "weather-phone");
+    }
+
+    [Fact]
+    public async Task Vehicle_shows_live_gauges_trip_charts_and_new_trouble_codes()
+    {
+        await using var recorded = await OpenAsync("/vehicle");
+        var page = recorded.Page;
+        foreach (var metric in new[] { "rpm", "speed", "coolant_temp", "battery_voltage", "fuel_level", "engine_load" })
+            await Assertions.Expect(page.Locator($".gauge[data-metric=\"{metric}\"] .reading")).Not.ToHaveTextAsync("–");
+        await Assertions.Expect(page.Locator(".gauge[data-metric=\"rpm\"]")).Not.ToHaveClassAsync("stale");
+        await Assertions.Expect(page.Locator("#contact")).ToContainTextAsync("last contact");
+        await page.ClickAsync("button[data-range=\"7 d\"]");
+        await page.WaitForFunctionAsync("() => Number(document.querySelector('[data-chart=\"Speed\"]')?.dataset.points) > 100");
+
+        await PublishAsync("grid/demo-van/dtc", "{\"v\":769}"); // 0x0301
+        await Assertions.Expect(page.Locator("[data-dtc=\"P0301\"]")).ToBeVisibleAsync();
+        await FinishAsync(recorded, "vehicle");
+    }
+
+    [Fact]
+    public async Task Explorer_draws_seven_days_of_minute_data_zooms_and_downloads_csv()
+    {
+        var to = DateTimeOffset.UtcNow;
+        await using var recorded = await OpenAsync($"/explorer?series=demo-weather/pressure&from={At(to.AddDays(-7))}&to={At(to)}");
+        var page = recorded.Page;
+        await Assertions.Expect(page.Locator("#info")).ToContainTextAsync("resolution raw");
+        Assert.InRange(await ChartPointsAsync(page, "demo-weather/pressure"), 7 * 24 * 60 - 10, 7 * 24 * 60 + 400);
+
+        var href = await page.Locator("#csv").GetAttributeAsync("href");
+        var csv = await page.APIRequest.GetAsync(fixture.BaseUrl + href);
+        Assert.True(csv.Ok);
+        var text = await csv.TextAsync();
+        Assert.StartsWith("time,unix_ms,value (hPa)\n", text, StringComparison.Ordinal);
+        Assert.True(text.Split('\n').Length > 10_000);
+
+        // Drag across the middle of the plot: the window narrows and the data is fetched again.
+        var plot = page.Locator(".u-over");
+        var box = (await plot.BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(box.X + box.Width * 0.4f, box.Y + box.Height / 2);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(box.X + box.Width * 0.45f, box.Y + box.Height / 2, new MouseMoveOptions { Steps = 5 });
+        await page.Mouse.UpAsync();
+        await page.WaitForFunctionAsync("() => Number(document.querySelector('[data-points]').dataset.points) < 2000");
+        await FinishAsync(recorded, "explorer");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DashboardGroup : ICollectionFixture<DashboardFixture>
+{
+    public const string Name = "dashboard";
+}

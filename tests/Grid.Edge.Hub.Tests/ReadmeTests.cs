@@ -22,7 +22,7 @@ public class ReadmeTests
     {
         foreach (var setting in HubSetting.All)
         {
-            Assert.Contains($"`{setting.Option} <", Readme, StringComparison.Ordinal);
+            Assert.Contains(setting.IsFlag ? $"`{setting.Option}`" : $"`{setting.Option} <", Readme, StringComparison.Ordinal);
             Assert.Contains($"`{setting.Environment}`", Readme, StringComparison.Ordinal);
             Assert.Contains($"`Hub:{setting.Key}`", Readme, StringComparison.Ordinal);
         }

@@ -24,7 +24,8 @@ const GridChart = (() => {
   function toColumns(results) {
     const tables = results.map(r => withGaps(r.points));
     if (tables.length === 1) return tables[0];
-    return uPlot.join(tables);
+    // Keep our nulls as gaps (mode 1); values missing only because the series do not align are spanned.
+    return uPlot.join(tables, tables.map(t => t.map(() => 1)));
   }
 
   function create(container, { title, labels, unit = "", kind = "line", height = 220, onZoom = null }) {

@@ -5,13 +5,13 @@ const GridChart = (() => {
   const COLORS = ["#1f6feb", "#cf222e", "#1a7f37", "#bf8700", "#8250df"];
 
   // A pause in reporting (a parked van, a station without power) is drawn as a gap, not as a line across it:
-  // a null goes in wherever two points are further apart than five typical intervals.
+  // a null goes in wherever two points are further apart than five typical intervals and 20 minutes.
   function withGaps(points) {
     const xs = [], ys = [];
     const deltas = [];
     for (let i = 1; i < points.length; i++) deltas.push(points[i][0] - points[i - 1][0]);
     deltas.sort((a, b) => a - b);
-    const gap = deltas.length ? 5 * deltas[Math.floor(deltas.length / 2)] : Infinity;
+    const gap = deltas.length ? Math.max(5 * deltas[Math.floor(deltas.length / 2)], 20 * 60_000) : Infinity;
     for (let i = 0; i < points.length; i++) {
       if (i > 0 && points[i][0] - points[i - 1][0] > gap) { xs.push(points[i - 1][0] + 1); ys.push(null); }
       xs.push(points[i][0]);

@@ -6,7 +6,7 @@ using System.Text.Json;
 using MQTTnet;
 using MQTTnet.Protocol;
 
-namespace Grid.Edge.Benchmarks.Mqtt;
+namespace Grid.Edge.Benchmarks;
 
 /// <summary>One W1 run's figures.</summary>
 internal sealed record RunResult(string Broker, MqttQualityOfServiceLevel Qos, int Sent, long Delivered, TimeSpan Elapsed)

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
-namespace Grid.Edge.Benchmarks.Mqtt;
+namespace Grid.Edge.Benchmarks;
 
 /// <summary>A broker process started for one run, pinned to its own core, torn down afterwards.</summary>
 internal sealed partial class BrokerUnderTest : IAsyncDisposable
@@ -47,10 +47,10 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         return new BrokerUnderTest("mosquitto 2.0.11", process, dir, port, null);
     }
 
-    public static async Task<BrokerUnderTest> StartHubAsync(string hubDll, int core)
+    public static async Task<BrokerUnderTest> StartHubAsync(string hubDll, int core, params string[] extraArgs)
     {
         var dir = NewWorkDir();
-        var process = Start("dotnet", [hubDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir], core, redirect: true);
+        var process = Start("dotnet", [hubDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, .. extraArgs], core, redirect: true);
         var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Globalization;
+using Grid.Edge.Benchmarks;
+
+const string Usage = """
+    Grid.Edge macro benchmarks (not tests): each prints its figures and, where there is one, the ratio to the
+    baseline measured in the same run.
+
+    Usage: dotnet run -c Release --project benchmarks/Grid.Edge.Benchmarks -- <command> [options]
+      w1 [--messages N] [--runs R]   MQTT saturation (DESIGN.md W1): the hub, storing durably, against Mosquitto
+                                     2.0.11 forwarding; QoS 0 and 1, 64 B. Default 200000 messages, 3 runs.
+                                     Needs Debian's mosquitto and taskset: brokers on core 0, load on core 1.
+      dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
+                                     draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+var messages = 200_000;
+var runs = 0;
+for (var i = 1; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--messages" when i + 1 < args.Length:
+            messages = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--runs" when i + 1 < args.Length:
+            runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        default:
+            Console.Error.WriteLine($"error: unknown argument '{args[i]}'; see --help");
+            return 2;
+    }
+}
+
+var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
+var hubDll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "hub", "Grid.Edge.Hub", "bin", configuration, "net10.0", "Grid.Edge.Hub.dll"));
+if (!File.Exists(hubDll))
+{
+    Console.Error.WriteLine($"error: the hub is not built at {hubDll}");
+    return 1;
+}
+
+if (Environment.ProcessorCount >= 2 && OperatingSystem.IsLinux())
+    Process.GetCurrentProcess().ProcessorAffinity = 1 << 1;
+
+return args[0] switch
+{
+    "w1" => await SaturationCommand.RunAsync(hubDll, messages, runs > 0 ? runs : 3),
+    "dashboard" => await DashboardCommand.RunAsync(hubDll, runs > 0 ? runs : 5),
+    _ => Fail($"unknown command '{args[0]}'; see --help"),
+};
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine("error: " + message);
+    return 2;
+}

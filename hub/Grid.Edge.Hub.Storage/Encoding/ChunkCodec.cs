@@ -1,0 +1,278 @@
+namespace Grid.Edge.Hub.Storage.Encoding;
+
+/// <summary>
+/// The compressed form of a chunk: points of one series, ascending by time, timestamps unique.
+/// Timestamps: delta-of-delta with Gorilla-style variable-length buckets. Values: most sensor values are short
+/// decimals, so a run whose values are all exactly <c>k / 10^d</c> for one <c>d</c> is stored as integers
+/// <c>k</c>: delta, zigzag, bit-packed in blocks of 128 (the idea behind ALP and Chimp). Anything else falls back
+/// to Gorilla XOR. Decoding gives back every value bit for bit.
+/// </summary>
+public static class ChunkCodec
+{
+    public const byte FormatVersion = 1;
+    private const byte DecimalMode = 0;
+    private const byte GorillaMode = 1;
+    private const int MaxScale = 9;
+    private const int BlockSize = 128;
+    private static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+    public static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values)
+    {
+        if (timestamps.Length != values.Length)
+            throw new ArgumentException("timestamps and values differ in length");
+        var writer = new BitWriter(16 + timestamps.Length * 2);
+        writer.WriteBits(FormatVersion, 8);
+        writer.WriteVarint((ulong)timestamps.Length);
+        if (timestamps.Length == 0)
+            return writer.ToArray();
+        EncodeTimestamps(writer, timestamps);
+        writer.AlignToByte();
+        if (TryDecimalScale(values, out var scale))
+            EncodeDecimal(writer, values, scale);
+        else
+            EncodeGorilla(writer, values);
+        return writer.ToArray();
+    }
+
+    public static (long[] Timestamps, double[] Values) Decode(ReadOnlySpan<byte> data)
+    {
+        var reader = new BitReader(data);
+        var version = reader.ReadBits(8);
+        if (version != FormatVersion)
+            throw new InvalidDataException($"chunk format {version} is not {FormatVersion}");
+        var count = reader.ReadVarint();
+        if (count > 100_000_000)
+            throw new InvalidDataException("chunk point count is implausible");
+        var timestamps = new long[count];
+        var values = new double[count];
+        if (count == 0)
+            return (timestamps, values);
+        DecodeTimestamps(ref reader, timestamps);
+        reader.AlignToByte();
+        switch (reader.ReadBits(8))
+        {
+            case DecimalMode:
+                DecodeDecimal(ref reader, values);
+                break;
+            case GorillaMode:
+                DecodeGorilla(ref reader, values);
+                break;
+            default:
+                throw new InvalidDataException("unknown value encoding");
+        }
+
+        return (timestamps, values);
+    }
+
+    private static void EncodeTimestamps(BitWriter writer, ReadOnlySpan<long> t)
+    {
+        writer.WriteVarint(BitWriter.ZigZag(t[0]));
+        if (t.Length == 1)
+            return;
+        var delta = unchecked(t[1] - t[0]);
+        writer.WriteVarint(BitWriter.ZigZag(delta));
+        for (var i = 2; i < t.Length; i++)
+        {
+            var next = unchecked(t[i] - t[i - 1]);
+            var dod = unchecked(next - delta);
+            delta = next;
+            if (dod == 0)
+            {
+                writer.WriteBit(false);
+            }
+            else if (dod is >= -63 and <= 64)
+            {
+                writer.WriteBits(0b10, 2);
+                writer.WriteBits((ulong)(dod + 63), 7);
+            }
+            else if (dod is >= -255 and <= 256)
+            {
+                writer.WriteBits(0b110, 3);
+                writer.WriteBits((ulong)(dod + 255), 9);
+            }
+            else if (dod is >= -2047 and <= 2048)
+            {
+                writer.WriteBits(0b1110, 4);
+                writer.WriteBits((ulong)(dod + 2047), 12);
+            }
+            else if (dod is >= -(1L << 31) + 1 and <= 1L << 31)
+            {
+                writer.WriteBits(0b11110, 5);
+                writer.WriteBits((ulong)(dod + (1L << 31) - 1), 32);
+            }
+            else
+            {
+                writer.WriteBits(0b11111, 5);
+                writer.WriteBits((ulong)dod, 64);
+            }
+        }
+    }
+
+    private static void DecodeTimestamps(ref BitReader reader, long[] t)
+    {
+        t[0] = BitReader.UnZigZag(reader.ReadVarint());
+        if (t.Length == 1)
+            return;
+        var delta = BitReader.UnZigZag(reader.ReadVarint());
+        t[1] = unchecked(t[0] + delta);
+        for (var i = 2; i < t.Length; i++)
+        {
+            long dod;
+            if (!reader.ReadBit())
+                dod = 0;
+            else if (!reader.ReadBit())
+                dod = (long)reader.ReadBits(7) - 63;
+            else if (!reader.ReadBit())
+                dod = (long)reader.ReadBits(9) - 255;
+            else if (!reader.ReadBit())
+                dod = (long)reader.ReadBits(12) - 2047;
+            else if (!reader.ReadBit())
+                dod = (long)reader.ReadBits(32) - (1L << 31) + 1;
+            else
+                dod = (long)reader.ReadBits(64);
+            delta = unchecked(delta + dod);
+            t[i] = unchecked(t[i - 1] + delta);
+        }
+    }
+
+    /// <summary>The smallest decimal scale at which every value is exactly an integer over 10^scale.</summary>
+    private static bool TryDecimalScale(ReadOnlySpan<double> values, out int scale)
+    {
+        for (scale = 0; scale <= MaxScale; scale++)
+        {
+            var fits = true;
+            foreach (var v in values)
+            {
+                if (!TryScale(v, scale, out _))
+                {
+                    fits = false;
+                    break;
+                }
+            }
+
+            if (fits)
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool TryScale(double value, int scale, out long k)
+    {
+        var scaled = Math.Round(value * Pow10[scale]);
+        k = 0;
+        if (!(Math.Abs(scaled) < 1L << 52))
+            return false;
+        k = (long)scaled;
+        return BitConverter.DoubleToInt64Bits(k / Pow10[scale]) == BitConverter.DoubleToInt64Bits(value);
+    }
+
+    private static void EncodeDecimal(BitWriter writer, ReadOnlySpan<double> values, int scale)
+    {
+        writer.WriteBits(DecimalMode, 8);
+        writer.WriteBits((ulong)scale, 8);
+        TryScale(values[0], scale, out var previous);
+        writer.WriteVarint(BitWriter.ZigZag(previous));
+        Span<ulong> block = stackalloc ulong[BlockSize];
+        for (var start = 1; start < values.Length; start += BlockSize)
+        {
+            var n = Math.Min(BlockSize, values.Length - start);
+            var width = 0;
+            for (var i = 0; i < n; i++)
+            {
+                TryScale(values[start + i], scale, out var k);
+                block[i] = BitWriter.ZigZag(k - previous);
+                previous = k;
+                width = Math.Max(width, 64 - System.Numerics.BitOperations.LeadingZeroCount(block[i]));
+            }
+
+            writer.WriteBits((ulong)width, 8);
+            for (var i = 0; i < n; i++)
+                writer.WriteBits(block[i], width);
+        }
+    }
+
+    private static void DecodeDecimal(ref BitReader reader, double[] values)
+    {
+        var scale = (int)reader.ReadBits(8);
+        if (scale > MaxScale)
+            throw new InvalidDataException("decimal scale out of range");
+        var k = BitReader.UnZigZag(reader.ReadVarint());
+        values[0] = k / Pow10[scale];
+        for (var start = 1; start < values.Length; start += BlockSize)
+        {
+            var n = Math.Min(BlockSize, values.Length - start);
+            var width = (int)reader.ReadBits(8);
+            if (width > 64)
+                throw new InvalidDataException("bit width out of range");
+            for (var i = 0; i < n; i++)
+            {
+                k += BitReader.UnZigZag(reader.ReadBits(width));
+                values[start + i] = k / Pow10[scale];
+            }
+        }
+    }
+
+    private static void DecodeGorilla(ref BitReader reader, double[] values)
+    {
+        var previous = reader.ReadBits(64);
+        values[0] = BitConverter.Int64BitsToDouble((long)previous);
+        int leading = 0, trailing = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            if (reader.ReadBit())
+            {
+                if (reader.ReadBit())
+                {
+                    leading = (int)reader.ReadBits(5);
+                    var meaningful = (int)reader.ReadBits(6) + 1;
+                    trailing = 64 - leading - meaningful;
+                    if (trailing < 0)
+                        throw new InvalidDataException("corrupt XOR window");
+                }
+
+                previous ^= reader.ReadBits(64 - leading - trailing) << trailing;
+            }
+
+            values[i] = BitConverter.Int64BitsToDouble((long)previous);
+        }
+    }
+
+    private static void EncodeGorilla(BitWriter writer, ReadOnlySpan<double> values)
+    {
+        writer.WriteBits(GorillaMode, 8);
+        var previous = (ulong)BitConverter.DoubleToInt64Bits(values[0]);
+        writer.WriteBits(previous, 64);
+        int leading = -1, trailing = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            var bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
+            var xor = bits ^ previous;
+            previous = bits;
+            if (xor == 0)
+            {
+                writer.WriteBit(false);
+                continue;
+            }
+
+            writer.WriteBit(true);
+            var lz = Math.Min(31, System.Numerics.BitOperations.LeadingZeroCount(xor));
+            var tz = System.Numerics.BitOperations.TrailingZeroCount(xor);
+            if (leading >= 0 && lz >= leading && tz >= trailing)
+            {
+                writer.WriteBit(false);
+                writer.WriteBits(xor >> trailing, 64 - leading - trailing);
+            }
+            else
+            {
+                leading = lz;
+                trailing = tz;
+                var meaningful = 64 - leading - trailing;
+                writer.WriteBit(true);
+                writer.WriteBits((ulong)leading, 5);
+                writer.WriteBits((ulong)(meaningful - 1), 6);
+                writer.WriteBits(xor >> trailing, meaningful);
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using CsCheck;
+using Grid.Edge.Hub.Storage.Encoding;
+
+namespace Grid.Edge.Hub.Storage.Tests;
+
+public class ChunkCodecTests
+{
+    private const long T0 = 1_795_341_600_000;
+
+    private static void AssertRoundTrip(long[] timestamps, double[] values)
+    {
+        var (t, v) = ChunkCodec.Decode(ChunkCodec.Encode(timestamps, values));
+        Assert.Equal(timestamps, t);
+        Assert.Equal(values.Select(BitConverter.DoubleToInt64Bits), v.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    private static readonly Gen<long[]> Timestamps =
+        Gen.Select(Gen.Long[0, T0], Gen.OneOf(Gen.Long[1, 2], Gen.Long[1, 10_000], Gen.Long[1, long.MaxValue / 200_000]).Array[0, 600])
+            .Select((start, gaps) =>
+            {
+                var t = new long[gaps.Length + 1];
+                t[0] = start;
+                for (var i = 0; i < gaps.Length; i++)
+                    t[i + 1] = t[i] + gaps[i];
+                return t;
+            });
+
+    [Fact]
+    public void One_decimal_random_walks_round_trip_bit_for_bit()
+    {
+        Gen.Select(Timestamps, Gen.Int[-5000, 5000], Gen.Int[-3, 3].Array[601]).Sample((t, start, steps) =>
+        {
+            var values = new double[t.Length];
+            var k = start;
+            for (var i = 0; i < t.Length; i++)
+            {
+                k += steps[i];
+                values[i] = k / 10.0;
+            }
+
+            AssertRoundTrip(t, values);
+        }, iter: 3_000);
+    }
+
+    [Fact]
+    public void Any_doubles_round_trip_bit_for_bit_including_nan_infinity_and_negative_zero()
+    {
+        var special = Gen.OneOf<double>(0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, double.Epsilon, double.MaxValue, 0.1, 1e-300);
+        var anyDouble = Gen.OneOf(Gen.Long.Select(BitConverter.Int64BitsToDouble), Gen.Double, special);
+        Gen.Select(Timestamps, anyDouble.Array[601]).Sample((t, values) => AssertRoundTrip(t, values[..t.Length]), iter: 3_000);
+    }
+
+    [Fact]
+    public void Constants_and_mixed_decimals_round_trip()
+    {
+        Gen.Select(Timestamps, Gen.Int[0, 6], Gen.Long[-1_000_000, 1_000_000]).Sample((t, decimals, start) =>
+        {
+            var values = t.Select((_, i) => Math.Round((start + i * 7) / Math.Pow(10, decimals), decimals)).ToArray();
+            AssertRoundTrip(t, values);
+            AssertRoundTrip(t, t.Select(_ => 21.5).ToArray());
+        }, iter: 2_000);
+    }
+
+    [Fact]
+    public void Sensor_shaped_data_compresses_well()
+    {
+        var random = new Random(7);
+        var t = Enumerable.Range(0, 3600).Select(i => T0 + i * 1000L).ToArray();
+        var walk = new double[t.Length];
+        var k = 215;
+        for (var i = 0; i < walk.Length; i++)
+        {
+            k += random.Next(-1, 2);
+            walk[i] = k / 10.0;
+        }
+
+        var constant = t.Select(_ => 1013.2).ToArray();
+        var noise = t.Select(_ => random.NextDouble() * 100).ToArray();
+        double BytesPerPoint(double[] values) => (double)ChunkCodec.Encode(t, values).Length / t.Length;
+
+        Assert.True(BytesPerPoint(walk) < 0.5, $"1-decimal walk: {BytesPerPoint(walk):0.00} B/point");
+        Assert.True(BytesPerPoint(constant) < 0.3, $"constant: {BytesPerPoint(constant):0.00} B/point");
+        Assert.True(BytesPerPoint(noise) < 8.5, $"random float64: {BytesPerPoint(noise):0.00} B/point");
+    }
+
+    [Fact]
+    public void Corrupt_chunks_are_refused_not_misread()
+    {
+        var bytes = ChunkCodec.Encode([T0, T0 + 1000, T0 + 2000], [1.5, 1.6, 1.7]);
+        Assert.Throws<InvalidDataException>(() => ChunkCodec.Decode(bytes.AsSpan(0, bytes.Length - 2)));
+        var wrongVersion = (byte[])bytes.Clone();
+        wrongVersion[0] = 99;
+        Assert.Throws<InvalidDataException>(() => ChunkCodec.Decode(wrongVersion));
+        Gen.Byte.Array[0, 64].Sample(garbage =>
+        {
+            try
+            {
+                ChunkCodec.Decode(garbage);
+            }
+            catch (InvalidDataException)
+            {
+            }
+        }, iter: 5_000);
+    }
+}

@@ -53,4 +53,18 @@ public sealed record AppendResult(IReadOnlyList<Reading> Stored, int Inserted, i
 }
 
 /// <summary>Store-wide figures for health and benchmarks.</summary>
-public sealed record StoreStatistics(int SeriesCount, long PointCount, long BytesOnDisk, long Commits, long ReadingsAppended);
+public sealed record StoreStatistics(int SeriesCount, long PointCount, long BytesOnDisk, long Commits, long ReadingsAppended)
+{
+    /// <summary>Bytes appended to the write-ahead log since the store opened.</summary>
+    public long LogBytesWritten { get; init; }
+
+    /// <summary>Compressed chunk bytes written (each checkpoint rewrites the buckets it touched).</summary>
+    public long ChunkBytesWritten { get; init; }
+
+    public long Checkpoints { get; init; }
+
+    /// <summary>Chunks and points dropped by retention or the disk budget since the store opened.</summary>
+    public long DroppedChunks { get; init; }
+
+    public long DroppedPoints { get; init; }
+}

@@ -5,7 +5,7 @@ using Grid.Edge.Hub.Ingest;
 using Grid.Edge.Hub.Mqtt;
 using Grid.Edge.Hub.Security;
 using Grid.Edge.Hub.Storage;
-using Grid.Edge.Hub.Storage.Sqlite;
+using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Protocol.Payloads;
 using Microsoft.Extensions.Options;
 using MQTTnet.AspNetCore;
@@ -33,9 +33,17 @@ public static class HubHost
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<HubEndpoints>();
-        services.AddSingleton<ITimeSeriesStore>(sp => SqliteTimeSeriesStore.Open(
-            new SqliteStoreOptions { DataDirectory = options.DataDir, CommitDelay = TimeSpan.FromMilliseconds(options.CommitDelayMs) },
-            sp.GetRequiredService<ILogger<SqliteTimeSeriesStore>>()));
+        services.AddSingleton(sp => ChunkedTimeSeriesStore.Open(
+            new ChunkStoreOptions
+            {
+                DataDirectory = Path.Combine(options.DataDir, "store"),
+                CommitDelay = TimeSpan.FromMilliseconds(options.CommitDelayMs),
+                CheckpointInterval = TimeSpan.FromSeconds(options.CheckpointSeconds),
+                Retention = HubConfiguration.RetentionRules(builder.Configuration, options),
+                DiskBudgetBytes = options.DiskBudgetMb > 0 ? options.DiskBudgetMb * 1024L * 1024 : null,
+            },
+            sp.GetRequiredService<ILogger<ChunkedTimeSeriesStore>>()));
+        services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<ChunkedTimeSeriesStore>());
         services.AddSingleton(new ReadingDecoder(new ReadingDecoderOptions
         {
             MaxPayloadBytes = options.MaxPayloadBytes,

@@ -1,5 +1,5 @@
 using CsCheck;
-using Grid.Edge.Hub.Storage.Encoding;
+using Grid.Edge.Hub.Storage.Compression;
 
 namespace Grid.Edge.Hub.Storage.Tests;
 

@@ -35,8 +35,11 @@ public sealed class HubProcessTests : IDisposable
             Assert.DoesNotContain("fail:", hub.Output, StringComparison.OrdinalIgnoreCase);
         }
 
-        var wal = new FileInfo(Path.Combine(_dir.Path, "readings.db-wal"));
-        Assert.True(!wal.Exists || wal.Length == 0, "the write-ahead log is checkpointed at a clean stop");
+        foreach (var log in new[] { "store/chunks.wal", "store/chunks.db-wal" })
+        {
+            var file = new FileInfo(Path.Combine(_dir.Path, log));
+            Assert.True(!file.Exists || file.Length == 0, $"{log} is emptied by the checkpoint at a clean stop");
+        }
 
         await using var restarted = await HubProcess.StartAsync(_dir.Path);
         Assert.Equal(20, (await AllPointsAsync(restarted.Http, "van/speed")).Points.Count);

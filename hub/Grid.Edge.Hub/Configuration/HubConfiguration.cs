@@ -100,6 +100,31 @@ public static class HubConfiguration
         return users;
     }
 
+    /// <summary>
+    /// Retention: rules from <c>"Hub": { "RetentionRules": [ { "Pattern": "demo-*/*", "RawDays": 7, "MinuteDays": 30, "HourDays": 0 } ] }</c>
+    /// (first match wins; 0 keeps forever), then the global defaults.
+    /// </summary>
+    public static IReadOnlyList<Grid.Edge.Hub.Storage.Chunks.RetentionRule> RetentionRules(IConfiguration configuration, HubOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(options);
+        static TimeSpan? Days(int days) => days > 0 ? TimeSpan.FromDays(days) : null;
+        var rules = new List<Grid.Edge.Hub.Storage.Chunks.RetentionRule>();
+        foreach (var child in configuration.GetSection($"{HubOptions.Section}:RetentionRules").GetChildren())
+        {
+            var pattern = child["Pattern"];
+            if (string.IsNullOrWhiteSpace(pattern))
+                throw new HubConfigurationException($"Retention rule {child.Key} has no Pattern (e.g. \"demo-*/*\").");
+            int Read(string name, int fallback) =>
+                child[name] is { } text ? int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= 0 ? value
+                    : throw new HubConfigurationException($"Retention rule '{pattern}': {name} must be a whole number of days (0 keeps forever).") : fallback;
+            rules.Add(new(pattern, Days(Read("RawDays", options.RetentionRawDays)), Days(Read("MinuteDays", options.RetentionMinuteDays)), Days(Read("HourDays", options.RetentionHourDays))));
+        }
+
+        rules.Add(new("*", Days(options.RetentionRawDays), Days(options.RetentionMinuteDays), Days(options.RetentionHourDays)));
+        return rules;
+    }
+
     private static Dictionary<string, string?> ReadEnvironment()
     {
         var values = new Dictionary<string, string?>(StringComparer.Ordinal);

@@ -47,6 +47,21 @@ public sealed class HubOptions
     /// <summary>How many days of history the demo devices backfill.</summary>
     public int DemoDays { get; set; } = 7;
 
+    /// <summary>How often buffered chunks are written to the chunk store (the log holds them until then).</summary>
+    public int CheckpointSeconds { get; set; } = 60;
+
+    /// <summary>Days raw points are kept (0: forever), unless a retention rule says otherwise.</summary>
+    public int RetentionRawDays { get; set; } = 90;
+
+    /// <summary>Days 1-minute rollups are kept (0: forever).</summary>
+    public int RetentionMinuteDays { get; set; } = 730;
+
+    /// <summary>Days 1-hour rollups are kept (0: forever).</summary>
+    public int RetentionHourDays { get; set; }
+
+    /// <summary>Upper bound of the chunk store's size in MiB (0: none); the oldest chunks go first.</summary>
+    public int DiskBudgetMb { get; set; }
+
     public string ResolvedUsersFile => UsersFile ?? Path.Combine(DataDir, "mqtt-users");
 
     public static string DefaultDataDir()
@@ -80,6 +95,12 @@ public sealed class HubOptions
             problems.Add($"MaxFutureSkewSeconds {MaxFutureSkewSeconds} must be between 0 and 86400.");
         if (CommitDelayMs is < 0 or > 1000)
             problems.Add($"CommitDelayMs {CommitDelayMs} must be between 0 and 1000.");
+        if (CheckpointSeconds is < 1 or > 3600)
+            problems.Add($"CheckpointSeconds {CheckpointSeconds} must be between 1 and 3600.");
+        if (RetentionRawDays < 0 || RetentionMinuteDays < 0 || RetentionHourDays < 0)
+            problems.Add("Retention days cannot be negative (0 keeps forever).");
+        if (DiskBudgetMb < 0)
+            problems.Add($"DiskBudgetMb {DiskBudgetMb} cannot be negative (0: no budget).");
         if (DemoDays is < 0 or > 90)
             problems.Add($"DemoDays {DemoDays} must be between 0 and 90.");
         return problems;

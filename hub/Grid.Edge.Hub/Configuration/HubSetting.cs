@@ -19,6 +19,11 @@ internal sealed record HubSetting(string Option, string Key, string Environment,
         new("--max-future-skew", "MaxFutureSkewSeconds", "GRID_MAX_FUTURE_SKEW", "seconds", "How far a reading's time may be ahead of the hub clock. Default 300."),
         new("--demo", "Demo", "GRID_DEMO", "", "Start a simulated weather station and van that publish to this hub over MQTT (7 days of history, then live).", IsFlag: true),
         new("--demo-days", "DemoDays", "GRID_DEMO_DAYS", "days", "Days of history the demo devices backfill. Default 7."),
+        new("--checkpoint-seconds", "CheckpointSeconds", "GRID_CHECKPOINT_SECONDS", "seconds", "How often buffered chunks go to the chunk store (the log keeps them safe meanwhile). Default 60."),
+        new("--retention-raw-days", "RetentionRawDays", "GRID_RETENTION_RAW_DAYS", "days", "Days raw points are kept; 0 keeps forever. Default 90."),
+        new("--retention-minute-days", "RetentionMinuteDays", "GRID_RETENTION_MINUTE_DAYS", "days", "Days 1-minute rollups are kept; 0 keeps forever. Default 730."),
+        new("--retention-hour-days", "RetentionHourDays", "GRID_RETENTION_HOUR_DAYS", "days", "Days 1-hour rollups are kept; 0 keeps forever (the default)."),
+        new("--disk-budget-mb", "DiskBudgetMb", "GRID_DISK_BUDGET_MB", "MiB", "Largest size of the chunk store; the oldest chunks are dropped first. Default 0 (no budget)."),
         new("--commit-delay-ms", "CommitDelayMs", "GRID_COMMIT_DELAY_MS", "ms", "Extra wait to group more readings into one disk commit. Default 0 (group what queued during the previous sync)."),
     ];
 }

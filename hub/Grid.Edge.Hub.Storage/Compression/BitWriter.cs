@@ -1,4 +1,4 @@
-namespace Grid.Edge.Hub.Storage.Encoding;
+namespace Grid.Edge.Hub.Storage.Compression;
 
 /// <summary>Appends bits most-significant first into a growing byte buffer.</summary>
 internal sealed class BitWriter

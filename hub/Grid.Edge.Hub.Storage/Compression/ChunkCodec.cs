@@ -1,4 +1,4 @@
-namespace Grid.Edge.Hub.Storage.Encoding;
+namespace Grid.Edge.Hub.Storage.Compression;
 
 /// <summary>
 /// The compressed form of a chunk: points of one series, ascending by time, timestamps unique.

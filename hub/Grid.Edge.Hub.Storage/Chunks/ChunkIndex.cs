@@ -1,0 +1,81 @@
+using Microsoft.Data.Sqlite;
+
+namespace Grid.Edge.Hub.Storage.Chunks;
+
+/// <summary>
+/// The chunk store: one SQLite file (WAL mode, synchronous=FULL) holding the series catalogue, compressed raw
+/// chunks (one row per series and bucket) and the 1-minute and 1-hour rollups. SQLite is trusted, crash-safe and
+/// one file; the chunks keep it small.
+/// </summary>
+internal static class ChunkIndex
+{
+    public const int SchemaVersion = 1;
+    public const int MinuteTier = 1;
+    public const int HourTier = 2;
+
+    public static SqliteConnection Open(string path, long bucketMs)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
+            Execute(connection, """
+                CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS series(
+                    id INTEGER PRIMARY KEY, device TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,
+                    point_count INTEGER NOT NULL, first_t INTEGER NOT NULL, last_t INTEGER NOT NULL, last_v REAL NOT NULL,
+                    UNIQUE(device, metric));
+                CREATE TABLE IF NOT EXISTS chunks(
+                    series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+                    min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL,
+                    PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS rollups(
+                    series_id INTEGER NOT NULL, tier INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+                    sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, first REAL NOT NULL, last REAL NOT NULL,
+                    PRIMARY KEY(series_id, tier, bucket)) WITHOUT ROWID;
+                """);
+            CheckMeta(connection, "schema_version", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
+            CheckMeta(connection, "bucket_ms", bucketMs.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static void CheckMeta(SqliteConnection connection, string key, string expected, string path)
+    {
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT value FROM meta WHERE key=$k";
+        read.Parameters.AddWithValue("$k", key);
+        var value = read.ExecuteScalar() as string;
+        if (value is null)
+        {
+            using var write = connection.CreateCommand();
+            write.CommandText = "INSERT INTO meta(key, value) VALUES($k, $v)";
+            write.Parameters.AddWithValue("$k", key);
+            write.Parameters.AddWithValue("$v", expected);
+            write.ExecuteNonQuery();
+        }
+        else if (value != expected)
+        {
+            throw new InvalidOperationException($"{path} was written with {key} {value}; this hub uses {expected}.");
+        }
+    }
+
+    public static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

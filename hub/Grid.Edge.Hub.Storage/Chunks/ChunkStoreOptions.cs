@@ -1,0 +1,49 @@
+namespace Grid.Edge.Hub.Storage.Chunks;
+
+/// <summary>Settings of the chunked store; the defaults suit a Raspberry Pi on an SD card.</summary>
+public sealed class ChunkStoreOptions
+{
+    /// <summary>Folder of the store (<c>chunks.db</c> and <c>chunks.wal</c>); created when missing.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Raw chunks cover aligned buckets of this length (also the unit of retention and of re-encoding late data).</summary>
+    public TimeSpan BucketDuration { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often buffered chunks are written to the chunk store and the log emptied.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A checkpoint also happens when the log grows past this many bytes.</summary>
+    public long CheckpointLogBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>Upper bound of readings in one group commit.</summary>
+    public int MaxReadingsPerCommit { get; init; } = 50_000;
+
+    /// <summary>Extra time the writer lingers for more appends before syncing the log.</summary>
+    public TimeSpan CommitDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Retention rules, first match wins; series that match none use <see cref="RetentionRule.Default"/>.</summary>
+    public IReadOnlyList<RetentionRule> Retention { get; init; } = [];
+
+    /// <summary>When set, the oldest raw chunks (then minute rollups) are dropped to keep the store under this size.</summary>
+    public long? DiskBudgetBytes { get; init; }
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    public string DatabasePath => Path.Combine(DataDirectory, "chunks.db");
+
+    public string LogPath => Path.Combine(DataDirectory, "chunks.wal");
+}
+
+/// <summary>How long each tier of the series matching <see cref="Pattern"/> is kept; null keeps forever.</summary>
+/// <param name="Pattern">A series id pattern: <c>*</c> matches any characters (e.g. <c>demo-*/*</c>, <c>*/temperature</c>).</param>
+public sealed record RetentionRule(string Pattern, TimeSpan? Raw, TimeSpan? Minute, TimeSpan? Hour)
+{
+    public static readonly RetentionRule Default = new("*", TimeSpan.FromDays(90), TimeSpan.FromDays(730), null);
+
+    public bool Matches(string seriesId)
+    {
+        ArgumentNullException.ThrowIfNull(seriesId);
+        var regex = "^" + System.Text.RegularExpressions.Regex.Escape(Pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$";
+        return System.Text.RegularExpressions.Regex.IsMatch(seriesId, regex, System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
+    }
+}

@@ -1,0 +1,871 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Grid.Edge.Hub.Storage.Compression;
+using Grid.Edge.Protocol.Readings;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Grid.Edge.Hub.Storage.Chunks;
+
+/// <summary>
+/// The time-series engine (DESIGN.md section 4). An append is written to the log and synced (group commit: one
+/// fsync for everything queued meanwhile) before its task completes, and applied to in-memory bucket buffers that
+/// hold the full content of the buckets being written. Checkpoints write changed buckets as compressed chunks,
+/// with their 1-minute and 1-hour rollups, to the chunk store and then empty the log. Late data reopens its
+/// bucket: the chunk is decoded, merged and written again, and its rollups recomputed. Recovery replays the log.
+/// </summary>
+public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
+{
+    private const long MinuteMs = 60_000;
+    private const long HourMs = 3_600_000;
+    private static readonly string[] RollupParameters = ["$s", "$tier", "$b", "$c", "$sum", "$min", "$max", "$first", "$last"];
+
+    private readonly ChunkStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly long _bucketMs;
+    private readonly SqliteConnection _index;
+    private readonly string _readConnectionString;
+    private readonly WriteAheadLog _log;
+    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<SeriesKey, SeriesState> _series = new();
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly HashSet<SeriesState> _changedSeries = [];
+    private readonly Task _writerLoop;
+    private long _nextSeriesId;
+    private long _checkpointNumber;
+    private DateTimeOffset _lastCheckpoint;
+    private DateTimeOffset _lastRetention = DateTimeOffset.MinValue;
+    private long _commits;
+    private long _readingsAppended;
+    private long _chunkBytesWritten;
+    private long _checkpoints;
+    private long _droppedChunks;
+    private long _droppedPoints;
+    private int _disposed;
+
+    private ChunkedTimeSeriesStore(ChunkStoreOptions options, ILogger logger, SqliteConnection index, WriteAheadLog log)
+    {
+        _options = options;
+        _logger = logger;
+        _bucketMs = (long)options.BucketDuration.TotalMilliseconds;
+        _index = index;
+        _log = log;
+        _readConnectionString = new SqliteConnectionStringBuilder(index.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();
+        _lastCheckpoint = options.Time.GetUtcNow();
+        LoadCatalogue();
+        _writerLoop = Task.CompletedTask;
+        _writerLoop = Task.Factory.StartNew(WriterLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>Opens the store, replaying what the log holds from before a crash.</summary>
+    public static ChunkedTimeSeriesStore Open(ChunkStoreOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.BucketDuration < TimeSpan.FromHours(1) || options.BucketDuration.Ticks % TimeSpan.TicksPerHour != 0)
+            throw new ArgumentException("BucketDuration must be a whole number of hours, so that rollup buckets never straddle chunks.", nameof(options));
+        logger ??= NullLogger.Instance;
+        Directory.CreateDirectory(options.DataDirectory);
+        var index = ChunkIndex.Open(options.DatabasePath, (long)options.BucketDuration.TotalMilliseconds);
+        WriteAheadLog log;
+        List<Reading> recovered;
+        try
+        {
+            log = WriteAheadLog.Open(options.LogPath, out recovered, out var discarded);
+            if (discarded > 0)
+                logger.LogWarning("The store's log ended in {Bytes} bytes of a torn or unfinished record (never acknowledged); they were dropped", discarded);
+        }
+        catch
+        {
+            index.Dispose();
+            throw;
+        }
+
+        var store = new ChunkedTimeSeriesStore(options, logger, index, log);
+        if (recovered.Count > 0)
+        {
+            // Replayed through the writer like any append, but not logged again: the log already has it.
+            store.Recover(recovered);
+            logger.LogInformation("Recovered {Count} readings from the store's log", recovered.Count);
+        }
+
+        return store;
+    }
+
+    public ValueTask<AppendResult> AppendAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (readings.Count == 0)
+            return ValueTask.FromResult(AppendResult.Empty);
+        var pending = new PendingAppend(readings, replay: false);
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Writes everything buffered to the chunk store now (e.g. before a backup); completes when done.</summary>
+    public Task CheckpointAsync()
+    {
+        var pending = new PendingAppend([], replay: false) { CheckpointRequest = true };
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        return pending.Completion.Task;
+    }
+
+    public IReadOnlyList<SeriesInfo> ListSeries() =>
+        _series.Values.Select(s => s.Info).OrderBy(s => s.Key.Device, StringComparer.Ordinal).ThenBy(s => s.Key.Metric, StringComparer.Ordinal).ToList();
+
+    public bool TryGetSeries(SeriesKey series, out SeriesInfo info)
+    {
+        if (_series.TryGetValue(series, out var state))
+        {
+            info = state.Info;
+            return true;
+        }
+
+        info = null!;
+        return false;
+    }
+
+    public StoreStatistics GetStatistics()
+    {
+        long points = 0;
+        foreach (var state in _series.Values)
+            points += state.Info.PointCount;
+        long bytes = 0;
+        foreach (var path in new[] { _options.DatabasePath, _options.DatabasePath + "-wal", _options.DatabasePath + "-shm", _options.LogPath })
+        {
+            var file = new FileInfo(path);
+            if (file.Exists)
+                bytes += file.Length;
+        }
+
+        return new StoreStatistics(_series.Count, points, bytes, Interlocked.Read(ref _commits), Interlocked.Read(ref _readingsAppended))
+        {
+            LogBytesWritten = _log.BytesWritten,
+            ChunkBytesWritten = Interlocked.Read(ref _chunkBytesWritten),
+            Checkpoints = Interlocked.Read(ref _checkpoints),
+            DroppedChunks = Interlocked.Read(ref _droppedChunks),
+            DroppedPoints = Interlocked.Read(ref _droppedPoints),
+        };
+    }
+
+    public async ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, bool newestFirst = false, CancellationToken cancellationToken = default)
+    {
+        if (!_series.TryGetValue(series, out var state) || fromMs >= toMs || limit <= 0)
+            return [];
+        var result = new List<DataPoint>(Math.Min(limit, 4096));
+        await foreach (var (times, values) in BucketsAsync(state, fromMs, toMs, newestFirst, cancellationToken))
+        {
+            if (newestFirst)
+            {
+                for (var i = times.Length - 1; i >= 0 && result.Count < limit; i--)
+                {
+                    if (times[i] >= fromMs && times[i] < toMs)
+                        result.Add(new DataPoint(times[i], values[i]));
+                }
+            }
+            else
+            {
+                for (var i = 0; i < times.Length && result.Count < limit; i++)
+                {
+                    if (times[i] >= fromMs && times[i] < toMs)
+                        result.Add(new DataPoint(times[i], values[i]));
+                }
+            }
+
+            if (result.Count >= limit)
+                break;
+        }
+
+        return result;
+    }
+
+    public async ValueTask<IReadOnlyList<AggregatePoint>> ReadAggregatedAsync(SeriesKey series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
+        if (!_series.TryGetValue(series, out var state) || fromMs >= toMs)
+            return [];
+        var output = new SortedDictionary<long, Accumulator>();
+        void Add(long t, long count, double sum, double min, double max)
+        {
+            var bucket = Math.Floor((double)t / stepMs) is var b && b * stepMs == t ? t : (long)Math.Floor((double)t / stepMs) * stepMs;
+            bucket = t >= 0 ? t / stepMs * stepMs : bucket;
+            if (!output.TryGetValue(bucket, out var acc))
+                output[bucket] = acc = new Accumulator();
+            acc.Add(count, sum, min, max);
+        }
+
+        // The coarsest rollup tier whose buckets fit the step answers for the whole tier buckets inside the
+        // range; the ragged ends and the buckets still being written come from raw points.
+        var tierSize = stepMs % HourMs == 0 ? HourMs : stepMs % MinuteMs == 0 ? MinuteMs : 0;
+        long inner = 0, innerEnd = 0;
+        if (tierSize > 0)
+        {
+            inner = CeilDiv(fromMs, tierSize) * tierSize;
+            innerEnd = toMs / tierSize * tierSize;
+        }
+
+        var buffered = BufferedBuckets(state, fromMs, toMs);
+        if (tierSize > 0 && inner < innerEnd)
+        {
+            await using var connection = await OpenReaderAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT bucket, count, sum, min, max FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to";
+            command.Parameters.AddWithValue("$s", state.Id);
+            command.Parameters.AddWithValue("$tier", tierSize == HourMs ? ChunkIndex.HourTier : ChunkIndex.MinuteTier);
+            command.Parameters.AddWithValue("$from", inner);
+            command.Parameters.AddWithValue("$to", innerEnd);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var bucket = reader.GetInt64(0);
+                if (buffered.ContainsKey(BucketOf(bucket)))
+                    continue; // being written: its raw points below are newer than its stored rollup
+                Add(bucket, reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4));
+            }
+        }
+
+        await foreach (var (times, values) in BucketsAsync(state, fromMs, toMs, newestFirst: false, cancellationToken, buffered))
+        {
+            for (var i = 0; i < times.Length; i++)
+            {
+                var t = times[i];
+                if (t < fromMs || t >= toMs)
+                    continue;
+                var inTier = tierSize > 0 && t >= inner && t < innerEnd && !buffered.ContainsKey(BucketOf(t));
+                if (!inTier)
+                    Add(t, 1, values[i], values[i], values[i]);
+            }
+        }
+
+        return output.Select(kv => new AggregatePoint(kv.Key, kv.Value.Count, kv.Value.Sum, kv.Value.Min, kv.Value.Max)).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _queue.Writer.TryComplete();
+        await _writerLoop;
+        try
+        {
+            Checkpoint();
+            ChunkIndex.Execute(_index, "PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        catch (SqliteException ex)
+        {
+            _logger.LogWarning(ex, "Final checkpoint did not complete; the log is replayed at the next start");
+        }
+
+        _log.Dispose();
+        await _index.DisposeAsync();
+        SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
+        SqliteConnection.ClearPool(new SqliteConnection(_index.ConnectionString));
+    }
+
+    private long BucketOf(long t) => t >= 0 ? t / _bucketMs * _bucketMs : ((t + 1) / _bucketMs - 1) * _bucketMs;
+
+    private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : a / b;
+
+    /// <summary>Copies of the bucket buffers of a series that overlap [from, to), keyed by bucket start.</summary>
+    private Dictionary<long, (long[] Times, double[] Values)> BufferedBuckets(SeriesState state, long fromMs, long toMs)
+    {
+        var copies = new Dictionary<long, (long[], double[])>();
+        lock (_gate)
+        {
+            foreach (var (start, buffer) in state.Buckets)
+            {
+                if (start + _bucketMs > fromMs && start < toMs)
+                    copies[start] = buffer.Snapshot();
+            }
+        }
+
+        return copies;
+    }
+
+    /// <summary>
+    /// The buckets of a series overlapping [from, to) in time order, each as its full sorted content: buffered
+    /// buckets from memory (copied first, so a checkpoint in between cannot hide them), the rest decoded from chunks.
+    /// </summary>
+    private async IAsyncEnumerable<(long[] Times, double[] Values)> BucketsAsync(
+        SeriesState state,
+        long fromMs,
+        long toMs,
+        bool newestFirst,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken,
+        Dictionary<long, (long[] Times, double[] Values)>? buffered = null)
+    {
+        buffered ??= BufferedBuckets(state, fromMs, toMs);
+        var memory = (newestFirst ? buffered.OrderByDescending(b => b.Key) : buffered.OrderBy(b => b.Key)).ToList();
+        var next = 0;
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT bucket, data FROM chunks WHERE series_id=$s AND bucket>=$from AND bucket<$to ORDER BY bucket " + (newestFirst ? "DESC" : "ASC");
+        command.Parameters.AddWithValue("$s", state.Id);
+        command.Parameters.AddWithValue("$from", BucketOf(fromMs));
+        command.Parameters.AddWithValue("$to", toMs);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var bucket = reader.GetInt64(0);
+            while (next < memory.Count && (newestFirst ? memory[next].Key > bucket : memory[next].Key < bucket))
+                yield return memory[next++].Value;
+            if (next < memory.Count && memory[next].Key == bucket)
+            {
+                yield return memory[next++].Value;
+                continue;
+            }
+
+            yield return ChunkCodec.Decode((byte[])reader.GetValue(1));
+        }
+
+        while (next < memory.Count)
+            yield return memory[next++].Value;
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 && _writerLoop.IsCompleted && _index.State != System.Data.ConnectionState.Open, this);
+        var connection = new SqliteConnection(_readConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private void LoadCatalogue()
+    {
+        using var command = _index.CreateCommand();
+        command.CommandText = "SELECT id, device, metric, unit, point_count, first_t, last_t, last_v FROM series";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var key = new SeriesKey(reader.GetString(1), reader.GetString(2));
+            var id = reader.GetInt64(0);
+            _series[key] = new SeriesState(id, new SeriesInfo(key, reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetDouble(7)));
+            _nextSeriesId = Math.Max(_nextSeriesId, id);
+        }
+    }
+
+    private void Recover(List<Reading> readings)
+    {
+        var pending = new PendingAppend(readings, replay: true);
+        ApplyGroup([pending]);
+        Checkpoint();
+    }
+
+    private async Task WriterLoopAsync()
+    {
+        var group = new List<PendingAppend>();
+        while (true)
+        {
+            var wait = _queue.Reader.WaitToReadAsync().AsTask();
+            var due = _lastCheckpoint + _options.CheckpointInterval - _options.Time.GetUtcNow();
+            if (!wait.IsCompleted && due > TimeSpan.Zero)
+                await Task.WhenAny(wait, Task.Delay(due, _options.Time));
+            if (wait.IsCompleted && !await wait)
+                break;
+            if (_options.CommitDelay > TimeSpan.Zero && wait.IsCompleted)
+                await Task.Delay(_options.CommitDelay, _options.Time);
+
+            group.Clear();
+            var readings = 0;
+            PendingAppend? checkpointRequest = null;
+            while (readings < _options.MaxReadingsPerCommit && checkpointRequest is null && _queue.Reader.TryRead(out var pending))
+            {
+                if (pending.CheckpointRequest)
+                {
+                    checkpointRequest = pending;
+                    break;
+                }
+
+                group.Add(pending);
+                readings += pending.Readings.Count;
+            }
+
+            if (group.Count > 0)
+                CommitGroup(group, readings);
+            if (checkpointRequest is not null)
+            {
+                try
+                {
+                    Checkpoint();
+                    checkpointRequest.Completion.TrySetResult(AppendResult.Empty);
+                }
+                catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
+                {
+                    checkpointRequest.Completion.TrySetException(new StoreWriteException("Checkpoint failed: " + ex.Message, ex));
+                }
+            }
+            else if (_options.Time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval || _log.Length >= _options.CheckpointLogBytes)
+            {
+                TryCheckpoint();
+            }
+        }
+    }
+
+    private void CommitGroup(List<PendingAppend> group, int readings)
+    {
+        try
+        {
+            var (results, stored) = ApplyGroup(group);
+            if (stored.Count > 0)
+            {
+                _log.Append(stored);
+                _log.Sync();
+            }
+
+            Interlocked.Increment(ref _commits);
+            Interlocked.Add(ref _readingsAppended, readings);
+            for (var i = 0; i < group.Count; i++)
+                group[i].Completion.TrySetResult(results[i]);
+        }
+        catch (Exception ex) when (ex is IOException or SqliteException or InvalidDataException or UnauthorizedAccessException)
+        {
+            _logger.LogError(ex, "Writing {Readings} readings failed; their senders are told so and may retry", readings);
+            foreach (var pending in group)
+                pending.Completion.TrySetException(new StoreWriteException("The store could not write the readings: " + ex.Message, ex));
+        }
+    }
+
+    private void TryCheckpoint()
+    {
+        try
+        {
+            Checkpoint();
+        }
+        catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
+        {
+            // The log still holds everything: nothing is lost, the next checkpoint tries again.
+            _logger.LogError(ex, "Checkpoint failed; the log keeps the readings until the next one succeeds");
+            _lastCheckpoint = _options.Time.GetUtcNow();
+        }
+    }
+
+    /// <summary>Applies appends to the bucket buffers; returns per-append results and the readings to log.</summary>
+    private (AppendResult[] Results, List<Reading> Stored) ApplyGroup(List<PendingAppend> group)
+    {
+        // Buckets touched for the first time since they were written are loaded from their chunk first, so
+        // that duplicates and late data are judged against everything stored.
+        var toLoad = new HashSet<(SeriesState, long)>();
+        lock (_gate)
+        {
+            foreach (var pending in group)
+            {
+                foreach (var reading in pending.Readings)
+                {
+                    if (_series.TryGetValue(reading.Series, out var state) && !state.Buckets.ContainsKey(BucketOf(reading.TimestampMs)))
+                        toLoad.Add((state, BucketOf(reading.TimestampMs)));
+                }
+            }
+        }
+
+        var loaded = toLoad.Select(item => (item.Item1, Buffer: LoadBucket(item.Item1, item.Item2))).ToList();
+
+        var results = new AppendResult[group.Count];
+        var logged = new List<Reading>();
+        lock (_gate)
+        {
+            foreach (var (state, buffer) in loaded)
+                state.Buckets.TryAdd(buffer.Start, buffer);
+            for (var p = 0; p < group.Count; p++)
+            {
+                var readings = group[p].Readings;
+                var stored = new List<Reading>(readings.Count);
+                List<Reading>? conflicts = null;
+                int inserted = 0, updated = 0, duplicates = 0;
+                foreach (var reading in readings)
+                {
+                    if (!_series.TryGetValue(reading.Series, out var state))
+                    {
+                        state = new SeriesState(++_nextSeriesId, new SeriesInfo(reading.Series, reading.Unit, 0, reading.TimestampMs, reading.TimestampMs, reading.Value));
+                        _series[reading.Series] = state;
+                    }
+                    else if (!string.Equals(state.Info.Unit, reading.Unit, StringComparison.Ordinal))
+                    {
+                        (conflicts ??= []).Add(reading);
+                        continue;
+                    }
+
+                    var start = BucketOf(reading.TimestampMs);
+                    if (!state.Buckets.TryGetValue(start, out var buffer))
+                        state.Buckets[start] = buffer = new BucketBuffer(start);
+                    var outcome = buffer.Upsert(reading.TimestampMs, reading.Value);
+                    if (outcome == UpsertResult.Duplicate)
+                    {
+                        duplicates++;
+                        continue;
+                    }
+
+                    buffer.Dirty = true;
+                    buffer.TouchedAt = _checkpointNumber;
+                    state.Apply(reading, added: outcome == UpsertResult.Inserted);
+                    _changedSeries.Add(state);
+                    stored.Add(reading);
+                    if (outcome == UpsertResult.Inserted)
+                        inserted++;
+                    else
+                        updated++;
+                }
+
+                if (!group[p].Replay)
+                    logged.AddRange(stored);
+                results[p] = new AppendResult(stored, inserted, updated, duplicates, (IReadOnlyList<Reading>?)conflicts ?? []);
+            }
+        }
+
+        return (results, logged);
+    }
+
+    private BucketBuffer LoadBucket(SeriesState state, long start)
+    {
+        var buffer = new BucketBuffer(start);
+        using var command = _index.CreateCommand();
+        command.CommandText = "SELECT data FROM chunks WHERE series_id=$s AND bucket=$b";
+        command.Parameters.AddWithValue("$s", state.Id);
+        command.Parameters.AddWithValue("$b", start);
+        if (command.ExecuteScalar() is byte[] data)
+        {
+            var (times, values) = ChunkCodec.Decode(data);
+            buffer.Load(times, values);
+        }
+
+        return buffer;
+    }
+
+    /// <summary>Writes every changed bucket as a chunk with its rollups, then empties the log.</summary>
+    private void Checkpoint()
+    {
+        var watch = Stopwatch.StartNew();
+        List<(SeriesState State, BucketBuffer Buffer, long[] Times, double[] Values)> dirty = [];
+        List<SeriesState> changed;
+        lock (_gate)
+        {
+            foreach (var state in _series.Values)
+            {
+                foreach (var buffer in state.Buckets.Values)
+                {
+                    if (buffer.Dirty)
+                    {
+                        var (times, values) = buffer.Snapshot();
+                        dirty.Add((state, buffer, times, values));
+                    }
+                }
+            }
+
+            changed = [.. _changedSeries];
+            _changedSeries.Clear();
+        }
+
+        var retention = _options.Time.GetUtcNow() - _lastRetention >= TimeSpan.FromHours(1) || _options.DiskBudgetBytes is not null;
+        if (dirty.Count > 0 || changed.Count > 0 || retention)
+        {
+            using var transaction = _index.BeginTransaction();
+            foreach (var state in changed)
+                SaveSeries(transaction, state);
+            foreach (var (state, buffer, times, values) in dirty)
+                SaveBucket(transaction, state.Id, buffer.Start, times, values);
+            if (retention)
+                ApplyRetention(transaction);
+            transaction.Commit();
+        }
+
+        _log.Truncate();
+        lock (_gate)
+        {
+            foreach (var (_, buffer, times, _) in dirty)
+            {
+                if (buffer.Count == times.Length)
+                    buffer.Dirty = false;
+            }
+
+            // Buckets nobody wrote to since the checkpoint before last leave memory; a late point loads them again.
+            foreach (var state in _series.Values)
+            {
+                foreach (var (start, buffer) in state.Buckets.ToList())
+                {
+                    if (!buffer.Dirty && buffer.TouchedAt < _checkpointNumber - 1)
+                        state.Buckets.Remove(start);
+                }
+            }
+
+            _checkpointNumber++;
+        }
+
+        _lastCheckpoint = _options.Time.GetUtcNow();
+        Interlocked.Increment(ref _checkpoints);
+        if (dirty.Count > 0)
+            _logger.LogDebug("Checkpoint wrote {Buckets} chunks in {Ms} ms", dirty.Count, watch.ElapsedMilliseconds);
+    }
+
+    private void SaveSeries(SqliteTransaction transaction, SeriesState state)
+    {
+        var info = state.Info;
+        using var command = _index.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO series(id, device, metric, unit, point_count, first_t, last_t, last_v) VALUES($id, $d, $m, $u, $c, $f, $l, $v)
+            ON CONFLICT(id) DO UPDATE SET point_count=excluded.point_count, first_t=excluded.first_t, last_t=excluded.last_t, last_v=excluded.last_v
+            """;
+        command.Parameters.AddWithValue("$id", state.Id);
+        command.Parameters.AddWithValue("$d", info.Key.Device);
+        command.Parameters.AddWithValue("$m", info.Key.Metric);
+        command.Parameters.AddWithValue("$u", info.Unit);
+        command.Parameters.AddWithValue("$c", info.PointCount);
+        command.Parameters.AddWithValue("$f", info.FirstMs);
+        command.Parameters.AddWithValue("$l", info.LatestMs);
+        command.Parameters.AddWithValue("$v", info.LatestValue);
+        command.ExecuteNonQuery();
+    }
+
+    private void SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values)
+    {
+        var data = ChunkCodec.Encode(times, values);
+        Interlocked.Add(ref _chunkBytesWritten, data.Length);
+        using (var command = _index.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "INSERT OR REPLACE INTO chunks(series_id, bucket, count, min_t, max_t, data) VALUES($s, $b, $c, $min, $max, $data)";
+            command.Parameters.AddWithValue("$s", seriesId);
+            command.Parameters.AddWithValue("$b", bucket);
+            command.Parameters.AddWithValue("$c", times.Length);
+            command.Parameters.AddWithValue("$min", times.Length > 0 ? times[0] : bucket);
+            command.Parameters.AddWithValue("$max", times.Length > 0 ? times[^1] : bucket);
+            command.Parameters.AddWithValue("$data", data);
+            command.ExecuteNonQuery();
+        }
+
+        using (var delete = _index.CreateCommand())
+        {
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to";
+            delete.Parameters.AddWithValue("$s", seriesId);
+            delete.Parameters.AddWithValue("$from", bucket);
+            delete.Parameters.AddWithValue("$to", bucket + _bucketMs);
+            delete.ExecuteNonQuery();
+        }
+
+        using var insert = _index.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO rollups(series_id, tier, bucket, count, sum, min, max, first, last) VALUES($s, $tier, $b, $c, $sum, $min, $max, $first, $last)";
+        var parameters = RollupParameters.Select(name => insert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
+        parameters[0].Value = seriesId;
+        foreach (var (tier, size) in new[] { (ChunkIndex.MinuteTier, MinuteMs), (ChunkIndex.HourTier, HourMs) })
+        {
+            for (var i = 0; i < times.Length;)
+            {
+                var start = times[i] / size * size;
+                var acc = new Accumulator();
+                var first = values[i];
+                var j = i;
+                for (; j < times.Length && times[j] < start + size; j++)
+                    acc.Add(1, values[j], values[j], values[j]);
+                parameters[1].Value = tier;
+                parameters[2].Value = start;
+                parameters[3].Value = acc.Count;
+                parameters[4].Value = acc.Sum;
+                parameters[5].Value = acc.Min;
+                parameters[6].Value = acc.Max;
+                parameters[7].Value = first;
+                parameters[8].Value = values[j - 1];
+                insert.ExecuteNonQuery();
+                i = j;
+            }
+        }
+    }
+
+    /// <summary>Drops whole chunks (and rollups) past their retention, and the oldest ones beyond the disk budget.</summary>
+    private void ApplyRetention(SqliteTransaction transaction)
+    {
+        var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        _lastRetention = _options.Time.GetUtcNow();
+        foreach (var state in _series.Values)
+        {
+            var rule = _options.Retention.FirstOrDefault(r => r.Matches(state.Info.Key.Id)) ?? RetentionRule.Default;
+            if (rule.Raw is { } raw)
+                DropChunks(transaction, state, "bucket + $size <= $cut", now - (long)raw.TotalMilliseconds, start => start + _bucketMs <= now - (long)raw.TotalMilliseconds);
+            if (rule.Minute is { } minute)
+                DropRollups(transaction, state.Id, ChunkIndex.MinuteTier, now - (long)minute.TotalMilliseconds);
+            if (rule.Hour is { } hour)
+                DropRollups(transaction, state.Id, ChunkIndex.HourTier, now - (long)hour.TotalMilliseconds);
+        }
+
+        if (_options.DiskBudgetBytes is { } budget)
+        {
+            for (var round = 0; round < 1000 && UsedBytes(transaction) > budget; round++)
+            {
+                using var oldest = _index.CreateCommand();
+                oldest.Transaction = transaction;
+                oldest.CommandText = "SELECT MIN(bucket) FROM chunks";
+                if (oldest.ExecuteScalar() is not long bucket)
+                    break;
+                foreach (var state in _series.Values)
+                    DropChunks(transaction, state, "bucket <= $cut", bucket, start => start <= bucket);
+            }
+        }
+    }
+
+    private void DropChunks(SqliteTransaction transaction, SeriesState state, string condition, long cut, Func<long, bool> dropsBucket)
+    {
+        // Buffered copies of dropped buckets go too; a point written into them later starts them afresh.
+        lock (_gate)
+        {
+            foreach (var start in state.Buckets.Keys.Where(dropsBucket).ToList())
+                state.Buckets.Remove(start);
+        }
+
+        using var select = _index.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = $"SELECT COUNT(*), COALESCE(SUM(count), 0) FROM chunks WHERE series_id=$s AND {condition}";
+        select.Parameters.AddWithValue("$s", state.Id);
+        select.Parameters.AddWithValue("$size", _bucketMs);
+        select.Parameters.AddWithValue("$cut", cut);
+        long chunks, points;
+        using (var reader = select.ExecuteReader())
+        {
+            reader.Read();
+            chunks = reader.GetInt64(0);
+            points = reader.GetInt64(1);
+        }
+
+        if (chunks == 0)
+            return;
+        using var delete = _index.CreateCommand();
+        delete.Transaction = transaction;
+        delete.CommandText = $"DELETE FROM chunks WHERE series_id=$s AND {condition}";
+        delete.Parameters.AddWithValue("$s", state.Id);
+        delete.Parameters.AddWithValue("$size", _bucketMs);
+        delete.Parameters.AddWithValue("$cut", cut);
+        delete.ExecuteNonQuery();
+        Interlocked.Add(ref _droppedChunks, chunks);
+        Interlocked.Add(ref _droppedPoints, points);
+
+        using var first = _index.CreateCommand();
+        first.Transaction = transaction;
+        first.CommandText = "SELECT MIN(min_t) FROM chunks WHERE series_id=$s";
+        first.Parameters.AddWithValue("$s", state.Id);
+        var firstMs = first.ExecuteScalar() as long?;
+        lock (_gate)
+        {
+            state.Dropped(points, firstMs);
+            _changedSeries.Add(state);
+        }
+
+        SaveSeries(transaction, state);
+    }
+
+    private void DropRollups(SqliteTransaction transaction, long seriesId, int tier, long cut)
+    {
+        using var delete = _index.CreateCommand();
+        delete.Transaction = transaction;
+        delete.CommandText = "DELETE FROM rollups WHERE series_id=$s AND tier=$tier AND bucket < $cut";
+        delete.Parameters.AddWithValue("$s", seriesId);
+        delete.Parameters.AddWithValue("$tier", tier);
+        delete.Parameters.AddWithValue("$cut", cut);
+        delete.ExecuteNonQuery();
+    }
+
+    private long UsedBytes(SqliteTransaction transaction)
+    {
+        using var command = _index.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return reader.GetInt64(0) * reader.GetInt64(1);
+    }
+
+    /// <summary>Per series and tier: points and bytes in the chunk store (for the storage API).</summary>
+    public async Task<IReadOnlyList<SeriesStorage>> DescribeAsync(CancellationToken cancellationToken = default)
+    {
+        var ids = _series.Values.ToDictionary(s => s.Id, s => s.Info.Key);
+        var result = new Dictionary<long, SeriesStorage>();
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT series_id, COUNT(*), SUM(count), SUM(length(data)), MIN(bucket) FROM chunks GROUP BY series_id";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (ids.TryGetValue(reader.GetInt64(0), out var key))
+                    result[reader.GetInt64(0)] = new SeriesStorage(key, reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), 0, 0);
+            }
+        }
+
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT series_id, tier, COUNT(*) FROM rollups GROUP BY series_id, tier";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (result.TryGetValue(reader.GetInt64(0), out var entry))
+                {
+                    result[reader.GetInt64(0)] = reader.GetInt32(1) == ChunkIndex.MinuteTier
+                        ? entry with { MinuteRollups = reader.GetInt64(2) }
+                        : entry with { HourRollups = reader.GetInt64(2) };
+                }
+            }
+        }
+
+        return result.Values.OrderBy(s => s.Key.Id, StringComparer.Ordinal).ToList();
+    }
+
+    private sealed class PendingAppend(IReadOnlyList<Reading> readings, bool replay)
+    {
+        public IReadOnlyList<Reading> Readings { get; } = readings;
+
+        public bool Replay { get; } = replay;
+
+        public bool CheckpointRequest { get; init; }
+
+        public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class SeriesState(long id, SeriesInfo info)
+    {
+        public long Id { get; } = id;
+
+        /// <summary>Replaced whole on change, so readers never see a half-updated record.</summary>
+        public SeriesInfo Info { get; private set; } = info;
+
+        /// <summary>Buffers of the buckets being written; guarded by the store's lock.</summary>
+        public Dictionary<long, BucketBuffer> Buckets { get; } = [];
+
+        public void Apply(Reading reading, bool added)
+        {
+            var info = Info;
+            var latest = reading.TimestampMs >= info.LatestMs;
+            Info = info with
+            {
+                PointCount = info.PointCount + (added ? 1 : 0),
+                FirstMs = Math.Min(info.FirstMs, reading.TimestampMs),
+                LatestMs = latest ? reading.TimestampMs : info.LatestMs,
+                LatestValue = latest ? reading.Value : info.LatestValue,
+            };
+        }
+
+        public void Dropped(long points, long? firstMs) =>
+            Info = Info with { PointCount = Math.Max(0, Info.PointCount - points), FirstMs = firstMs ?? Info.LatestMs };
+    }
+
+    private sealed class Accumulator
+    {
+        public long Count { get; private set; }
+
+        public double Sum { get; private set; }
+
+        public double Min { get; private set; } = double.PositiveInfinity;
+
+        public double Max { get; private set; } = double.NegativeInfinity;
+
+        public void Add(long count, double sum, double min, double max)
+        {
+            Count += count;
+            Sum += sum;
+            Min = Math.Min(Min, min);
+            Max = Math.Max(Max, max);
+        }
+    }
+}
+
+/// <summary>What one series occupies in the chunk store.</summary>
+public sealed record SeriesStorage(SeriesKey Key, long Chunks, long RawPoints, long RawBytes, long MinuteRollups, long HourRollups);

@@ -1,0 +1,343 @@
+using Grid.Edge.Tests.Shared;
+using CsCheck;
+using Grid.Edge.Hub.Storage.Chunks;
+using Grid.Edge.Protocol.Readings;
+using Microsoft.Data.Sqlite;
+
+namespace Grid.Edge.Hub.Storage.Tests;
+
+public sealed class ChunkedTimeSeriesStoreTests : IAsyncLifetime
+{
+    private const long T0 = 1_795_341_600_000; // 2026-11-22T10:00:00Z
+    private static readonly SeriesKey Temperature = new("ws1", "temperature");
+    private static readonly SeriesKey Humidity = new("ws1", "humidity");
+
+    private readonly TempDirectory _dir = new();
+    private ChunkedTimeSeriesStore _store = null!;
+
+    public Task InitializeAsync()
+    {
+        _store = Open();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private ChunkedTimeSeriesStore Open() => ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = _dir.Path });
+
+    private static Reading R(SeriesKey key, long t, double v, string unit = "degC") => new(key, t, v, unit);
+
+    [Fact]
+    public async Task Appended_readings_read_back_in_time_order_within_a_half_open_range()
+    {
+        var result = await _store.AppendAsync([R(Temperature, T0 + 2000, 3), R(Temperature, T0, 1), R(Temperature, T0 + 1000, 2)]);
+        Assert.Equal(3, result.Inserted);
+        Assert.Equal(3, result.Stored.Count);
+
+        var all = await _store.ReadRangeAsync(Temperature, T0, T0 + 3000, 100);
+        Assert.Equal([new DataPoint(T0, 1), new DataPoint(T0 + 1000, 2), new DataPoint(T0 + 2000, 3)], all);
+        Assert.Equal([new DataPoint(T0 + 1000, 2)], await _store.ReadRangeAsync(Temperature, T0 + 1, T0 + 2000, 100));
+        Assert.Equal(2, (await _store.ReadRangeAsync(Temperature, T0, T0 + 3000, 2)).Count);
+        Assert.Equal([new DataPoint(T0 + 2000, 3), new DataPoint(T0 + 1000, 2)], await _store.ReadRangeAsync(Temperature, T0, T0 + 3000, 2, newestFirst: true));
+        Assert.Empty(await _store.ReadRangeAsync(Humidity, T0, T0 + 3000, 100));
+    }
+
+    [Fact]
+    public async Task The_same_reading_twice_stores_nothing_new_and_a_changed_value_replaces_the_old()
+    {
+        await _store.AppendAsync([R(Temperature, T0, 1)]);
+        var again = await _store.AppendAsync([R(Temperature, T0, 1)]);
+        Assert.Equal(1, again.Duplicates);
+        Assert.Empty(again.Stored);
+
+        var changed = await _store.AppendAsync([R(Temperature, T0, 1.5)]);
+        Assert.Equal(1, changed.Updated);
+        Assert.Equal([new DataPoint(T0, 1.5)], await _store.ReadRangeAsync(Temperature, T0, T0 + 1, 10));
+        Assert.True(_store.TryGetSeries(Temperature, out var info));
+        Assert.Equal(1, info.PointCount);
+    }
+
+    [Fact]
+    public async Task Latest_is_the_newest_timestamp_not_the_last_arrival()
+    {
+        await _store.AppendAsync([R(Temperature, T0 + 60_000, 20)]);
+        await _store.AppendAsync([R(Temperature, T0, 10)]); // backfill
+        Assert.True(_store.TryGetSeries(Temperature, out var info));
+        Assert.Equal(T0 + 60_000, info.LatestMs);
+        Assert.Equal(20, info.LatestValue);
+        Assert.Equal(T0, info.FirstMs);
+        Assert.Equal(2, info.PointCount);
+    }
+
+    [Fact]
+    public async Task A_series_keeps_the_unit_it_was_created_with()
+    {
+        await _store.AppendAsync([R(new SeriesKey("ws1", "soil"), T0, 1, "degC")]);
+        var result = await _store.AppendAsync([R(new SeriesKey("ws1", "soil"), T0 + 1, 2, "degF"), R(new SeriesKey("ws1", "soil"), T0 + 2, 3, "degC")]);
+        Assert.Single(result.UnitConflicts);
+        Assert.Equal(1, result.Inserted);
+        Assert.Equal(2, (await _store.ReadRangeAsync(new SeriesKey("ws1", "soil"), T0, T0 + 10, 10)).Count);
+    }
+
+    [Fact]
+    public async Task Series_list_carries_unit_count_and_latest()
+    {
+        await _store.AppendAsync([R(Temperature, T0, 1), R(Humidity, T0, 50, "%"), R(Humidity, T0 + 1000, 51, "%")]);
+        var series = _store.ListSeries();
+        Assert.Equal(["ws1/humidity", "ws1/temperature"], series.Select(s => s.Key.Id));
+        Assert.Equal(new SeriesInfo(Humidity, "%", 2, T0, T0 + 1000, 51), series[0]);
+        var stats = _store.GetStatistics();
+        Assert.Equal(2, stats.SeriesCount);
+        Assert.Equal(3, stats.PointCount);
+        Assert.True(stats.BytesOnDisk > 0);
+    }
+
+    [Fact]
+    public async Task Everything_survives_a_close_and_reopen()
+    {
+        await _store.AppendAsync([R(Temperature, T0, 1), R(Temperature, T0 + 1000, 2), R(Humidity, T0, 50, "%")]);
+        await _store.DisposeAsync();
+        _store = Open();
+        Assert.Equal([new DataPoint(T0, 1), new DataPoint(T0 + 1000, 2)], await _store.ReadRangeAsync(Temperature, 0, long.MaxValue, 10));
+        Assert.True(_store.TryGetSeries(Temperature, out var info));
+        Assert.Equal(new SeriesInfo(Temperature, "degC", 2, T0, T0 + 1000, 2), info);
+        Assert.Equal(1, (await _store.AppendAsync([R(Temperature, T0, 1)])).Duplicates);
+    }
+
+    [Fact]
+    public async Task Appends_queued_before_close_are_written()
+    {
+        var pending = Enumerable.Range(0, 50).Select(i => _store.AppendAsync([R(Temperature, T0 + i, i)]).AsTask()).ToList();
+        await _store.DisposeAsync();
+        await Task.WhenAll(pending);
+        _store = Open();
+        Assert.Equal(50, (await _store.ReadRangeAsync(Temperature, 0, long.MaxValue, 100)).Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_are_all_stored_and_grouped_into_fewer_commits_than_appends()
+    {
+        var tasks = Enumerable.Range(0, 8).Select(writer => Task.Run(async () =>
+        {
+            for (var i = 0; i < 200; i++)
+                await _store.AppendAsync([R(new SeriesKey("w" + writer, "x"), T0 + i, i, string.Empty)]);
+        }));
+        await Task.WhenAll(tasks);
+        var stats = _store.GetStatistics();
+        Assert.Equal(1600, stats.PointCount);
+        Assert.Equal(1600, stats.ReadingsAppended);
+        Assert.True(stats.Commits <= 1600);
+    }
+
+    [Fact]
+    public async Task A_database_of_another_schema_version_is_refused_with_a_clear_error()
+    {
+        await _store.DisposeAsync();
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "chunks.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE meta SET value='99' WHERE key='schema_version'";
+            command.ExecuteNonQuery();
+        }
+
+        var error = Assert.Throws<InvalidOperationException>(Open);
+        Assert.Contains("schema_version 99", error.Message, StringComparison.Ordinal);
+        _store = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = Path.Combine(_dir.Path, "other") });
+    }
+
+    [Fact]
+    public async Task Aggregates_match_a_direct_computation_for_random_data()
+    {
+        var key = new SeriesKey("agg", "x");
+        var gen = Gen.Select(Gen.Long[0, 3_600_000].Array[1, 300], Gen.Double[-100, 100]);
+        var round = 0;
+        await gen.SampleAsync(
+            async (times, value) =>
+            {
+                var series = key with { Metric = "x" + round++ };
+                var points = times.Distinct().Select((t, i) => R(series, T0 + t, Math.Round(value + i * 0.1, 1), string.Empty)).ToList();
+                await _store.AppendAsync(points);
+                foreach (var step in new long[] { 1000, 60_000, 3_600_000 })
+                {
+                    var expected = points
+                        .GroupBy(p => p.TimestampMs / step * step)
+                        .OrderBy(g => g.Key)
+                        .Select(g => new AggregatePoint(g.Key, g.Count(), g.Sum(p => p.Value), g.Min(p => p.Value), g.Max(p => p.Value)))
+                        .ToList();
+                    var actual = await _store.ReadAggregatedAsync(series, T0, T0 + 3_600_001, step);
+                    Assert.Equal(expected.Count, actual.Count);
+                    for (var i = 0; i < expected.Count; i++)
+                    {
+                        Assert.Equal(expected[i].BucketStartMs, actual[i].BucketStartMs);
+                        Assert.Equal(expected[i].Count, actual[i].Count);
+                        Assert.Equal(expected[i].Sum, actual[i].Sum, 6);
+                        Assert.Equal(expected[i].Min, actual[i].Min);
+                        Assert.Equal(expected[i].Max, actual[i].Max);
+                    }
+                }
+            },
+            iter: 40);
+    }
+}
+
+public sealed class ChunkedStoreEngineTests : IAsyncLifetime
+{
+    private const long T0 = 1_795_341_600_000; // 2026-11-22T10:00:00Z, on an hour
+    private readonly TempDirectory _dir = new();
+    private ChunkedTimeSeriesStore _store = null!;
+
+    public Task InitializeAsync()
+    {
+        _store = Open();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private ChunkedTimeSeriesStore Open(Action<ChunkStoreOptionsBuilder>? configure = null)
+    {
+        var builder = new ChunkStoreOptionsBuilder { DataDirectory = _dir.Path };
+        configure?.Invoke(builder);
+        return ChunkedTimeSeriesStore.Open(builder.Build());
+    }
+
+    private static Reading R(string metric, long t, double v) => new(new SeriesKey("dev", metric), t, v, string.Empty);
+
+    private async Task<List<DataPoint>> AllAsync(string metric) => [.. await _store.ReadRangeAsync(new SeriesKey("dev", metric), 0, long.MaxValue, int.MaxValue)];
+
+    [Fact]
+    public async Task Random_writes_late_and_duplicate_round_trip_through_checkpoints_and_reopen()
+    {
+        var expected = new SortedDictionary<long, double>();
+        var shapes = new Func<int, Random, double>[] { (_, _) => 21.5, (i, r) => Math.Round(20 + r.Next(-30, 30) / 10.0, 1), (_, r) => r.NextDouble() * 1e6 };
+        await Gen.Select(Gen.Int[0, 2], Gen.Int[1, 300], Gen.Long[0, 6 * 3_600_000].Array[1, 400], Gen.Int[0, int.MaxValue]).SampleAsync(
+            async (shape, batches, offsets, seed) =>
+            {
+                var random = new Random(seed);
+                var metric = "m" + shape;
+                foreach (var chunk in offsets.Chunk(Math.Max(1, offsets.Length / Math.Min(batches, offsets.Length))))
+                {
+                    var readings = chunk.Select((o, i) => R(metric, T0 + o, shapes[shape](i, random))).ToList();
+                    await _store.AppendAsync(readings);
+                    foreach (var reading in readings)
+                    {
+                        if (reading.Series.Metric == metric)
+                            expected[reading.TimestampMs] = reading.Value;
+                    }
+
+                    if (random.Next(3) == 0)
+                        await _store.CheckpointAsync();
+                }
+
+                var stored = await AllAsync(metric);
+                Assert.Equal(expected.Select(kv => new DataPoint(kv.Key, kv.Value)), stored);
+                Assert.True(_store.TryGetSeries(new SeriesKey("dev", metric), out var info));
+                Assert.Equal(expected.Count, info.PointCount);
+                expected.Clear();
+                await _store.DisposeAsync();
+                Directory.Delete(_dir.Path, recursive: true);
+                _store = Open();
+            },
+            iter: 25,
+            threads: 1);
+    }
+
+    [Fact]
+    public async Task Rollup_answers_equal_aggregates_of_raw_points_before_and_after_late_data()
+    {
+        var random = new Random(3);
+        var points = Enumerable.Range(0, 3 * 3600).Where(_ => random.Next(5) > 0).Select(i => R("x", T0 + i * 1000L, Math.Round(random.NextDouble() * 100, 1))).ToList();
+        await _store.AppendAsync(points);
+        await _store.CheckpointAsync();
+        await AssertAggregatesMatchRawAsync();
+
+        // Late data into stored chunks: their rollups are recomputed.
+        await _store.AppendAsync([R("x", T0 + 500, 1000), R("x", T0 + 3_600_000 + 500, -1000), R("x", T0 + 2000, 55.5)]);
+        await AssertAggregatesMatchRawAsync(); // still buffered
+        await _store.CheckpointAsync();
+        await AssertAggregatesMatchRawAsync();
+    }
+
+    private async Task AssertAggregatesMatchRawAsync()
+    {
+        var raw = await AllAsync("x");
+        foreach (var (from, to, step) in new[] { (T0, T0 + 3 * 3_600_000L, 3_600_000L), (T0 + 90_000, T0 + 7_000_000, 60_000L), (T0 - 5000, T0 + 10_000_000, 600_000L), (T0 + 1234, T0 + 9_999_999, 7_000L) })
+        {
+            var expected = raw.Where(p => p.TimestampMs >= from && p.TimestampMs < to).GroupBy(p => p.TimestampMs / step * step).OrderBy(g => g.Key)
+                .Select(g => new AggregatePoint(g.Key, g.Count(), g.Sum(p => p.Value), g.Min(p => p.Value), g.Max(p => p.Value))).ToList();
+            var actual = await _store.ReadAggregatedAsync(new SeriesKey("dev", "x"), from, to, step);
+            Assert.Equal(expected.Count, actual.Count);
+            for (var i = 0; i < expected.Count; i++)
+            {
+                Assert.Equal(expected[i].BucketStartMs, actual[i].BucketStartMs);
+                Assert.Equal(expected[i].Count, actual[i].Count);
+                Assert.Equal(expected[i].Sum, actual[i].Sum, 6);
+                Assert.Equal(expected[i].Min, actual[i].Min);
+                Assert.Equal(expected[i].Max, actual[i].Max);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_torn_log_tail_loses_only_the_unfinished_record()
+    {
+        await _store.AppendAsync([R("x", T0, 1), R("x", T0 + 1000, 2)]);
+        await _store.AppendAsync([R("x", T0 + 2000, 3)]);
+
+        // Simulate a crash: copy the files while the store is open (nothing checkpointed yet), then cut the log.
+        var crash = Path.Combine(_dir.Path, "crash");
+        Directory.CreateDirectory(crash);
+        foreach (var file in Directory.GetFiles(_dir.Path))
+            File.Copy(file, Path.Combine(crash, Path.GetFileName(file)));
+        var log = Path.Combine(crash, "chunks.wal");
+        var length = new FileInfo(log).Length;
+        using (var stream = new FileStream(log, FileMode.Open))
+            stream.SetLength(length - 3);
+
+        await using var recovered = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = crash });
+        Assert.Equal([new DataPoint(T0, 1), new DataPoint(T0 + 1000, 2)], await recovered.ReadRangeAsync(new SeriesKey("dev", "x"), 0, long.MaxValue, 100));
+        Assert.Equal(0, new FileInfo(log).Length); // replayed into chunks, log emptied
+    }
+
+    [Fact]
+    public async Task Retention_drops_whole_old_chunks_and_says_so()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(T0 + 10 * 86_400_000L));
+        await _store.DisposeAsync();
+        _store = Open(b =>
+        {
+            b.Time = time;
+            b.Retention = [new RetentionRule("dev/*", TimeSpan.FromDays(5), null, null)];
+        });
+        await _store.AppendAsync(Enumerable.Range(0, 10).Select(d => R("x", T0 + d * 86_400_000L, d)).ToList());
+        await _store.CheckpointAsync();
+        var left = await AllAsync("x");
+        Assert.Equal([5.0, 6, 7, 8, 9], left.Select(p => p.Value));
+        var stats = _store.GetStatistics();
+        Assert.Equal(5, stats.DroppedPoints);
+        Assert.True(_store.TryGetSeries(new SeriesKey("dev", "x"), out var info));
+        Assert.Equal(5, info.PointCount);
+        Assert.Equal(T0 + 5 * 86_400_000L, info.FirstMs);
+    }
+}
+
+/// <summary>Mutable stand-in for the init-only options, so tests can tweak them before opening.</summary>
+internal sealed class ChunkStoreOptionsBuilder
+{
+    public required string DataDirectory { get; set; }
+
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    public IReadOnlyList<RetentionRule> Retention { get; set; } = [];
+
+    public ChunkStoreOptions Build() => new() { DataDirectory = DataDirectory, Time = Time, Retention = Retention, CheckpointInterval = TimeSpan.FromHours(1) };
+}

@@ -67,4 +67,14 @@ public sealed record StoreStatistics(int SeriesCount, long PointCount, long Byte
     public long DroppedChunks { get; init; }
 
     public long DroppedPoints { get; init; }
+
+    /// <summary>Buckets held in memory, and how many of those are not yet in the chunk store.</summary>
+    public int BufferedBuckets { get; init; }
+
+    public int DirtyBuckets { get; init; }
+
+    /// <summary>Current size of the write-ahead log (emptied by each checkpoint).</summary>
+    public long LogBytes { get; init; }
+
+    public DateTimeOffset? LastCheckpoint { get; init; }
 }

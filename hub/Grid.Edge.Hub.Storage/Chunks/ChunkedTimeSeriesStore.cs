@@ -140,8 +140,22 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 bytes += file.Length;
         }
 
+        int buffered = 0, dirty = 0;
+        lock (_gate)
+        {
+            foreach (var state in _series.Values)
+            {
+                buffered += state.Buckets.Count;
+                dirty += state.Buckets.Values.Count(b => b.Dirty);
+            }
+        }
+
         return new StoreStatistics(_series.Count, points, bytes, Interlocked.Read(ref _commits), Interlocked.Read(ref _readingsAppended))
         {
+            BufferedBuckets = buffered,
+            DirtyBuckets = dirty,
+            LogBytes = _log.Length,
+            LastCheckpoint = _lastCheckpoint,
             LogBytesWritten = _log.BytesWritten,
             ChunkBytesWritten = Interlocked.Read(ref _chunkBytesWritten),
             Checkpoints = Interlocked.Read(ref _checkpoints),

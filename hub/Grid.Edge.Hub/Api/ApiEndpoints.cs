@@ -4,6 +4,7 @@ using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Ingest;
 using Grid.Edge.Hub.Mqtt;
 using Grid.Edge.Hub.Storage;
+using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Protocol.Readings;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -35,6 +36,9 @@ internal static class ApiEndpoints
         api.MapGet("/series/{device}/{metric}/points", GetPointsAsync)
             .WithSummary("Points of one series in [from, to): raw, or aggregated per step with agg=mean|min|max|sum|count.")
             .WithDescription("from/to: Unix ms, RFC 3339, 'now' or relative like -6h (defaults: the last 24 h). step: 10s, 1m, 1h or ms. limit: raw points cap (default 100000, max 1000000).");
+
+        api.MapGet("/storage", GetStorageAsync)
+            .WithSummary("The time-series engine: points and bytes per series and tier, bytes written per reading (SD-card wear), checkpoints, retention.");
 
         api.MapGet("/devices", (DeviceRegistry devices, RejectionLog rejections) =>
                 devices.All().Select(d => new DeviceResponse(d.Device, d.Status?.ToString().ToLowerInvariant(), d.StatusSince, d.LastSeen, d.ReadingsAccepted, rejections.CountFor(d.Device))).ToList())
@@ -69,6 +73,54 @@ internal static class ApiEndpoints
             new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir),
             new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected),
             live.ListenerCount);
+    }
+
+    private static async Task<StorageResponse> GetStorageAsync(ChunkedTimeSeriesStore store, HubOptions options, IConfiguration configuration, CancellationToken cancellationToken)
+    {
+        var stats = store.GetStatistics();
+        var series = await store.DescribeAsync(cancellationToken);
+        var written = ProcessBytesWritten();
+        var appended = Math.Max(1, stats.ReadingsAppended);
+        static double? Days(TimeSpan? span) => span?.TotalDays;
+        return new StorageResponse(
+            stats.PointCount,
+            stats.BytesOnDisk,
+            stats.PointCount > 0 ? Math.Round((double)stats.BytesOnDisk / stats.PointCount, 2) : 0,
+            stats.ReadingsAppended,
+            stats.LogBytesWritten,
+            stats.ChunkBytesWritten,
+            written,
+            stats.ReadingsAppended > 0 ? Math.Round((double)(written ?? stats.LogBytesWritten + stats.ChunkBytesWritten) / appended, 2) : null,
+            stats.Checkpoints,
+            stats.LastCheckpoint,
+            stats.LogBytes,
+            stats.BufferedBuckets,
+            stats.DirtyBuckets,
+            stats.DroppedChunks,
+            stats.DroppedPoints,
+            HubConfiguration.RetentionRules(configuration, options).Select(r => new RetentionResponse(r.Pattern, Days(r.Raw), Days(r.Minute), Days(r.Hour))).ToList(),
+            series.Select(s => new SeriesStorageResponse(s.Key.Id, s.Chunks, s.RawPoints, s.RawBytes, s.RawPoints > 0 ? Math.Round((double)s.RawBytes / s.RawPoints, 3) : 0, s.MinuteRollups, s.HourRollups)).ToList());
+    }
+
+    /// <summary>What this process has written to storage devices (Linux /proc/self/io), the figure that wears SD cards.</summary>
+    private static long? ProcessBytesWritten()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/io"))
+            {
+                if (line.StartsWith("write_bytes:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(12).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return null;
     }
 
     private static async Task<List<SeriesResponse>> ListSeriesAsync(ITimeSeriesStore store, SeriesIntervals intervals, CancellationToken cancellationToken)

@@ -40,3 +40,26 @@ public sealed record RejectionsResponse(long Total, IReadOnlyList<RejectionCount
 public sealed record LiveReading(string Series, string Device, string Metric, long T, double V, string Unit);
 
 public sealed record SummaryResponse(string Series, string Unit, long From, long To, long Count, double? Min, double? Max, double? Mean, double? Sum);
+
+public sealed record StorageResponse(
+    long Points,
+    long BytesOnDisk,
+    double BytesOnDiskPerPoint,
+    long ReadingsAppended,
+    long LogBytesWritten,
+    long ChunkBytesWritten,
+    long? ProcessBytesWritten,
+    double? BytesWrittenPerReading,
+    long Checkpoints,
+    DateTimeOffset? LastCheckpoint,
+    long LogBytes,
+    int BufferedBuckets,
+    int DirtyBuckets,
+    long DroppedChunks,
+    long DroppedPoints,
+    IReadOnlyList<RetentionResponse> Retention,
+    IReadOnlyList<SeriesStorageResponse> Series);
+
+public sealed record RetentionResponse(string Pattern, double? RawDays, double? MinuteDays, double? HourDays);
+
+public sealed record SeriesStorageResponse(string Id, long Chunks, long RawPoints, long RawBytes, double BytesPerPoint, long MinuteRollups, long HourRollups);

@@ -173,6 +173,10 @@ public sealed class IngestApiTests(HubFixture fixture) : IClassFixture<HubFixtur
         Assert.Equal([[Ms("2026-11-22T06:00:00Z"), 60], [Ms("2026-11-22T06:01:00Z"), 60]], (await PointsAsync(device, "level", query + "&agg=count"))!.Points);
         Assert.Equal([[Ms("2026-11-22T06:00:00Z"), 1770], [Ms("2026-11-22T06:01:00Z"), 5370]], (await PointsAsync(device, "level", query + "&agg=sum"))!.Points);
 
+        var all = (await _hub.GetAsync<DevicePointsResponse>($"/api/devices/{device}/points?{query}&agg=max"))!;
+        Assert.Equal([[Ms("2026-11-22T06:00:00Z"), 59], [Ms("2026-11-22T06:01:00Z"), 119]], all.Series["level"]);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _hub.Http.GetAsync($"/api/devices/{device}/points?from=-1h")).StatusCode);
+
         var raw = (await PointsAsync(device, "level", "from=2026-11-22T06:00:00Z&to=2026-11-22T06:02:00Z&limit=10"))!;
         Assert.Equal(10, raw.Points.Count);
         Assert.True(raw.Truncated);

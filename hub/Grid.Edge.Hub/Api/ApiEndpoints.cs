@@ -44,6 +44,9 @@ internal static class ApiEndpoints
                 devices.All().Select(d => new DeviceResponse(d.Device, d.Status?.ToString().ToLowerInvariant(), d.StatusSince, d.LastSeen, d.ReadingsAccepted, rejections.CountFor(d.Device))).ToList())
             .WithSummary("Devices heard from, their reported status and when they were last seen.");
 
+        api.MapGet("/devices/{device}/points", GetDevicePointsAsync)
+            .WithSummary("Aggregates of every series of one device in one answer: step and agg as for one series (step required).");
+
         api.MapGet("/ingest/rejections", GetRejections)
             .WithSummary("Rejection counts per device and reason, and the most recent rejections (newest first, up to 1000).");
 
@@ -218,21 +221,45 @@ internal static class ApiEndpoints
             return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
 
         var buckets = await store.ReadAggregatedAsync(key, fromMs, toMs, stepMs, cancellationToken);
-        var values = buckets.Select(b => new[]
-        {
-            b.BucketStartMs,
-            aggregate switch
-            {
-                Aggregate.Min => b.Min,
-                Aggregate.Max => b.Max,
-                Aggregate.Sum => b.Sum,
-                Aggregate.Count => b.Count,
-                _ => b.Mean,
-            },
-        }).ToList();
+        var values = buckets.Select(b => new[] { b.BucketStartMs, Pick(b, aggregate) }).ToList();
         var aggregated = new PointsResponse(key.Id, info.Unit, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), false, values);
         return format == "csv" ? Csv(aggregated) : Results.Ok(aggregated);
     }
+
+    private static async Task<IResult> GetDevicePointsAsync(string device, string? from, string? to, string? step, string? agg, ITimeSeriesStore store, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var series = store.ListSeries().Where(s => s.Key.Device == device).ToList();
+        if (series.Count == 0)
+            return Results.NotFound(new ErrorResponse($"no series of device '{device}'; GET /api/series lists them"));
+        if (TryResolve(device, series[0].Key.Metric, from, to, store, time, out _, out var fromMs, out var toMs) is { } problem)
+            return problem;
+        if (step is null)
+            return BadRequest("step is required here, e.g. step=1m&agg=mean");
+        if (!QueryParameters.TryParseDuration(step, out var stepMs, out var error))
+            return BadRequest("step: " + error);
+        var aggregate = Aggregate.Mean;
+        if (agg is not null && !QueryParameters.TryParseAggregate(agg, out aggregate, out error))
+            return BadRequest("agg: " + error);
+        if ((toMs - fromMs) / stepMs > MaxBuckets)
+            return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
+        var result = new Dictionary<string, IReadOnlyList<double[]>>(StringComparer.Ordinal);
+        foreach (var s in series)
+        {
+            var buckets = await store.ReadAggregatedAsync(s.Key, fromMs, toMs, stepMs, cancellationToken);
+            result[s.Key.Metric] = buckets.Select(b => new[] { b.BucketStartMs, Pick(b, aggregate) }).ToList();
+        }
+
+        return Results.Ok(new DevicePointsResponse(device, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), result));
+    }
+
+    private static double Pick(AggregatePoint b, Aggregate aggregate) => aggregate switch
+    {
+        Aggregate.Min => b.Min,
+        Aggregate.Max => b.Max,
+        Aggregate.Sum => b.Sum,
+        Aggregate.Count => b.Count,
+        _ => b.Mean,
+    };
 
     private static IResult GetRejections(string? device, int? limit, RejectionLog rejections)
     {

@@ -63,3 +63,5 @@ public sealed record StorageResponse(
 public sealed record RetentionResponse(string Pattern, double? RawDays, double? MinuteDays, double? HourDays);
 
 public sealed record SeriesStorageResponse(string Id, long Chunks, long RawPoints, long RawBytes, double BytesPerPoint, long MinuteRollups, long HourRollups);
+
+public sealed record DevicePointsResponse(string Device, long From, long To, long Step, string Agg, IReadOnlyDictionary<string, IReadOnlyList<double[]>> Series);

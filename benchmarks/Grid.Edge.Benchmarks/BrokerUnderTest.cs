@@ -25,6 +25,8 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
 
     public int MqttPort { get; }
 
+    public int ProcessId => _process.Id;
+
     /// <summary>The hub's API, for checking that readings are stored; null for Mosquitto.</summary>
     public Uri? Http { get; }
 

@@ -10,6 +10,10 @@ const string Usage = """
       w1 [--messages N] [--runs R]   MQTT saturation (DESIGN.md W1): the hub, storing durably, against Mosquitto
                                      2.0.11 forwarding; QoS 0 and 1, 64 B. Default 200000 messages, 3 runs.
                                      Needs Debian's mosquitto and taskset: brokers on core 0, load on core 1.
+      w5 [--points N]                Storage (DESIGN.md W5/W6): 1000 series, three value shapes, the hub (MQTT
+                                     batches, QoS 1) against InfluxDB 1.6.7 (line protocol); ingest rate, bytes per
+                                     point, bytes written, memory, query latencies. Default 700 points per series.
+                                     Needs Debian's influxdb.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
     """;
@@ -22,12 +26,16 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 
 var messages = 200_000;
 var runs = 0;
+var points = 700;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
     {
         case "--messages" when i + 1 < args.Length:
             messages = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--points" when i + 1 < args.Length:
+            points = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
         case "--runs" when i + 1 < args.Length:
             runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -53,6 +61,7 @@ return args[0] switch
 {
     "w1" => await SaturationCommand.RunAsync(hubDll, messages, runs > 0 ? runs : 3),
     "dashboard" => await DashboardCommand.RunAsync(hubDll, runs > 0 ? runs : 5),
+    "w5" => await StorageCommand.RunAsync(hubDll, points),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };
 

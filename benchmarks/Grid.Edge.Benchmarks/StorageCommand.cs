@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Grid.Edge.Benchmarks;
+
+/// <summary>
+/// W5 (ingest + storage) and W6 (queries) of DESIGN.md section 7: the hub (MQTT batches, QoS 1, stored durably)
+/// against InfluxDB 1.6.7 (line protocol over HTTP, 5000-line batches) in the same run, 1000 series at 1 Hz,
+/// three value shapes; servers on core 0, this tool on core 1.
+/// </summary>
+internal static class StorageCommand
+{
+    private const int Series = 1000;
+    private const int InFlight = 4;
+    private static readonly string[] Shapes = ["constant", "1-decimal walk", "random float64"];
+
+    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries)
+    {
+        if (!File.Exists("/usr/bin/influxd"))
+        {
+            Console.Error.WriteLine("error: /usr/bin/influxd is missing: apt-get install influxdb");
+            return 1;
+        }
+
+        var t0 = DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
+        Console.WriteLine($"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); servers on core 0, load on core 1");
+        var rows = new List<string>();
+        var queries = new List<string>();
+        for (var shape = 0; shape < Shapes.Length; shape++)
+        {
+            var values = Values(shape, pointsPerSeries);
+            await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, 0, "--checkpoint-seconds", "2");
+            await using var influx = await InfluxUnderTest.StartAsync(0);
+            var hubRun = await IngestHubAsync(hub, values, t0);
+            var influxRun = await IngestInfluxAsync(influx, values, t0);
+            var hubDisk = await SettledHubBytesAsync(hub);
+            var influxDisk = await SettledInfluxBytesAsync(influx);
+            var points = (double)Series * pointsPerSeries;
+            var hubRate = points / hubRun.Elapsed.TotalSeconds;
+            var influxRate = points / influxRun.Elapsed.TotalSeconds;
+            var hubWritten = WriteBytes(hub.ProcessId) / points;
+            var influxWritten = WriteBytes(influx.ProcessId) / points;
+            rows.Add($"| {Shapes[shape]} | {influxRate:N0} | {hubRate:N0} | {hubRate / influxRate:0.00}x | {influxDisk / points:0.00} | {hubDisk / points:0.00} | {hubDisk / (double)influxDisk:0.00}x | {influxWritten:0.0} | {hubWritten:0.0} | {RssMb(hub.ProcessId):N0} MB |");
+            Console.WriteLine("  " + rows[^1]);
+
+            if (shape == 1)
+                queries.AddRange(await QueriesAsync(hub, influx, t0, pointsPerSeries));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| W5 shape | InfluxDB points/s | hub points/s | hub / InfluxDB | InfluxDB B/point on disk | hub B/point on disk | hub / InfluxDB | InfluxDB B written/point | hub B written/point | hub RSS |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        rows.ForEach(Console.WriteLine);
+        Console.WriteLine();
+        Console.WriteLine("| W6 query (idle servers, 20 runs) | InfluxDB p50 / p99 | hub p50 / p99 | hub / InfluxDB (p50) |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        queries.ForEach(Console.WriteLine);
+        return 0;
+    }
+
+    private static double[][] Values(int shape, int points)
+    {
+        var values = new double[Series][];
+        for (var s = 0; s < Series; s++)
+        {
+            var random = new Random(s * 7919 + shape);
+            var k = 200 + random.Next(-50, 50);
+            values[s] = new double[points];
+            for (var i = 0; i < points; i++)
+            {
+                k += random.Next(-1, 2);
+                values[s][i] = shape switch
+                {
+                    0 => 21.5,
+                    1 => k / 10.0,
+                    _ => random.NextDouble() * 100,
+                };
+            }
+        }
+
+        return values;
+    }
+
+    private static async Task<(TimeSpan Elapsed, int Failures)> IngestHubAsync(BrokerUnderTest hub, double[][] values, long t0)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w5").WithTimeout(TimeSpan.FromSeconds(60)).Build());
+        var payloads = Enumerable.Range(0, values[0].Length).Select(i =>
+        {
+            var text = new StringBuilder("{\"readings\":[", Series * 40);
+            for (var s = 0; s < Series; s++)
+                text.Append(CultureInfo.InvariantCulture, $"{(s > 0 ? "," : "")}{{\"m\":\"s{s:D4}\",\"v\":{values[s][i].ToString("R", CultureInfo.InvariantCulture)},\"t\":{t0 + i * 1000L}}}");
+            return Encoding.ASCII.GetBytes(text.Append("]}").ToString());
+        }).ToList();
+        var watch = Stopwatch.StartNew();
+        var failures = 0;
+        using var window = new SemaphoreSlim(InFlight);
+        var tasks = new List<Task>();
+        foreach (var payload in payloads)
+        {
+            await window.WaitAsync();
+            tasks.Add(client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/bench/batch").WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build())
+                .ContinueWith(t =>
+                {
+                    if (!t.IsCompletedSuccessfully || !t.Result.IsSuccess)
+                        Interlocked.Increment(ref failures);
+                    window.Release();
+                }, TaskScheduler.Default));
+        }
+
+        await Task.WhenAll(tasks);
+        return (watch.Elapsed, failures);
+    }
+
+    private static async Task<(TimeSpan Elapsed, int Failures)> IngestInfluxAsync(InfluxUnderTest influx, double[][] values, long t0)
+    {
+        using var http = new HttpClient { BaseAddress = influx.Http, Timeout = TimeSpan.FromMinutes(5) };
+        var lines = new List<string>();
+        var batch = new StringBuilder();
+        var count = 0;
+        for (var i = 0; i < values[0].Length; i++)
+        {
+            for (var s = 0; s < Series; s++)
+            {
+                batch.Append(CultureInfo.InvariantCulture, $"bench,s=s{s:D4} v={values[s][i].ToString("R", CultureInfo.InvariantCulture)} {t0 + i * 1000L}\n");
+                if (++count == 5000)
+                {
+                    lines.Add(batch.ToString());
+                    batch.Clear();
+                    count = 0;
+                }
+            }
+        }
+
+        if (count > 0)
+            lines.Add(batch.ToString());
+        var watch = Stopwatch.StartNew();
+        var failures = 0;
+        using var window = new SemaphoreSlim(InFlight);
+        var tasks = lines.Select(async body =>
+        {
+            await window.WaitAsync();
+            try
+            {
+                using var response = await http.PostAsync("/write?db=bench&precision=ms", new StringContent(body));
+                if (!response.IsSuccessStatusCode)
+                    Interlocked.Increment(ref failures);
+            }
+            finally
+            {
+                window.Release();
+            }
+        }).ToList();
+        await Task.WhenAll(tasks);
+        return (watch.Elapsed, failures);
+    }
+
+    /// <summary>The store's size once everything is checkpointed (log empty, no unwritten buckets).</summary>
+    private static async Task<long> SettledHubBytesAsync(BrokerUnderTest hub)
+    {
+        using var http = new HttpClient { BaseAddress = hub.Http };
+        for (var i = 0; i < 300; i++)
+        {
+            using var storage = await http.GetFromJsonAsync<JsonDocument>("/api/storage");
+            var root = storage!.RootElement;
+            if (root.GetProperty("dirtyBuckets").GetInt32() == 0 && root.GetProperty("logBytes").GetInt64() == 0)
+                return root.GetProperty("bytesOnDisk").GetInt64();
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("the hub did not settle");
+    }
+
+    /// <summary>InfluxDB's data folder once its cache is snapshotted and compacted (the WAL folder counted too).</summary>
+    private static async Task<long> SettledInfluxBytesAsync(InfluxUnderTest influx)
+    {
+        long last = -1;
+        for (var i = 0; i < 60; i++)
+        {
+            await Task.Delay(500);
+            var wal = FolderBytes(Path.Combine(influx.Directory, "wal"));
+            var size = FolderBytes(Path.Combine(influx.Directory, "data")) + wal;
+            if (size == last && wal < 64 * 1024)
+                return size;
+            last = size;
+        }
+
+        return last;
+    }
+
+    private static long FolderBytes(string path) =>
+        Directory.Exists(path) ? new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
+
+    private static long WriteBytes(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/io"))
+        {
+            if (line.StartsWith("write_bytes:", StringComparison.Ordinal))
+                return long.Parse(line.AsSpan(12).Trim(), CultureInfo.InvariantCulture);
+        }
+
+        return 0;
+    }
+
+    private static long RssMb(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line.AsSpan(6).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture) / 1024;
+        }
+
+        return 0;
+    }
+
+    private static async Task<List<string>> QueriesAsync(BrokerUnderTest hub, InfluxUnderTest influx, long t0, int pointsPerSeries)
+    {
+        // One 1 Hz series over 24 h (86,400 points) in each.
+        var day = t0 - 86_400_000L;
+        using (var client = new MqttClientFactory().CreateMqttClient())
+        {
+            await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w6").Build());
+            for (var start = 0; start < 86_400; start += 1000)
+            {
+                var items = string.Join(",", Enumerable.Range(start, Math.Min(1000, 86_400 - start)).Select(i => $"{{\"m\":\"day\",\"v\":{20 + i % 100 / 10.0:0.0},\"t\":{day + i * 1000L}}}"));
+                await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/bench24/batch").WithPayload($"{{\"readings\":[{items}]}}").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            }
+        }
+
+        using var influxHttp = new HttpClient { BaseAddress = influx.Http };
+        for (var start = 0; start < 86_400; start += 5000)
+        {
+            var body = string.Join("\n", Enumerable.Range(start, Math.Min(5000, 86_400 - start)).Select(i => $"bench24 v={20 + i % 100 / 10.0:0.0} {day + i * 1000L}"));
+            (await influxHttp.PostAsync("/write?db=bench&precision=ms", new StringContent(body))).EnsureSuccessStatusCode();
+        }
+
+        await SettledHubBytesAsync(hub);
+        using var hubHttp = new HttpClient { BaseAddress = hub.Http };
+        var windowEnd = t0 + pointsPerSeries * 1000L;
+        var rows = new List<string>
+        {
+            Row(
+                "24 h raw read of one 1 Hz series (86,400 points)",
+                await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT v FROM bench24 WHERE time >= {day}ms AND time < {day + 86_400_000L}ms")}")),
+                await TimeAsync(() => hubHttp.GetStringAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000"))),
+            Row(
+                $"1-minute means of 1000 series over {pointsPerSeries / 60} min",
+                await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT mean(v) FROM bench WHERE time >= {t0}ms AND time < {windowEnd}ms GROUP BY time(1m), s")}")),
+                await TimeAsync(() => hubHttp.GetStringAsync($"/api/devices/bench/points?from={t0}&to={windowEnd}&step=1m&agg=mean"))),
+        };
+        return rows;
+    }
+
+    private static string Row(string name, (double P50, double P99) influx, (double P50, double P99) hub) =>
+        $"| {name} | {influx.P50:0.0} / {influx.P99:0.0} ms | {hub.P50:0.0} / {hub.P99:0.0} ms | {hub.P50 / influx.P50:0.00}x |";
+
+    private static async Task<(double P50, double P99)> TimeAsync(Func<Task<string>> query)
+    {
+        await query(); // warm up
+        var times = new List<double>();
+        for (var i = 0; i < 20; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            await query();
+            times.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        times.Sort();
+        return (times[times.Count / 2], times[^1]);
+    }
+}

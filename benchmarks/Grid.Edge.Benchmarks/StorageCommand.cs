@@ -34,7 +34,7 @@ internal static class StorageCommand
         for (var shape = 0; shape < Shapes.Length; shape++)
         {
             var values = Values(shape, pointsPerSeries);
-            await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, 0, "--checkpoint-seconds", "2");
+            await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, 0);
             await using var influx = await InfluxUnderTest.StartAsync(0);
             var hubRun = await IngestHubAsync(hub, values, t0);
             var influxRun = await IngestInfluxAsync(influx, values, t0);
@@ -164,6 +164,7 @@ internal static class StorageCommand
     private static async Task<long> SettledHubBytesAsync(BrokerUnderTest hub)
     {
         using var http = new HttpClient { BaseAddress = hub.Http };
+        (await http.PostAsync("/api/storage/checkpoint", null)).EnsureSuccessStatusCode();
         for (var i = 0; i < 300; i++)
         {
             using var storage = await http.GetFromJsonAsync<JsonDocument>("/api/storage");
@@ -180,12 +181,14 @@ internal static class StorageCommand
     private static async Task<long> SettledInfluxBytesAsync(InfluxUnderTest influx)
     {
         long last = -1;
-        for (var i = 0; i < 60; i++)
+        var stable = 0;
+        for (var i = 0; i < 120; i++)
         {
             await Task.Delay(500);
             var wal = FolderBytes(Path.Combine(influx.Directory, "wal"));
             var size = FolderBytes(Path.Combine(influx.Directory, "data")) + wal;
-            if (size == last && wal < 64 * 1024)
+            stable = size == last && wal < 64 * 1024 ? stable + 1 : 0;
+            if (stable >= 4)
                 return size;
             last = size;
         }

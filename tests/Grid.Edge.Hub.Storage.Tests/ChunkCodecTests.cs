@@ -103,3 +103,17 @@ public class ChunkCodecTests
         }, iter: 5_000);
     }
 }
+
+public class RollupCodecTests
+{
+    [Fact]
+    public void Packed_minute_rollups_round_trip()
+    {
+        var entry = Gen.Select(Gen.Long[1, 60_000], Gen.Double, Gen.Double, Gen.Double).Select((count, a, b, c) => (count, a, b, c));
+        entry.Array[0, 60].Sample(items =>
+        {
+            var entries = items.Select((e, i) => new RollupEntry(1_795_341_600_000 + i * 60_000L, e.count, e.a, Math.Min(e.b, e.c), Math.Max(e.b, e.c), e.b, e.c)).ToList();
+            Assert.Equal(entries, RollupCodec.Decode(RollupCodec.Encode(entries)));
+        }, iter: 2_000);
+    }
+}

@@ -4,12 +4,12 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 
 /// <summary>
 /// The chunk store: one SQLite file (WAL mode, synchronous=FULL) holding the series catalogue, compressed raw
-/// chunks (one row per series and bucket) and the 1-minute and 1-hour rollups. SQLite is trusted, crash-safe and
-/// one file; the chunks keep it small.
+/// chunks (one row per series and bucket), the 1-minute rollups of a bucket packed into one compressed row, and the
+/// 1-hour rollups as plain rows. SQLite is trusted, crash-safe and one file; the compression keeps it small.
 /// </summary>
 internal static class ChunkIndex
 {
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
     public const int MinuteTier = 1;
     public const int HourTier = 2;
 
@@ -35,6 +35,9 @@ internal static class ChunkIndex
                 CREATE TABLE IF NOT EXISTS chunks(
                     series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
                     min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL,
+                    PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS minute_rollups(
+                    series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, minutes INTEGER NOT NULL, data BLOB NOT NULL,
                     PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS rollups(
                     series_id INTEGER NOT NULL, tier INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,

@@ -24,7 +24,7 @@ public sealed class ChunkStoreOptions
     /// <summary>Retention rules, first match wins; series that match none use <see cref="RetentionRule.Default"/>.</summary>
     public IReadOnlyList<RetentionRule> Retention { get; init; } = [];
 
-    /// <summary>When set, the oldest raw chunks (then minute rollups) are dropped to keep the store under this size.</summary>
+    /// <summary>When set, the oldest raw chunks are dropped to keep the store under this size (rollups stay: they are small).</summary>
     public long? DiskBudgetBytes { get; init; }
 
     public TimeProvider Time { get; init; } = TimeProvider.System;

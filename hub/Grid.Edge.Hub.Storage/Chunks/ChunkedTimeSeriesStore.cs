@@ -221,13 +221,33 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
 
         var buffered = BufferedBuckets(state, fromMs, toMs);
-        if (tierSize > 0 && inner < innerEnd)
+        if (tierSize == MinuteMs && inner < innerEnd)
+        {
+            await using var connection = await OpenReaderAsync(cancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT bucket, data FROM minute_rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to";
+            command.Parameters.AddWithValue("$s", state.Id);
+            command.Parameters.AddWithValue("$from", BucketOf(inner));
+            command.Parameters.AddWithValue("$to", innerEnd);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (buffered.ContainsKey(reader.GetInt64(0)))
+                    continue; // being written: its raw points below are newer than its stored rollup
+                foreach (var minute in RollupCodec.Decode((byte[])reader.GetValue(1)))
+                {
+                    if (minute.Start >= inner && minute.Start < innerEnd)
+                        Add(minute.Start, minute.Count, minute.Sum, minute.Min, minute.Max);
+                }
+            }
+        }
+        else if (tierSize == HourMs && inner < innerEnd)
         {
             await using var connection = await OpenReaderAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT bucket, count, sum, min, max FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to";
             command.Parameters.AddWithValue("$s", state.Id);
-            command.Parameters.AddWithValue("$tier", tierSize == HourMs ? ChunkIndex.HourTier : ChunkIndex.MinuteTier);
+            command.Parameters.AddWithValue("$tier", ChunkIndex.HourTier);
             command.Parameters.AddWithValue("$from", inner);
             command.Parameters.AddWithValue("$to", innerEnd);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -648,11 +668,26 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             command.ExecuteNonQuery();
         }
 
+        var minutes = Rollups(times, values, MinuteMs);
+        var packed = RollupCodec.Encode(minutes);
+        Interlocked.Add(ref _chunkBytesWritten, packed.Length);
+        using (var command = _index.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "INSERT OR REPLACE INTO minute_rollups(series_id, bucket, minutes, data) VALUES($s, $b, $m, $data)";
+            command.Parameters.AddWithValue("$s", seriesId);
+            command.Parameters.AddWithValue("$b", bucket);
+            command.Parameters.AddWithValue("$m", minutes.Count);
+            command.Parameters.AddWithValue("$data", packed);
+            command.ExecuteNonQuery();
+        }
+
         using (var delete = _index.CreateCommand())
         {
             delete.Transaction = transaction;
-            delete.CommandText = "DELETE FROM rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to";
+            delete.CommandText = "DELETE FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to";
             delete.Parameters.AddWithValue("$s", seriesId);
+            delete.Parameters.AddWithValue("$tier", ChunkIndex.HourTier);
             delete.Parameters.AddWithValue("$from", bucket);
             delete.Parameters.AddWithValue("$to", bucket + _bucketMs);
             delete.ExecuteNonQuery();
@@ -663,28 +698,35 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         insert.CommandText = "INSERT INTO rollups(series_id, tier, bucket, count, sum, min, max, first, last) VALUES($s, $tier, $b, $c, $sum, $min, $max, $first, $last)";
         var parameters = RollupParameters.Select(name => insert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
         parameters[0].Value = seriesId;
-        foreach (var (tier, size) in new[] { (ChunkIndex.MinuteTier, MinuteMs), (ChunkIndex.HourTier, HourMs) })
+        parameters[1].Value = ChunkIndex.HourTier;
+        foreach (var hour in Rollups(times, values, HourMs))
         {
-            for (var i = 0; i < times.Length;)
-            {
-                var start = times[i] / size * size;
-                var acc = new Accumulator();
-                var first = values[i];
-                var j = i;
-                for (; j < times.Length && times[j] < start + size; j++)
-                    acc.Add(1, values[j], values[j], values[j]);
-                parameters[1].Value = tier;
-                parameters[2].Value = start;
-                parameters[3].Value = acc.Count;
-                parameters[4].Value = acc.Sum;
-                parameters[5].Value = acc.Min;
-                parameters[6].Value = acc.Max;
-                parameters[7].Value = first;
-                parameters[8].Value = values[j - 1];
-                insert.ExecuteNonQuery();
-                i = j;
-            }
+            parameters[2].Value = hour.Start;
+            parameters[3].Value = hour.Count;
+            parameters[4].Value = hour.Sum;
+            parameters[5].Value = hour.Min;
+            parameters[6].Value = hour.Max;
+            parameters[7].Value = hour.First;
+            parameters[8].Value = hour.Last;
+            insert.ExecuteNonQuery();
         }
+    }
+
+    private static List<RollupEntry> Rollups(long[] times, double[] values, long size)
+    {
+        var entries = new List<RollupEntry>();
+        for (var i = 0; i < times.Length;)
+        {
+            var start = times[i] / size * size;
+            var acc = new Accumulator();
+            var j = i;
+            for (; j < times.Length && times[j] < start + size; j++)
+                acc.Add(1, values[j], values[j], values[j]);
+            entries.Add(new RollupEntry(start, acc.Count, acc.Sum, acc.Min, acc.Max, values[i], values[j - 1]));
+            i = j;
+        }
+
+        return entries;
     }
 
     /// <summary>Drops whole chunks (and rollups) past their retention, and the oldest ones beyond the disk budget.</summary>
@@ -698,7 +740,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             if (rule.Raw is { } raw)
                 DropChunks(transaction, state, "bucket + $size <= $cut", now - (long)raw.TotalMilliseconds, start => start + _bucketMs <= now - (long)raw.TotalMilliseconds);
             if (rule.Minute is { } minute)
-                DropRollups(transaction, state.Id, ChunkIndex.MinuteTier, now - (long)minute.TotalMilliseconds);
+                DropMinuteRollups(transaction, state.Id, now - (long)minute.TotalMilliseconds);
             if (rule.Hour is { } hour)
                 DropRollups(transaction, state.Id, ChunkIndex.HourTier, now - (long)hour.TotalMilliseconds);
         }
@@ -778,6 +820,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         delete.ExecuteNonQuery();
     }
 
+    private void DropMinuteRollups(SqliteTransaction transaction, long seriesId, long cut)
+    {
+        using var delete = _index.CreateCommand();
+        delete.Transaction = transaction;
+        delete.CommandText = "DELETE FROM minute_rollups WHERE series_id=$s AND bucket + $size <= $cut";
+        delete.Parameters.AddWithValue("$s", seriesId);
+        delete.Parameters.AddWithValue("$size", _bucketMs);
+        delete.Parameters.AddWithValue("$cut", cut);
+        delete.ExecuteNonQuery();
+    }
+
     private long UsedBytes(SqliteTransaction transaction)
     {
         using var command = _index.CreateCommand();
@@ -807,7 +860,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT series_id, tier, COUNT(*) FROM rollups GROUP BY series_id, tier";
+            command.CommandText = "SELECT series_id, 1, SUM(minutes) FROM minute_rollups GROUP BY series_id UNION ALL SELECT series_id, tier, COUNT(*) FROM rollups GROUP BY series_id, tier";
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

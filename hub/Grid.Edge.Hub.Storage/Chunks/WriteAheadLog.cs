@@ -15,13 +15,14 @@ internal sealed class WriteAheadLog : IDisposable
 {
     private const int HeaderBytes = 8;
     private const int MaxRecordBytes = 64 * 1024 * 1024;
-    private readonly string _path;
     private readonly FileStream _stream;
+    private readonly Dictionary<(SeriesKey, string), int> _numbers = [];
 
-    private WriteAheadLog(string path, FileStream stream)
+    private WriteAheadLog(FileStream stream, List<(SeriesKey Key, string Unit)> series)
     {
-        _path = path;
         _stream = stream;
+        for (var i = 0; i < series.Count; i++)
+            _numbers[series[i]] = i;
     }
 
     public long Length => _stream.Length;
@@ -37,7 +38,8 @@ internal sealed class WriteAheadLog : IDisposable
         var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
         try
         {
-            var valid = ReadAll(stream, recovered);
+            var series = new List<(SeriesKey Key, string Unit)>();
+            var valid = ReadAll(stream, series, recovered);
             discardedBytes = stream.Length - valid;
             if (discardedBytes > 0)
             {
@@ -46,7 +48,7 @@ internal sealed class WriteAheadLog : IDisposable
             }
 
             stream.Position = valid;
-            return new WriteAheadLog(path, stream);
+            return new WriteAheadLog(stream, series);
         }
         catch
         {
@@ -58,13 +60,40 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Appends one record; not durable until <see cref="Sync"/>.</summary>
     public void Append(IReadOnlyList<Reading> readings)
     {
-        var payload = Serialize(readings);
+        var numbersBefore = _numbers.Count;
+        byte[] payload;
+        try
+        {
+            payload = Serialize(readings);
+        }
+        catch
+        {
+            ForgetSince(numbersBefore);
+            throw;
+        }
+
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.HashToUInt32(payload));
-        _stream.Write(header);
-        _stream.Write(payload);
+        try
+        {
+            _stream.Write(header);
+            _stream.Write(payload);
+        }
+        catch
+        {
+            // The record may be missing or torn: its series definitions cannot be relied on by later records.
+            ForgetSince(numbersBefore);
+            throw;
+        }
+
         BytesWritten += HeaderBytes + payload.Length;
+    }
+
+    private void ForgetSince(int count)
+    {
+        foreach (var entry in _numbers.Where(kv => kv.Value >= count).ToList())
+            _numbers.Remove(entry.Key);
     }
 
     /// <summary>Writes through to the disk (fsync): what was appended survives a power cut.</summary>
@@ -73,6 +102,7 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Empties the log once everything in it is safely in the chunk store.</summary>
     public void Truncate()
     {
+        _numbers.Clear();
         _stream.SetLength(0);
         _stream.Position = 0;
         _stream.Flush(flushToDisk: true);
@@ -80,7 +110,7 @@ internal sealed class WriteAheadLog : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
-    private static long ReadAll(FileStream stream, List<Reading> readings)
+    private static long ReadAll(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<Reading> readings)
     {
         stream.Position = 0;
         var header = new byte[HeaderBytes];
@@ -97,12 +127,16 @@ internal sealed class WriteAheadLog : IDisposable
             stream.ReadExactly(payload);
             if (Crc32.HashToUInt32(payload) != crc)
                 return valid;
+            var seriesBefore = series.Count;
+            var readingsBefore = readings.Count;
             try
             {
-                Deserialize(payload, readings);
+                Deserialize(payload, series, readings);
             }
             catch (Exception ex) when (ex is InvalidDataException or ArgumentException or DecoderFallbackException or EndOfStreamException)
             {
+                series.RemoveRange(seriesBefore, series.Count - seriesBefore);
+                readings.RemoveRange(readingsBefore, readings.Count - readingsBefore);
                 return valid;
             }
 
@@ -110,15 +144,27 @@ internal sealed class WriteAheadLog : IDisposable
         }
     }
 
-    private static byte[] Serialize(IReadOnlyList<Reading> readings)
+    /// <summary>
+    /// A record: series first seen in this log (their key and unit, once per log generation), then readings as
+    /// (series number, time as a delta from the record's first time, value bits). Numbers restart when the log is
+    /// emptied, so a record never refers to a definition that could be gone.
+    /// </summary>
+    private byte[] Serialize(IReadOnlyList<Reading> readings)
     {
-        var series = new Dictionary<(SeriesKey, string), int>();
-        using var buffer = new MemoryStream(readings.Count * 20 + 64);
+        using var buffer = new MemoryStream(readings.Count * 12 + 64);
         using var writer = new BinaryWriter(buffer, Encoding.UTF8);
+        var fresh = new List<(SeriesKey Key, string Unit)>();
         foreach (var reading in readings)
-            series.TryAdd((reading.Series, reading.Unit), series.Count);
-        writer.Write7BitEncodedInt(series.Count);
-        foreach (var ((key, unit), _) in series.OrderBy(s => s.Value))
+        {
+            if (!_numbers.ContainsKey((reading.Series, reading.Unit)))
+            {
+                _numbers[(reading.Series, reading.Unit)] = _numbers.Count;
+                fresh.Add((reading.Series, reading.Unit));
+            }
+        }
+
+        writer.Write7BitEncodedInt(fresh.Count);
+        foreach (var (key, unit) in fresh)
         {
             writer.Write(key.Device);
             writer.Write(key.Metric);
@@ -126,10 +172,12 @@ internal sealed class WriteAheadLog : IDisposable
         }
 
         writer.Write7BitEncodedInt(readings.Count);
+        var baseTime = readings.Count > 0 ? readings[0].TimestampMs : 0;
+        writer.Write7BitEncodedInt64(baseTime);
         foreach (var reading in readings)
         {
-            writer.Write7BitEncodedInt(series[(reading.Series, reading.Unit)]);
-            writer.Write7BitEncodedInt64(reading.TimestampMs);
+            writer.Write7BitEncodedInt(_numbers[(reading.Series, reading.Unit)]);
+            writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(reading.TimestampMs - baseTime)));
             writer.Write(reading.Value);
         }
 
@@ -137,24 +185,24 @@ internal sealed class WriteAheadLog : IDisposable
         return buffer.ToArray();
     }
 
-    private static void Deserialize(byte[] payload, List<Reading> readings)
+    private static void Deserialize(byte[] payload, List<(SeriesKey Key, string Unit)> series, List<Reading> readings)
     {
         using var reader = new BinaryReader(new MemoryStream(payload), Encoding.UTF8);
-        var seriesCount = reader.Read7BitEncodedInt();
-        if (seriesCount < 0 || seriesCount > payload.Length)
+        var fresh = reader.Read7BitEncodedInt();
+        if (fresh < 0 || fresh > payload.Length)
             throw new InvalidDataException("bad series count");
-        var series = new (SeriesKey Key, string Unit)[seriesCount];
-        for (var i = 0; i < seriesCount; i++)
-            series[i] = (new SeriesKey(reader.ReadString(), reader.ReadString()), reader.ReadString());
+        for (var i = 0; i < fresh; i++)
+            series.Add((new SeriesKey(reader.ReadString(), reader.ReadString()), reader.ReadString()));
         var count = reader.Read7BitEncodedInt();
         if (count < 0 || count > payload.Length)
             throw new InvalidDataException("bad reading count");
+        var baseTime = reader.Read7BitEncodedInt64();
         for (var i = 0; i < count; i++)
         {
             var index = reader.Read7BitEncodedInt();
-            if ((uint)index >= (uint)seriesCount)
-                throw new InvalidDataException("bad series index");
-            var t = reader.Read7BitEncodedInt64();
+            if ((uint)index >= (uint)series.Count)
+                throw new InvalidDataException("bad series number");
+            var t = unchecked(baseTime + Compression.BitReader.UnZigZag((ulong)reader.Read7BitEncodedInt64()));
             var v = reader.ReadDouble();
             readings.Add(new Reading(series[index].Key, t, v, series[index].Unit));
         }

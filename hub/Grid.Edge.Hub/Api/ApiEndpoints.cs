@@ -44,6 +44,13 @@ internal static class ApiEndpoints
                 devices.All().Select(d => new DeviceResponse(d.Device, d.Status?.ToString().ToLowerInvariant(), d.StatusSince, d.LastSeen, d.ReadingsAccepted, rejections.CountFor(d.Device))).ToList())
             .WithSummary("Devices heard from, their reported status and when they were last seen.");
 
+        api.MapPost("/storage/checkpoint", async (ChunkedTimeSeriesStore store) =>
+            {
+                await store.CheckpointAsync();
+                return Results.NoContent();
+            })
+            .WithSummary("Writes everything buffered to the chunk store now and empties the log (e.g. before copying the data folder).");
+
         api.MapGet("/devices/{device}/points", GetDevicePointsAsync)
             .WithSummary("Aggregates of every series of one device in one answer: step and agg as for one series (step required).");
 

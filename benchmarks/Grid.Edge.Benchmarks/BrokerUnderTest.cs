@@ -23,6 +23,8 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
 
     public string Name { get; }
 
+    public string DataDirectory => _workDir;
+
     public int MqttPort { get; }
 
     public int ProcessId => _process.Id;

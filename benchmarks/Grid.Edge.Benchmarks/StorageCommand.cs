@@ -170,7 +170,7 @@ internal static class StorageCommand
             using var storage = await http.GetFromJsonAsync<JsonDocument>("/api/storage");
             var root = storage!.RootElement;
             if (root.GetProperty("dirtyBuckets").GetInt32() == 0 && root.GetProperty("logBytes").GetInt64() == 0)
-                return root.GetProperty("bytesOnDisk").GetInt64();
+                return FolderBytes(Path.Combine(hub.DataDirectory, "store"));
             await Task.Delay(100);
         }
 
@@ -196,8 +196,19 @@ internal static class StorageCommand
         return last;
     }
 
-    private static long FolderBytes(string path) =>
-        Directory.Exists(path) ? new DirectoryInfo(path).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
+    /// <summary>Disk blocks a folder occupies (du): preallocated, never-written file space does not count.</summary>
+    private static long FolderBytes(string path)
+    {
+        if (!Directory.Exists(path))
+            return 0;
+        var start = new ProcessStartInfo("du") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-s", "-B1", path })
+            start.ArgumentList.Add(arg);
+        using var du = Process.Start(start)!;
+        var output = du.StandardOutput.ReadToEnd();
+        du.WaitForExit();
+        return long.Parse(output.Split('\t')[0], CultureInfo.InvariantCulture);
+    }
 
     private static long WriteBytes(int pid)
     {

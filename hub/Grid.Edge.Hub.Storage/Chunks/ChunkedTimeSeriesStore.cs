@@ -423,6 +423,10 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 try
                 {
                     Checkpoint();
+
+                    // Asked for explicitly (before a backup, say): fold SQLite's own journal into the file too,
+                    // so that chunks.db alone holds everything.
+                    ChunkIndex.Execute(_index, "PRAGMA wal_checkpoint(TRUNCATE);");
                     checkpointRequest.Completion.TrySetResult(AppendResult.Empty);
                 }
                 catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)

@@ -2,14 +2,17 @@ namespace Grid.Edge.Hub.Storage.Compression;
 
 /// <summary>
 /// The compressed form of a chunk: points of one series, ascending by time, timestamps unique.
-/// Timestamps: delta-of-delta with Gorilla-style variable-length buckets. Values: most sensor values are short
+/// Timestamps: first time and interval when the interval never changes (most sensors), else delta-of-delta with
+/// Gorilla-style variable-length buckets. Values: most sensor values are short
 /// decimals, so a run whose values are all exactly <c>k / 10^d</c> for one <c>d</c> is stored as integers
 /// <c>k</c>: delta, zigzag, bit-packed in blocks of 128 (the idea behind ALP and Chimp). Anything else falls back
 /// to Gorilla XOR. Decoding gives back every value bit for bit.
 /// </summary>
 public static class ChunkCodec
 {
-    public const byte FormatVersion = 1;
+    public const byte FormatVersion = 2;
+    private const byte DeltaOfDeltaTimes = 0;
+    private const byte RegularTimes = 1;
     private const byte DecimalMode = 0;
     private const byte GorillaMode = 1;
     private const int MaxScale = 9;
@@ -66,11 +69,18 @@ public static class ChunkCodec
 
     private static void EncodeTimestamps(BitWriter writer, ReadOnlySpan<long> t)
     {
+        // Most sensors report on a fixed interval: then the first time and the interval say it all.
+        var regular = true;
+        for (var i = 2; i < t.Length && regular; i++)
+            regular = unchecked(t[i] - t[i - 1]) == unchecked(t[1] - t[0]);
+        writer.WriteBits(regular ? RegularTimes : DeltaOfDeltaTimes, 8);
         writer.WriteVarint(BitWriter.ZigZag(t[0]));
         if (t.Length == 1)
             return;
         var delta = unchecked(t[1] - t[0]);
         writer.WriteVarint(BitWriter.ZigZag(delta));
+        if (regular)
+            return;
         for (var i = 2; i < t.Length; i++)
         {
             var next = unchecked(t[i] - t[i - 1]);
@@ -110,11 +120,21 @@ public static class ChunkCodec
 
     private static void DecodeTimestamps(ref BitReader reader, long[] t)
     {
+        var mode = reader.ReadBits(8);
+        if (mode is not (RegularTimes or DeltaOfDeltaTimes))
+            throw new InvalidDataException("unknown timestamp encoding");
         t[0] = BitReader.UnZigZag(reader.ReadVarint());
         if (t.Length == 1)
             return;
         var delta = BitReader.UnZigZag(reader.ReadVarint());
         t[1] = unchecked(t[0] + delta);
+        if (mode == RegularTimes)
+        {
+            for (var i = 2; i < t.Length; i++)
+                t[i] = unchecked(t[i - 1] + delta);
+            return;
+        }
+
         for (var i = 2; i < t.Length; i++)
         {
             long dod;

@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using Grid.Edge.Hub.Storage.Chunks;
+using Grid.Edge.Hub.Storage.Compression;
+using Grid.Edge.Protocol.Payloads;
+using Grid.Edge.Protocol.Readings;
+
+namespace Grid.Edge.Benchmarks.Micro;
+
+/// <summary>The per-reading costs of the ingest path, one piece at a time.</summary>
+[MemoryDiagnoser]
+public class HotPathBenchmarks
+{
+    private const long T0 = 1_795_341_600_000;
+    private readonly ReadingDecoder _decoder = new();
+    private byte[] _batch = [];
+    private long[] _times = [];
+    private double[] _walk = [];
+    private double[] _random = [];
+    private byte[] _walkChunk = [];
+    private List<Reading> _readings = [];
+    private ChunkedTimeSeriesStore _store = null!;
+    private string _dir = "";
+    private long _round;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var text = new StringBuilder("{\"readings\":[");
+        for (var s = 0; s < 1000; s++)
+            text.Append(CultureInfo.InvariantCulture, $"{(s > 0 ? "," : "")}{{\"m\":\"s{s:D4}\",\"v\":{20 + s % 50 / 10.0:0.0},\"t\":{T0}}}");
+        _batch = Encoding.ASCII.GetBytes(text.Append("]}").ToString());
+        var random = new Random(1);
+        _times = Enumerable.Range(0, 3600).Select(i => T0 + i * 1000L).ToArray();
+        var k = 200;
+        _walk = _times.Select(_ => (k += random.Next(-1, 2)) / 10.0).ToArray();
+        _random = _times.Select(_ => random.NextDouble() * 100).ToArray();
+        _walkChunk = ChunkCodec.Encode(_times, _walk);
+        _readings = _decoder.Decode("grid/bench/batch", _batch, T0 + 1000).Readings;
+        _dir = Path.Combine(Path.GetTempPath(), "grid-edge-micro", Guid.NewGuid().ToString("N"));
+        _store = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = _dir });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Benchmark(Description = "decode a 1000-reading batch (JSON, validation, units)")]
+    public int DecodeBatch() => _decoder.Decode("grid/bench/batch", _batch, T0 + 1000).Readings.Count;
+
+    [Benchmark(Description = "encode 3600 points, 1-decimal walk")]
+    public int EncodeWalk() => ChunkCodec.Encode(_times, _walk).Length;
+
+    [Benchmark(Description = "encode 3600 points, random float64")]
+    public int EncodeRandom() => ChunkCodec.Encode(_times, _random).Length;
+
+    [Benchmark(Description = "decode 3600 points, 1-decimal walk")]
+    public int DecodeWalk() => ChunkCodec.Decode(_walkChunk).Timestamps.Length;
+
+    [Benchmark(Description = "engine: append 1000 readings (log + fsync + buffers)")]
+    public async Task<int> Append()
+    {
+        var t = T0 + ++_round * 1000;
+        var readings = _readings.Select(r => r with { TimestampMs = t }).ToList();
+        return (await _store.AppendAsync(readings)).Inserted;
+    }
+}

@@ -16,9 +16,6 @@ internal sealed class BucketBuffer(long start)
     /// <summary>Changed since it was last written to the chunk store.</summary>
     public bool Dirty { get; set; }
 
-    /// <summary>The checkpoint number of the last write into it; idle buffers are dropped from memory.</summary>
-    public long TouchedAt { get; set; }
-
     public void Load(long[] times, double[] values)
     {
         _times.AddRange(times);

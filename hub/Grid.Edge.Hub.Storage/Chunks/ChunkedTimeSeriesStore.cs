@@ -34,7 +34,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private readonly HashSet<SeriesState> _changedSeries = [];
     private readonly Task _writerLoop;
     private long _nextSeriesId;
-    private long _checkpointNumber;
     private DateTimeOffset _lastCheckpoint;
     private DateTimeOffset _lastRetention = DateTimeOffset.MinValue;
     private long _commits;
@@ -220,7 +219,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             innerEnd = toMs / tierSize * tierSize;
         }
 
-        var buffered = BufferedBuckets(state, fromMs, toMs);
+        // Buckets with unwritten changes answer from their raw points; the stored rollups of the others are current.
+        var dirty = new HashSet<long>();
+        var buffered = BufferedBuckets(state, fromMs, toMs, dirty);
         if (tierSize == MinuteMs && inner < innerEnd)
         {
             await using var connection = await OpenReaderAsync(cancellationToken);
@@ -232,7 +233,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                if (buffered.ContainsKey(reader.GetInt64(0)))
+                if (dirty.Contains(reader.GetInt64(0)))
                     continue; // being written: its raw points below are newer than its stored rollup
                 foreach (var minute in RollupCodec.Decode((byte[])reader.GetValue(1)))
                 {
@@ -254,22 +255,30 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             while (await reader.ReadAsync(cancellationToken))
             {
                 var bucket = reader.GetInt64(0);
-                if (buffered.ContainsKey(BucketOf(bucket)))
+                if (dirty.Contains(BucketOf(bucket)))
                     continue; // being written: its raw points below are newer than its stored rollup
                 Add(bucket, reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4));
             }
         }
 
-        await foreach (var (times, values) in BucketsAsync(state, fromMs, toMs, newestFirst: false, cancellationToken, buffered))
+        // Raw points: only where no rollup answered (ragged ends, unwritten buckets, steps that fit no tier).
+        var rawRanges = tierSize > 0 && inner < innerEnd ? new[] { (fromMs, inner), (innerEnd, toMs) } : new[] { (fromMs, toMs) };
+        foreach (var start in dirty)
         {
-            for (var i = 0; i < times.Length; i++)
+            if (tierSize > 0 && inner < innerEnd)
+                rawRanges = [.. rawRanges, (Math.Max(start, inner), Math.Min(start + _bucketMs, innerEnd))];
+        }
+
+        foreach (var (rawFrom, rawTo) in rawRanges.Where(r => r.Item1 < r.Item2))
+        {
+            await foreach (var (times, values) in BucketsAsync(state, rawFrom, rawTo, newestFirst: false, cancellationToken, buffered))
             {
-                var t = times[i];
-                if (t < fromMs || t >= toMs)
-                    continue;
-                var inTier = tierSize > 0 && t >= inner && t < innerEnd && !buffered.ContainsKey(BucketOf(t));
-                if (!inTier)
-                    Add(t, 1, values[i], values[i], values[i]);
+                for (var i = 0; i < times.Length; i++)
+                {
+                    var t = times[i];
+                    if (t >= rawFrom && t < rawTo)
+                        Add(t, 1, values[i], values[i], values[i]);
+                }
             }
         }
 
@@ -303,7 +312,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : a / b;
 
     /// <summary>Copies of the bucket buffers of a series that overlap [from, to), keyed by bucket start.</summary>
-    private Dictionary<long, (long[] Times, double[] Values)> BufferedBuckets(SeriesState state, long fromMs, long toMs)
+    private Dictionary<long, (long[] Times, double[] Values)> BufferedBuckets(SeriesState state, long fromMs, long toMs, HashSet<long>? dirty = null)
     {
         var copies = new Dictionary<long, (long[], double[])>();
         lock (_gate)
@@ -311,7 +320,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             foreach (var (start, buffer) in state.Buckets)
             {
                 if (start + _bucketMs > fromMs && start < toMs)
+                {
                     copies[start] = buffer.Snapshot();
+                    if (buffer.Dirty)
+                        dirty?.Add(start);
+                }
             }
         }
 
@@ -535,7 +548,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     }
 
                     buffer.Dirty = true;
-                    buffer.TouchedAt = _checkpointNumber;
                     state.Apply(reading, added: outcome == UpsertResult.Inserted);
                     _changedSeries.Add(state);
                     stored.Add(reading);
@@ -616,17 +628,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     buffer.Dirty = false;
             }
 
-            // Buckets nobody wrote to since the checkpoint before last leave memory; a late point loads them again.
+            // Written buckets leave memory: the next point into one loads it again (a decode of one chunk), so memory
+            // holds only what changed since the last checkpoint.
             foreach (var state in _series.Values)
             {
                 foreach (var (start, buffer) in state.Buckets.ToList())
                 {
-                    if (!buffer.Dirty && buffer.TouchedAt < _checkpointNumber - 1)
+                    if (!buffer.Dirty)
                         state.Buckets.Remove(start);
                 }
             }
 
-            _checkpointNumber++;
         }
 
         _lastCheckpoint = _options.Time.GetUtcNow();

@@ -69,3 +69,36 @@ public class HotPathBenchmarks
         return (await _store.AppendAsync(readings)).Inserted;
     }
 }
+
+/// <summary>W6's raw read at engine level: 24 h of one 1 Hz series (86,400 points in 24 chunks).</summary>
+[MemoryDiagnoser]
+public class RawReadBenchmarks
+{
+    private const long T0 = 1_795_341_600_000;
+    private ChunkedTimeSeriesStore _store = null!;
+    private string _dir = "";
+    private readonly SeriesKey _key = new("bench24", "day");
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "grid-edge-micro", Guid.NewGuid().ToString("N"));
+        _store = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = _dir });
+        var readings = Enumerable.Range(0, 86_400).Select(i => new Reading(_key, T0 + i * 1000L, 20 + i % 100 / 10.0, string.Empty)).ToList();
+        _store.AppendAsync(readings).AsTask().GetAwaiter().GetResult();
+        _store.CheckpointAsync().GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Benchmark(Description = "engine: read 24 h raw of one 1 Hz series (86,400 points)")]
+    public async Task<int> ReadDay() => (await _store.ReadRangeAsync(_key, T0, T0 + 86_400_000L, 100_000)).Count;
+
+    [Benchmark(Description = "engine: 1-minute means over 24 h of one series (rollups)")]
+    public async Task<int> MinuteMeans() => (await _store.ReadAggregatedAsync(_key, T0, T0 + 86_400_000L, 60_000)).Count;
+}

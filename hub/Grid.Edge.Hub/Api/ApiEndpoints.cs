@@ -34,6 +34,7 @@ internal static class ApiEndpoints
             .WithSummary("Count, min, max, mean and sum of one series over [from, to) (default: the last 24 h).");
 
         api.MapGet("/series/{device}/{metric}/points", GetPointsAsync)
+            .Produces<PointsResponse>()
             .WithSummary("Points of one series in [from, to): raw, or aggregated per step with agg=mean|min|max|sum|count.")
             .WithDescription("from/to: Unix ms, RFC 3339, 'now' or relative like -6h (defaults: the last 24 h). step: 10s, 1m, 1h or ms. limit: raw points cap (default 100000, max 1000000).");
 
@@ -216,7 +217,7 @@ internal static class ApiEndpoints
             var truncated = raw.Count > cap;
             var points = raw.Take(cap).Select(p => new[] { p.TimestampMs, p.Value }).ToList();
             var response = new PointsResponse(key.Id, info.Unit, fromMs, toMs, null, null, truncated, points);
-            return format == "csv" ? Csv(response) : Results.Ok(response);
+            return format == "csv" ? Csv(response) : new PointsJsonResult(response);
         }
 
         if (!QueryParameters.TryParseDuration(step, out var stepMs, out error))
@@ -230,7 +231,7 @@ internal static class ApiEndpoints
         var buckets = await store.ReadAggregatedAsync(key, fromMs, toMs, stepMs, cancellationToken);
         var values = buckets.Select(b => new[] { b.BucketStartMs, Pick(b, aggregate) }).ToList();
         var aggregated = new PointsResponse(key.Id, info.Unit, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), false, values);
-        return format == "csv" ? Csv(aggregated) : Results.Ok(aggregated);
+        return format == "csv" ? Csv(aggregated) : new PointsJsonResult(aggregated);
     }
 
     private static async Task<IResult> GetDevicePointsAsync(string device, string? from, string? to, string? step, string? agg, ITimeSeriesStore store, TimeProvider time, CancellationToken cancellationToken)

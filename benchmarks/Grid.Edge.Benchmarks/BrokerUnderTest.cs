@@ -35,7 +35,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
     public static async Task<BrokerUnderTest> StartMosquittoAsync(int core)
     {
         var dir = NewWorkDir();
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var config = Path.Combine(dir, "mosquitto.conf");
         // The baseline configuration of DESIGN.md section 7.
         await File.WriteAllTextAsync(config, string.Join('\n',
@@ -88,12 +88,6 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         return dir;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task WaitForPortAsync(int port, Process process)
     {

@@ -27,8 +27,8 @@ internal sealed class InfluxUnderTest : IAsyncDisposable
     {
         var dir = Path.Combine(Path.GetTempPath(), "grid-edge-bench", "influx-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(dir);
-        var http = FreePort();
-        var rpc = FreePort();
+        var http = LoopbackPort.Free();
+        var rpc = LoopbackPort.Free();
         var config = Path.Combine(dir, "influxdb.conf");
         // Cold data is snapshotted and compacted quickly so that the size on disk is the settled size.
         await File.WriteAllTextAsync(config, $"""
@@ -82,12 +82,6 @@ internal sealed class InfluxUnderTest : IAsyncDisposable
         return influx;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -105,5 +105,47 @@ const GridChart = (() => {
     };
   }
 
-  return { create };
+  // A set of charts of one device over a chosen range, with range buttons, fed live while they show raw data.
+  // specs: [{ title, metrics, agg?, kind? }]; series(): Map metric -> series info; device(): the device id.
+  function panel({ chartsBox, rangeBox, ranges, range, specs, series, device, height = 220 }) {
+    let charts = [];
+    for (const [name, ms] of Object.entries(ranges)) {
+      rangeBox.append(Grid.el("button", { "data-range": name, class: ms === range ? "active" : "", onclick: e => {
+        range = ms;
+        rangeBox.querySelectorAll("button").forEach(b => b.classList.toggle("active", b === e.target));
+        load().catch(Grid.showError);
+      } }, name));
+    }
+
+    async function load() {
+      const now = Date.now(), from = now - range, latest = series(), id = device();
+      charts = [];
+      const boxes = [];
+      for (const spec of specs) {
+        const metrics = spec.metrics.filter(m => latest.has(m));
+        if (!metrics.length) continue;
+        const box = Grid.el("div", { "data-chart": spec.title });
+        boxes.push(box);
+        charts.push({ spec, metrics, chart: create(box, { title: spec.title, labels: metrics.map(Grid.label), unit: latest.get(metrics[0]).unit, kind: spec.kind, height }), raw: false });
+      }
+      chartsBox.replaceChildren(...boxes);
+      await Promise.all(charts.map(async c => {
+        const started = performance.now();
+        const results = await Promise.all(c.metrics.map(m => Grid.points(`${id}/${m}`, from, now, c.spec.agg || "mean", latest.get(m).intervalMs)));
+        c.raw = results.every(r => r.step == null);
+        c.chart.set(results, { started, fetched: performance.now() });
+      }));
+    }
+
+    function onReading(reading) {
+      for (const c of charts) {
+        const index = c.metrics.indexOf(reading.metric);
+        if (index >= 0 && c.raw) c.chart.append(reading.t, index, reading.v);
+      }
+    }
+
+    return { load, onReading };
+  }
+
+  return { create, panel };
 })();

@@ -27,8 +27,6 @@
   let device = null;
   let latest = new Map();
   let status = null;
-  let range = RANGES["6 h"];
-  let charts = [];
 
   const ARC = 240, R = 70, CIRC = 2 * Math.PI * R * ARC / 360;
   function arcPath() {
@@ -96,34 +94,10 @@
       Grid.el("ul", { class: "dtcs" }, rows));
   }
 
-  const rangeBox = document.getElementById("ranges");
-  for (const [name, ms] of Object.entries(RANGES)) {
-    rangeBox.append(Grid.el("button", { "data-range": name, class: ms === range ? "active" : "", onclick: e => {
-      range = ms;
-      rangeBox.querySelectorAll("button").forEach(b => b.classList.toggle("active", b === e.target));
-      loadCharts().catch(Grid.showError);
-    } }, name));
-  }
-
-  async function loadCharts() {
-    const now = Date.now(), from = now - range;
-    charts = [];
-    const boxes = [];
-    for (const spec of CHARTS) {
-      const metrics = spec.metrics.filter(m => latest.has(m));
-      if (!metrics.length) continue;
-      const box = Grid.el("div", { "data-chart": spec.title });
-      boxes.push(box);
-      charts.push({ metrics, chart: GridChart.create(box, { title: spec.title, labels: metrics.map(Grid.label), unit: latest.get(metrics[0]).unit, height: 180 }), raw: false });
-    }
-    chartsBox.replaceChildren(...boxes);
-    await Promise.all(charts.map(async c => {
-      const started = performance.now();
-      const results = await Promise.all(c.metrics.map(m => Grid.points(`${device}/${m}`, from, now, "mean", latest.get(m).intervalMs)));
-      c.raw = results.every(r => r.step == null);
-      c.chart.set(results, { started, fetched: performance.now() });
-    }));
-  }
+  const panel = GridChart.panel({
+    chartsBox, rangeBox: document.getElementById("ranges"), ranges: RANGES, range: RANGES["6 h"], specs: CHARTS,
+    series: () => latest, device: () => device, height: 180,
+  });
 
   async function start() {
     ({ device } = await Grid.pickDevice(["rpm", "speed", "coolant_temp"], select));
@@ -132,13 +106,13 @@
       return;
     }
     await loadLatest();
-    await Promise.all([loadDtcs(), loadCharts()]);
+    await Promise.all([loadDtcs(), panel.load()]);
   }
 
   select.addEventListener("change", () => {
     history.replaceState(null, "", `?device=${encodeURIComponent(select.value)}`);
     device = select.value;
-    loadLatest().then(() => Promise.all([loadDtcs(), loadCharts()])).catch(Grid.showError);
+    loadLatest().then(() => Promise.all([loadDtcs(), panel.load()])).catch(Grid.showError);
   });
 
   Grid.live("", reading => {
@@ -147,10 +121,7 @@
     if (s) { if (reading.t >= s.latest.t) s.latest = { t: reading.t, v: reading.v }; }
     else latest.set(reading.metric, { metric: reading.metric, unit: reading.unit, latest: { t: reading.t, v: reading.v }, intervalMs: null });
     if (reading.metric === "dtc") loadDtcs().catch(Grid.showError);
-    for (const c of charts) {
-      const index = c.metrics.indexOf(reading.metric);
-      if (index >= 0 && c.raw) c.chart.append(reading.t, index, reading.v);
-    }
+    panel.onReading(reading);
     render();
   });
 

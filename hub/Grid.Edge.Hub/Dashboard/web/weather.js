@@ -18,17 +18,11 @@
   let device = null;
   let latest = new Map(); // metric -> series info with latest {t, v}
   let today = {};
-  let range = RANGES["24 h"];
-  let charts = [];
 
-  const rangeBox = document.getElementById("ranges");
-  for (const [name, ms] of Object.entries(RANGES)) {
-    rangeBox.append(Grid.el("button", { "data-range": name, class: ms === range ? "active" : "", onclick: e => {
-      range = ms;
-      rangeBox.querySelectorAll("button").forEach(b => b.classList.toggle("active", b === e.target));
-      loadCharts().catch(Grid.showError);
-    } }, name));
-  }
+  const panel = GridChart.panel({
+    chartsBox, rangeBox: document.getElementById("ranges"), ranges: RANGES, range: RANGES["24 h"], specs: CHARTS,
+    series: () => latest, device: () => device,
+  });
 
   function tile(metric, label, valueText, sub) {
     const s = latest.get(metric);
@@ -73,28 +67,6 @@
     renderTiles();
   }
 
-  async function loadCharts() {
-    const now = Date.now();
-    const from = now - range;
-    charts = [];
-    const boxes = [];
-    for (const spec of CHARTS) {
-      const metrics = spec.metrics.filter(m => latest.has(m));
-      if (metrics.length === 0) continue;
-      const box = Grid.el("div", { "data-chart": spec.title });
-      boxes.push(box);
-      const chart = GridChart.create(box, { title: spec.title, labels: metrics.map(Grid.label), unit: latest.get(metrics[0]).unit, kind: spec.kind });
-      charts.push({ spec, metrics, chart, raw: false });
-    }
-    chartsBox.replaceChildren(...boxes);
-    await Promise.all(charts.map(async c => {
-      const started = performance.now();
-      const results = await Promise.all(c.metrics.map(m => Grid.points(`${device}/${m}`, from, now, c.spec.agg, latest.get(m).intervalMs)));
-      c.raw = results.every(r => r.step == null);
-      c.chart.set(results, { started, fetched: performance.now() });
-    }));
-  }
-
   async function start() {
     ({ device } = await Grid.pickDevice(["temperature", "pressure", "humidity", "wind_speed"], select));
     if (!device) {
@@ -102,13 +74,13 @@
       return;
     }
     await loadLatest();
-    await loadCharts();
+    await panel.load();
   }
 
   select.addEventListener("change", () => {
     history.replaceState(null, "", `?device=${encodeURIComponent(select.value)}`);
     device = select.value;
-    loadLatest().then(loadCharts).catch(Grid.showError);
+    loadLatest().then(panel.load).catch(Grid.showError);
   });
 
   Grid.live("", reading => {
@@ -120,10 +92,7 @@
       today.min = today.min == null ? reading.v : Math.min(today.min, reading.v);
       today.max = today.max == null ? reading.v : Math.max(today.max, reading.v);
     }
-    for (const c of charts) {
-      const index = c.metrics.indexOf(reading.metric);
-      if (index >= 0 && c.raw) c.chart.append(reading.t, index, reading.v);
-    }
+    panel.onReading(reading);
     renderTiles();
   });
 

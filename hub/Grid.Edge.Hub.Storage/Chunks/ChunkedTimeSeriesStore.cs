@@ -54,7 +54,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         _readConnectionString = new SqliteConnectionStringBuilder(index.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();
         _lastCheckpoint = options.Time.GetUtcNow();
         LoadCatalogue();
-        _writerLoop = Task.CompletedTask;
         _writerLoop = Task.Factory.StartNew(WriterLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -373,7 +372,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 && _writerLoop.IsCompleted && _index.State != System.Data.ConnectionState.Open, this);
+        // Reads stay possible while a closing store writes its last checkpoint; after that the files are closed.
+        ObjectDisposedException.ThrowIf(_index.State != System.Data.ConnectionState.Open, this);
         var connection = new SqliteConnection(_readConnectionString);
         await connection.OpenAsync(cancellationToken);
         return connection;
@@ -403,16 +403,23 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private async Task WriterLoopAsync()
     {
         var group = new List<PendingAppend>();
+
+        // One wait at a time: a new one is asked for only once the previous has completed.
+        Task<bool>? wait = null;
         while (true)
         {
-            var wait = _queue.Reader.WaitToReadAsync().AsTask();
+            wait ??= _queue.Reader.WaitToReadAsync().AsTask();
             var due = _lastCheckpoint + _options.CheckpointInterval - _options.Time.GetUtcNow();
             if (!wait.IsCompleted && due > TimeSpan.Zero)
                 await Task.WhenAny(wait, Task.Delay(due, _options.Time));
-            if (wait.IsCompleted && !await wait)
-                break;
-            if (_options.CommitDelay > TimeSpan.Zero && wait.IsCompleted)
-                await Task.Delay(_options.CommitDelay, _options.Time);
+            if (wait.IsCompleted)
+            {
+                if (!await wait)
+                    break;
+                wait = null;
+                if (_options.CommitDelay > TimeSpan.Zero)
+                    await Task.Delay(_options.CommitDelay, _options.Time);
+            }
 
             group.Clear();
             var readings = 0;

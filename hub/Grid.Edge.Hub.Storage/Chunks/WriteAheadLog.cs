@@ -15,14 +15,18 @@ internal sealed class WriteAheadLog : IDisposable
 {
     private const int HeaderBytes = 8;
     private const int MaxRecordBytes = 64 * 1024 * 1024;
+    private const byte RawValue = 0xFF;
+    private const byte SameValue = 0xFE;
     private readonly FileStream _stream;
     private readonly Dictionary<(SeriesKey, string), int> _numbers = [];
+    private readonly List<double?> _lastValues = [];
 
-    private WriteAheadLog(FileStream stream, List<(SeriesKey Key, string Unit)> series)
+    private WriteAheadLog(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues)
     {
         _stream = stream;
         for (var i = 0; i < series.Count; i++)
             _numbers[series[i]] = i;
+        _lastValues.AddRange(lastValues);
     }
 
     public long Length => _stream.Length;
@@ -39,7 +43,8 @@ internal sealed class WriteAheadLog : IDisposable
         try
         {
             var series = new List<(SeriesKey Key, string Unit)>();
-            var valid = ReadAll(stream, series, recovered);
+            var lastValues = new List<double?>();
+            var valid = ReadAll(stream, series, lastValues, recovered);
             discardedBytes = stream.Length - valid;
             if (discardedBytes > 0)
             {
@@ -48,7 +53,7 @@ internal sealed class WriteAheadLog : IDisposable
             }
 
             stream.Position = valid;
-            return new WriteAheadLog(stream, series);
+            return new WriteAheadLog(stream, series, lastValues);
         }
         catch
         {
@@ -60,40 +65,21 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Appends one record; not durable until <see cref="Sync"/>.</summary>
     public void Append(IReadOnlyList<Reading> readings)
     {
-        var numbersBefore = _numbers.Count;
-        byte[] payload;
-        try
-        {
-            payload = Serialize(readings);
-        }
-        catch
-        {
-            ForgetSince(numbersBefore);
-            throw;
-        }
-
+        // The record is built against a copy of the log's state (series numbers, last values), which becomes the
+        // state only once the record is written: a failed write leaves no definition a later record relies on.
+        var numbers = new Dictionary<(SeriesKey, string), int>(_numbers);
+        var lastValues = new List<double?>(_lastValues);
+        var payload = Serialize(readings, numbers, lastValues);
         Span<byte> header = stackalloc byte[HeaderBytes];
         BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.HashToUInt32(payload));
-        try
-        {
-            _stream.Write(header);
-            _stream.Write(payload);
-        }
-        catch
-        {
-            // The record may be missing or torn: its series definitions cannot be relied on by later records.
-            ForgetSince(numbersBefore);
-            throw;
-        }
-
+        _stream.Write(header);
+        _stream.Write(payload);
+        foreach (var (key, number) in numbers)
+            _numbers[key] = number;
+        _lastValues.Clear();
+        _lastValues.AddRange(lastValues);
         BytesWritten += HeaderBytes + payload.Length;
-    }
-
-    private void ForgetSince(int count)
-    {
-        foreach (var entry in _numbers.Where(kv => kv.Value >= count).ToList())
-            _numbers.Remove(entry.Key);
     }
 
     /// <summary>Writes through to the disk (fsync): what was appended survives a power cut.</summary>
@@ -103,6 +89,7 @@ internal sealed class WriteAheadLog : IDisposable
     public void Truncate()
     {
         _numbers.Clear();
+        _lastValues.Clear();
         _stream.SetLength(0);
         _stream.Position = 0;
         _stream.Flush(flushToDisk: true);
@@ -110,7 +97,7 @@ internal sealed class WriteAheadLog : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
-    private static long ReadAll(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<Reading> readings)
+    private static long ReadAll(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<Reading> readings)
     {
         stream.Position = 0;
         var header = new byte[HeaderBytes];
@@ -129,14 +116,17 @@ internal sealed class WriteAheadLog : IDisposable
                 return valid;
             var seriesBefore = series.Count;
             var readingsBefore = readings.Count;
+            var valuesBefore = lastValues.ToList();
             try
             {
-                Deserialize(payload, series, readings);
+                Deserialize(payload, series, lastValues, readings);
             }
             catch (Exception ex) when (ex is InvalidDataException or ArgumentException or DecoderFallbackException or EndOfStreamException)
             {
                 series.RemoveRange(seriesBefore, series.Count - seriesBefore);
                 readings.RemoveRange(readingsBefore, readings.Count - readingsBefore);
+                lastValues.Clear();
+                lastValues.AddRange(valuesBefore);
                 return valid;
             }
 
@@ -146,19 +136,21 @@ internal sealed class WriteAheadLog : IDisposable
 
     /// <summary>
     /// A record: series first seen in this log (their key and unit, once per log generation), then readings as
-    /// (series number, time as a delta from the record's first time, value bits). Numbers restart when the log is
-    /// emptied, so a record never refers to a definition that could be gone.
+    /// (series number, time as a delta from the record's first time, value). A value is "same as this series'
+    /// last", a short decimal as the change of its scaled integer, or the raw 8 bytes: sensor values mostly cost
+    /// one or two bytes. Numbers and last values restart when the log is emptied.
     /// </summary>
-    private byte[] Serialize(IReadOnlyList<Reading> readings)
+    private static byte[] Serialize(IReadOnlyList<Reading> readings, Dictionary<(SeriesKey, string), int> numbers, List<double?> lastValues)
     {
-        using var buffer = new MemoryStream(readings.Count * 12 + 64);
+        using var buffer = new MemoryStream(readings.Count * 8 + 64);
         using var writer = new BinaryWriter(buffer, Encoding.UTF8);
         var fresh = new List<(SeriesKey Key, string Unit)>();
         foreach (var reading in readings)
         {
-            if (!_numbers.ContainsKey((reading.Series, reading.Unit)))
+            if (!numbers.ContainsKey((reading.Series, reading.Unit)))
             {
-                _numbers[(reading.Series, reading.Unit)] = _numbers.Count;
+                numbers[(reading.Series, reading.Unit)] = numbers.Count;
+                lastValues.Add(null);
                 fresh.Add((reading.Series, reading.Unit));
             }
         }
@@ -176,23 +168,71 @@ internal sealed class WriteAheadLog : IDisposable
         writer.Write7BitEncodedInt64(baseTime);
         foreach (var reading in readings)
         {
-            writer.Write7BitEncodedInt(_numbers[(reading.Series, reading.Unit)]);
+            var number = numbers[(reading.Series, reading.Unit)];
+            writer.Write7BitEncodedInt(number);
             writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(reading.TimestampMs - baseTime)));
-            writer.Write(reading.Value);
+            WriteValue(writer, reading.Value, lastValues[number]);
+            lastValues[number] = reading.Value;
         }
 
         writer.Flush();
         return buffer.ToArray();
     }
 
-    private static void Deserialize(byte[] payload, List<(SeriesKey Key, string Unit)> series, List<Reading> readings)
+    private static void WriteValue(BinaryWriter writer, double value, double? last)
+    {
+        if (last is { } previous && BitConverter.DoubleToInt64Bits(previous) == BitConverter.DoubleToInt64Bits(value))
+        {
+            writer.Write(SameValue);
+            return;
+        }
+
+        for (var scale = 0; scale <= Compression.ChunkCodec.MaxScale; scale++)
+        {
+            if (Compression.ChunkCodec.TryScale(value, scale, out var k))
+            {
+                writer.Write((byte)scale);
+                writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(k - PreviousScaled(last, scale)));
+                return;
+            }
+        }
+
+        writer.Write(RawValue);
+        writer.Write(value);
+    }
+
+    private static double ReadValue(BinaryReader reader, double? last)
+    {
+        var tag = reader.ReadByte();
+        switch (tag)
+        {
+            case SameValue:
+                return last ?? throw new InvalidDataException("'same value' for a series without one");
+            case RawValue:
+                return reader.ReadDouble();
+            case <= Compression.ChunkCodec.MaxScale:
+                var k = PreviousScaled(last, tag) + Compression.BitReader.UnZigZag((ulong)reader.Read7BitEncodedInt64());
+                return k / Compression.ChunkCodec.Pow10[tag];
+            default:
+                throw new InvalidDataException("unknown value tag");
+        }
+    }
+
+    /// <summary>The last value as an integer at this scale when it is one exactly, else 0 (the value is then absolute).</summary>
+    private static long PreviousScaled(double? last, int scale) =>
+        last is { } previous && Compression.ChunkCodec.TryScale(previous, scale, out var k) ? k : 0;
+
+    private static void Deserialize(byte[] payload, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<Reading> readings)
     {
         using var reader = new BinaryReader(new MemoryStream(payload), Encoding.UTF8);
         var fresh = reader.Read7BitEncodedInt();
         if (fresh < 0 || fresh > payload.Length)
             throw new InvalidDataException("bad series count");
         for (var i = 0; i < fresh; i++)
+        {
             series.Add((new SeriesKey(reader.ReadString(), reader.ReadString()), reader.ReadString()));
+            lastValues.Add(null);
+        }
         var count = reader.Read7BitEncodedInt();
         if (count < 0 || count > payload.Length)
             throw new InvalidDataException("bad reading count");
@@ -203,7 +243,8 @@ internal sealed class WriteAheadLog : IDisposable
             if ((uint)index >= (uint)series.Count)
                 throw new InvalidDataException("bad series number");
             var t = unchecked(baseTime + Compression.BitReader.UnZigZag((ulong)reader.Read7BitEncodedInt64()));
-            var v = reader.ReadDouble();
+            var v = ReadValue(reader, lastValues[index]);
+            lastValues[index] = v;
             readings.Add(new Reading(series[index].Key, t, v, series[index].Unit));
         }
 

@@ -15,9 +15,9 @@ public static class ChunkCodec
     private const byte RegularTimes = 1;
     private const byte DecimalMode = 0;
     private const byte GorillaMode = 1;
-    private const int MaxScale = 9;
+    internal const int MaxScale = 9;
     private const int BlockSize = 128;
-    private static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+    internal static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
     public static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values)
     {
@@ -177,7 +177,8 @@ public static class ChunkCodec
         return false;
     }
 
-    private static bool TryScale(double value, int scale, out long k)
+    /// <summary>True when <paramref name="value"/> is exactly <c>k / 10^scale</c> (bit for bit) for a 52-bit k.</summary>
+    internal static bool TryScale(double value, int scale, out long k)
     {
         var scaled = Math.Round(value * Pow10[scale]);
         k = 0;

@@ -23,6 +23,9 @@ public interface ITimeSeriesStore : IAsyncDisposable
     /// </summary>
     ValueTask<IReadOnlyList<AggregatePoint>> ReadAggregatedAsync(SeriesKey series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default);
 
+    /// <summary>The same for several series at once (a device's page, a dashboard), in one pass over the store.</summary>
+    ValueTask<IReadOnlyDictionary<SeriesKey, IReadOnlyList<AggregatePoint>>> ReadAggregatedAsync(IReadOnlyList<SeriesKey> series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default);
+
     /// <summary>All series, with their latest point and count.</summary>
     IReadOnlyList<SeriesInfo> ListSeries();
 

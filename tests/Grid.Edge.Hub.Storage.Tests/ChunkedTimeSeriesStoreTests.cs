@@ -267,6 +267,20 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         await AssertAggregatesMatchRawAsync();
     }
 
+    [Fact]
+    public async Task Many_series_at_once_answer_like_one_at_a_time()
+    {
+        var random = new Random(5);
+        var metrics = Enumerable.Range(0, 20).Select(i => "m" + i).ToList();
+        await _store.AppendAsync(metrics.SelectMany(m => Enumerable.Range(0, 500).Select(i => R(m, T0 + i * 7000L, random.Next(100)))).ToList());
+        await _store.CheckpointAsync();
+        await _store.AppendAsync([R("m3", T0 + 123, 999)]); // one unwritten change
+        var keys = metrics.Select(m => new SeriesKey("dev", m)).Append(new SeriesKey("dev", "absent")).ToList();
+        var many = await _store.ReadAggregatedAsync(keys, T0 + 30_000, T0 + 3_000_000, 60_000);
+        foreach (var key in keys)
+            Assert.Equal(await _store.ReadAggregatedAsync(key, T0 + 30_000, T0 + 3_000_000, 60_000), many[key]);
+    }
+
     private async Task AssertAggregatesMatchRawAsync()
     {
         var raw = await AllAsync("x");

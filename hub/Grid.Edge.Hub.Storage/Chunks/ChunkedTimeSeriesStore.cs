@@ -198,11 +198,32 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
         if (!_series.TryGetValue(series, out var state) || fromMs >= toMs)
             return [];
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        return await AggregateAsync(connection, state, fromMs, toMs, stepMs, cancellationToken);
+    }
+
+    public async ValueTask<IReadOnlyDictionary<SeriesKey, IReadOnlyList<AggregatePoint>>> ReadAggregatedAsync(IReadOnlyList<SeriesKey> series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
+        var result = new Dictionary<SeriesKey, IReadOnlyList<AggregatePoint>>();
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        foreach (var key in series)
+        {
+            result[key] = _series.TryGetValue(key, out var state) && fromMs < toMs
+                ? await AggregateAsync(connection, state, fromMs, toMs, stepMs, cancellationToken)
+                : [];
+        }
+
+        return result;
+    }
+
+    private async Task<IReadOnlyList<AggregatePoint>> AggregateAsync(SqliteConnection connection, SeriesState state, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken)
+    {
         var output = new SortedDictionary<long, Accumulator>();
         void Add(long t, long count, double sum, double min, double max)
         {
-            var bucket = Math.Floor((double)t / stepMs) is var b && b * stepMs == t ? t : (long)Math.Floor((double)t / stepMs) * stepMs;
-            bucket = t >= 0 ? t / stepMs * stepMs : bucket;
+            var bucket = t >= 0 ? t / stepMs * stepMs : ((t + 1) / stepMs - 1) * stepMs;
             if (!output.TryGetValue(bucket, out var acc))
                 output[bucket] = acc = new Accumulator();
             acc.Add(count, sum, min, max);
@@ -223,7 +244,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         var buffered = BufferedBuckets(state, fromMs, toMs, dirty);
         if (tierSize == MinuteMs && inner < innerEnd)
         {
-            await using var connection = await OpenReaderAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT bucket, data FROM minute_rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to";
             command.Parameters.AddWithValue("$s", state.Id);
@@ -243,7 +263,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
         else if (tierSize == HourMs && inner < innerEnd)
         {
-            await using var connection = await OpenReaderAsync(cancellationToken);
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT bucket, count, sum, min, max FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to";
             command.Parameters.AddWithValue("$s", state.Id);
@@ -270,7 +289,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         foreach (var (rawFrom, rawTo) in rawRanges.Where(r => r.Item1 < r.Item2))
         {
-            await foreach (var (times, values) in BucketsAsync(state, rawFrom, rawTo, newestFirst: false, cancellationToken, buffered))
+            await foreach (var (times, values) in BucketsAsync(state, rawFrom, rawTo, newestFirst: false, cancellationToken, buffered, connection))
             {
                 for (var i = 0; i < times.Length; i++)
                 {
@@ -283,6 +302,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         return output.Select(kv => new AggregatePoint(kv.Key, kv.Value.Count, kv.Value.Sum, kv.Value.Min, kv.Value.Max)).ToList();
     }
+
 
     public async ValueTask DisposeAsync()
     {
@@ -340,12 +360,15 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         long toMs,
         bool newestFirst,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken,
-        Dictionary<long, (long[] Times, double[] Values)>? buffered = null)
+        Dictionary<long, (long[] Times, double[] Values)>? buffered = null,
+        SqliteConnection? shared = null)
     {
         buffered ??= BufferedBuckets(state, fromMs, toMs);
         var memory = (newestFirst ? buffered.OrderByDescending(b => b.Key) : buffered.OrderBy(b => b.Key)).ToList();
         var next = 0;
-        await using var connection = await OpenReaderAsync(cancellationToken);
+        var own = shared is null ? await OpenReaderAsync(cancellationToken) : null;
+        await using var ownership = own;
+        var connection = shared ?? own!;
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT bucket, data FROM chunks WHERE series_id=$s AND bucket>=$from AND bucket<$to ORDER BY bucket " + (newestFirst ? "DESC" : "ASC");
         command.Parameters.AddWithValue("$s", state.Id);

@@ -251,11 +251,9 @@ internal static class ApiEndpoints
         if ((toMs - fromMs) / stepMs > MaxBuckets)
             return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
         var result = new Dictionary<string, IReadOnlyList<double[]>>(StringComparer.Ordinal);
-        foreach (var s in series)
-        {
-            var buckets = await store.ReadAggregatedAsync(s.Key, fromMs, toMs, stepMs, cancellationToken);
-            result[s.Key.Metric] = buckets.Select(b => new[] { b.BucketStartMs, Pick(b, aggregate) }).ToList();
-        }
+        var all = await store.ReadAggregatedAsync(series.Select(s => s.Key).ToList(), fromMs, toMs, stepMs, cancellationToken);
+        foreach (var (key, buckets) in all)
+            result[key.Metric] = buckets.Select(b => new[] { b.BucketStartMs, Pick(b, aggregate) }).ToList();
 
         return Results.Ok(new DevicePointsResponse(device, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), result));
     }

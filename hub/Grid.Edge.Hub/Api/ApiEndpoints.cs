@@ -53,6 +53,7 @@ internal static class ApiEndpoints
             .WithSummary("Writes everything buffered to the chunk store now and empties the log (e.g. before copying the data folder).");
 
         api.MapGet("/devices/{device}/points", GetDevicePointsAsync)
+            .Produces<DevicePointsResponse>()
             .WithSummary("Aggregates of every series of one device in one answer: step and agg as for one series (step required).");
 
         api.MapGet("/ingest/rejections", GetRejections)
@@ -250,12 +251,8 @@ internal static class ApiEndpoints
             return BadRequest("agg: " + error);
         if ((toMs - fromMs) / stepMs > MaxBuckets)
             return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
-        var result = new Dictionary<string, IReadOnlyList<double[]>>(StringComparer.Ordinal);
         var all = await store.ReadAggregatedAsync(series.Select(s => s.Key).ToList(), fromMs, toMs, stepMs, cancellationToken);
-        foreach (var (key, buckets) in all)
-            result[key.Metric] = buckets.Select(b => new[] { b.BucketStartMs, Pick(b, aggregate) }).ToList();
-
-        return Results.Ok(new DevicePointsResponse(device, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), result));
+        return new DevicePointsJsonResult(device, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), all, b => Pick(b, aggregate));
     }
 
     private static double Pick(AggregatePoint b, Aggregate aggregate) => aggregate switch

@@ -44,3 +44,40 @@ internal sealed class PointsJsonResult(PointsResponse points) : IResult
         await json.FlushAsync(httpContext.RequestAborted);
     }
 }
+
+/// <summary>Writes the aggregates of many series of one device straight to the response (see <see cref="PointsJsonResult"/>).</summary>
+internal sealed class DevicePointsJsonResult(string device, long from, long to, long step, string agg, IReadOnlyDictionary<Grid.Edge.Protocol.Readings.SeriesKey, IReadOnlyList<Grid.Edge.Hub.Storage.AggregatePoint>> series, Func<Grid.Edge.Hub.Storage.AggregatePoint, double> pick) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        httpContext.Response.ContentType = "application/json; charset=utf-8";
+        await using var json = new Utf8JsonWriter(httpContext.Response.BodyWriter.AsStream(), new JsonWriterOptions { SkipValidation = true });
+        json.WriteStartObject();
+        json.WriteString("device", device);
+        json.WriteNumber("from", from);
+        json.WriteNumber("to", to);
+        json.WriteNumber("step", step);
+        json.WriteString("agg", agg);
+        json.WriteStartObject("series");
+        foreach (var (key, buckets) in series.OrderBy(s => s.Key.Metric, StringComparer.Ordinal))
+        {
+            json.WriteStartArray(key.Metric);
+            foreach (var bucket in buckets)
+            {
+                json.WriteStartArray();
+                json.WriteNumberValue(bucket.BucketStartMs);
+                json.WriteNumberValue(pick(bucket));
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+            if (json.BytesPending > 64 * 1024)
+                await json.FlushAsync(httpContext.RequestAborted);
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+        await json.FlushAsync(httpContext.RequestAborted);
+    }
+}

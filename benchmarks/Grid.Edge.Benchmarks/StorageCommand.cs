@@ -263,7 +263,11 @@ internal static class StorageCommand
                 await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT v FROM bench24 WHERE time >= {day}ms AND time < {day + 86_400_000L}ms")}")),
                 await TimeAsync(() => hubHttp.GetStringAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000"))),
             Row(
-                $"1-minute means of 1000 series over {pointsPerSeries / 60} min",
+                $"1-minute means of 1000 series over {pointsPerSeries / 60} whole minutes",
+                await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT mean(v) FROM bench WHERE time >= {t0}ms AND time < {t0 + pointsPerSeries / 60 * 60_000L}ms GROUP BY time(1m), s")}")),
+                await TimeAsync(() => hubHttp.GetStringAsync($"/api/devices/bench/points?from={t0}&to={t0 + pointsPerSeries / 60 * 60_000L}&step=1m&agg=mean"))),
+            Row(
+                $"1-minute means of 1000 series over {pointsPerSeries / 60} min ending mid-minute",
                 await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT mean(v) FROM bench WHERE time >= {t0}ms AND time < {windowEnd}ms GROUP BY time(1m), s")}")),
                 await TimeAsync(() => hubHttp.GetStringAsync($"/api/devices/bench/points?from={t0}&to={windowEnd}&step=1m&agg=mean"))),
         };

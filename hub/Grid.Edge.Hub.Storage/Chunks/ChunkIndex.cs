@@ -9,7 +9,7 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// </summary>
 internal static class ChunkIndex
 {
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
     public const int MinuteTier = 1;
     public const int HourTier = 2;
 
@@ -25,6 +25,10 @@ internal static class ChunkIndex
         try
         {
             connection.Open();
+
+            // Chunks are rewritten as they grow and dropped by retention: freed pages go back to the file system
+            // (incremental vacuum at checkpoints) instead of leaving the file at its high-water mark.
+            Execute(connection, "PRAGMA auto_vacuum=INCREMENTAL;");
             Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
             Execute(connection, """
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,13 +36,15 @@ internal static class ChunkIndex
                     id INTEGER PRIMARY KEY, device TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,
                     point_count INTEGER NOT NULL, first_t INTEGER NOT NULL, last_t INTEGER NOT NULL, last_v REAL NOT NULL,
                     UNIQUE(device, metric));
+                -- Rowid tables on purpose: they keep rows up to ~4 KB inside their pages, where a WITHOUT ROWID
+                -- table moves anything over ~1 KB to an overflow page of its own (most of it empty).
                 CREATE TABLE IF NOT EXISTS chunks(
                     series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
                     min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL,
-                    PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;
+                    UNIQUE(series_id, bucket));
                 CREATE TABLE IF NOT EXISTS minute_rollups(
                     series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, minutes INTEGER NOT NULL, data BLOB NOT NULL,
-                    PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;
+                    UNIQUE(series_id, bucket));
                 CREATE TABLE IF NOT EXISTS rollups(
                     series_id INTEGER NOT NULL, tier INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
                     sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, first REAL NOT NULL, last REAL NOT NULL,

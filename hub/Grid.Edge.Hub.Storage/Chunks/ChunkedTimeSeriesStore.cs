@@ -313,7 +313,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         try
         {
             Checkpoint();
-            ChunkIndex.Execute(_index, "PRAGMA wal_checkpoint(TRUNCATE);");
+            ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
         }
         catch (SqliteException ex)
         {
@@ -469,7 +469,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
                     // Asked for explicitly (before a backup, say): fold SQLite's own journal into the file too,
                     // so that chunks.db alone holds everything.
-                    ChunkIndex.Execute(_index, "PRAGMA wal_checkpoint(TRUNCATE);");
+                    ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
                     checkpointRequest.Completion.TrySetResult(AppendResult.Empty);
                 }
                 catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
@@ -647,6 +647,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             if (retention)
                 ApplyRetention(transaction);
             transaction.Commit();
+            if (retention)
+                ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum;");
         }
 
         _log.Truncate();

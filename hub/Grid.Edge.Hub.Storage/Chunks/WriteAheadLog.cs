@@ -20,6 +20,7 @@ internal sealed class WriteAheadLog : IDisposable
     private readonly FileStream _stream;
     private readonly Dictionary<(SeriesKey, string), int> _numbers = [];
     private readonly List<double?> _lastValues = [];
+    private bool _broken;
 
     private WriteAheadLog(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues)
     {
@@ -65,21 +66,44 @@ internal sealed class WriteAheadLog : IDisposable
     /// <summary>Appends one record; not durable until <see cref="Sync"/>.</summary>
     public void Append(IReadOnlyList<Reading> readings)
     {
-        // The record is built against a copy of the log's state (series numbers, last values), which becomes the
-        // state only once the record is written: a failed write leaves no definition a later record relies on.
-        var numbers = new Dictionary<(SeriesKey, string), int>(_numbers);
-        var lastValues = new List<double?>(_lastValues);
-        var payload = Serialize(readings, numbers, lastValues);
-        Span<byte> header = stackalloc byte[HeaderBytes];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.HashToUInt32(payload));
-        _stream.Write(header);
-        _stream.Write(payload);
-        foreach (var (key, number) in numbers)
-            _numbers[key] = number;
-        _lastValues.Clear();
-        _lastValues.AddRange(lastValues);
-        BytesWritten += HeaderBytes + payload.Length;
+        // The record updates the log's state (series numbers, last values) as it is built; if it cannot be
+        // written whole, the state is put back so that no later record relies on it.
+        if (_broken)
+            throw new IOException("The store's log could not be repaired after a failed write; restart the hub to recover from it.");
+        var numbersBefore = _numbers.Count;
+        var position = _stream.Position;
+        var undo = new List<(int Number, double? Value)>();
+        try
+        {
+            var payload = Serialize(readings, _numbers, _lastValues, undo);
+            Span<byte> header = stackalloc byte[HeaderBytes];
+            BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.HashToUInt32(payload));
+            _stream.Write(header);
+            _stream.Write(payload);
+            BytesWritten += HeaderBytes + payload.Length;
+        }
+        catch
+        {
+            for (var i = undo.Count - 1; i >= 0; i--)
+                _lastValues[undo[i].Number] = undo[i].Value;
+            foreach (var entry in _numbers.Where(kv => kv.Value >= numbersBefore).ToList())
+                _numbers.Remove(entry.Key);
+            _lastValues.RemoveRange(numbersBefore, _lastValues.Count - numbersBefore);
+
+            // A half-written record must not stay in front of later ones: recovery stops at the first bad record.
+            try
+            {
+                _stream.SetLength(position);
+                _stream.Position = position;
+            }
+            catch (IOException)
+            {
+                _broken = true;
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Writes through to the disk (fsync): what was appended survives a power cut.</summary>
@@ -140,7 +164,7 @@ internal sealed class WriteAheadLog : IDisposable
     /// last", a short decimal as the change of its scaled integer, or the raw 8 bytes: sensor values mostly cost
     /// one or two bytes. Numbers and last values restart when the log is emptied.
     /// </summary>
-    private static byte[] Serialize(IReadOnlyList<Reading> readings, Dictionary<(SeriesKey, string), int> numbers, List<double?> lastValues)
+    private static byte[] Serialize(IReadOnlyList<Reading> readings, Dictionary<(SeriesKey, string), int> numbers, List<double?> lastValues, List<(int Number, double? Value)> undo)
     {
         using var buffer = new MemoryStream(readings.Count * 8 + 64);
         using var writer = new BinaryWriter(buffer, Encoding.UTF8);
@@ -172,6 +196,7 @@ internal sealed class WriteAheadLog : IDisposable
             writer.Write7BitEncodedInt(number);
             writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(reading.TimestampMs - baseTime)));
             WriteValue(writer, reading.Value, lastValues[number]);
+            undo.Add((number, lastValues[number]));
             lastValues[number] = reading.Value;
         }
 

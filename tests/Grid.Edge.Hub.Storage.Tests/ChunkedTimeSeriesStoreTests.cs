@@ -268,6 +268,16 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_ended_ranges_read_stored_chunks_too()
+    {
+        await _store.AppendAsync([R("x", T0, 1), R("x", T0 + 1000, 2), R("x", T0 + 2000, 3)]);
+        await _store.CheckpointAsync();
+        var key = new SeriesKey("dev", "x");
+        Assert.Equal(3, (await _store.ReadRangeAsync(key, long.MinValue, long.MaxValue, 10)).Count);
+        Assert.Equal([new DataPoint(T0 + 2000, 3), new DataPoint(T0 + 1000, 2)], await _store.ReadRangeAsync(key, long.MinValue, T0 + 3000, 2, newestFirst: true));
+    }
+
+    [Fact]
     public async Task Many_series_at_once_answer_like_one_at_a_time()
     {
         var random = new Random(5);

@@ -326,7 +326,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         SqliteConnection.ClearPool(new SqliteConnection(_index.ConnectionString));
     }
 
-    private long BucketOf(long t) => t >= 0 ? t / _bucketMs * _bucketMs : ((t + 1) / _bucketMs - 1) * _bucketMs;
+    /// <summary>The start of the bucket holding <paramref name="t"/>; open-ended ranges (long.MinValue) clamp instead of wrapping.</summary>
+    private long BucketOf(long t) =>
+        t >= 0 ? t / _bucketMs * _bucketMs
+        : t - long.MinValue < _bucketMs ? long.MinValue
+        : ((t + 1) / _bucketMs - 1) * _bucketMs;
 
     private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : a / b;
 

@@ -130,6 +130,7 @@ public static class MetricCatalog
         new("uptime", "s", "Device uptime", 0, 1e10, Duration),
         new("rssi", "dBm", "Wi-Fi signal strength", -150, 0, None),
         new("supply_voltage", "V", "Device supply voltage", 0, 60, Voltage),
+        new("dropped_readings", "", "Readings the device had to drop (buffer full, damaged, or never dated), cumulative", 0, 4_294_967_295, None),
     ];
 
     private static readonly FrozenDictionary<string, MetricDefinition> ByName =

@@ -1,4 +1,4 @@
-using Grid.Edge.Firmware.Core.Encoding;
+using Grid.Edge.Firmware.Core.Wire;
 
 namespace Grid.Edge.Firmware.Core.Station;
 

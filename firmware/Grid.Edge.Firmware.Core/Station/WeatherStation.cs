@@ -1,6 +1,6 @@
 using System;
 using Grid.Edge.Firmware.Core.Buffering;
-using Grid.Edge.Firmware.Core.Encoding;
+using Grid.Edge.Firmware.Core.Wire;
 using Grid.Edge.Firmware.Core.Platform;
 using Grid.Edge.Firmware.Core.Sensors;
 
@@ -80,6 +80,9 @@ public sealed class WeatherStation
 
     public Bme280Status LastBme280Status { get; private set; }
 
+    /// <summary>True when the last <see cref="RunOnce"/> took a sample.</summary>
+    public bool SampledLastRun { get; private set; }
+
     /// <summary>Readings the station has dropped since its memory was formatted (overwritten when full, damaged, or undatable).</summary>
     public long DroppedReadings => (long)_ring.Overwritten + _ring.Dropped;
 
@@ -91,8 +94,16 @@ public sealed class WeatherStation
     {
         if (!_ring.Open())
             return false;
-        if ((_power.WasPowerCycled || _ring.WasFormatted) && !_ring.BeginEpoch())
-            return false;
+        if (_power.WasPowerCycled || _ring.WasFormatted)
+        {
+            // The clock restarted from zero: deadlines kept in the old clock's units mean nothing now.
+            var state = _ring.StationState;
+            state[AtScheduled] = 0;
+            LittleEndian.WriteInt64(state, AtNextSampleAt, 0);
+            LittleEndian.WriteInt64(state, AtNextPublishAttemptAt, 0);
+            if (!_ring.BeginEpoch())
+                return false;
+        }
         _rainGauge.Restore((int)LittleEndian.ReadUInt32(_ring.StationState, AtRainTips));
         _started = true;
         return true;
@@ -115,11 +126,13 @@ public sealed class WeatherStation
         var scheduled = state[AtScheduled] != 0;
         var nextSampleAt = LittleEndian.ReadInt64(state, AtNextSampleAt);
         var interval = _options.SampleIntervalSeconds * 1000L;
+        SampledLastRun = false;
         if (!scheduled || now >= nextSampleAt || nextSampleAt - now > interval)
         {
             Sample(now);
+            SampledLastRun = true;
             // Keep a steady rhythm, but never try to catch up on missed samples after a long stall.
-            nextSampleAt = scheduled && now - nextSampleAt < interval ? nextSampleAt + interval : now + interval;
+            nextSampleAt = scheduled && now >= nextSampleAt && now - nextSampleAt < interval ? nextSampleAt + interval : now + interval;
             LittleEndian.WriteInt64(state, AtNextSampleAt, nextSampleAt);
             state[AtScheduled] = 1;
         }
@@ -209,7 +222,8 @@ public sealed class WeatherStation
         if (_ring.Count == 0)
             return false;
         var nextAttempt = LittleEndian.ReadInt64(state, AtNextPublishAttemptAt);
-        if (LittleEndian.ReadUInt16(state, AtFailedPublishes) > 0 && now < nextAttempt)
+        var backingOff = now < nextAttempt && nextAttempt - now <= _options.MaximumBackoffSeconds * 1000L;
+        if (LittleEndian.ReadUInt16(state, AtFailedPublishes) > 0 && backingOff)
             return false;
         return LittleEndian.ReadUInt16(state, AtSamplesSincePublish) >= _options.PublishEverySamples
             || _ring.Count >= _ring.Capacity / 2;
@@ -236,42 +250,44 @@ public sealed class WeatherStation
     private PublishOutcome PublishConnected()
     {
         SynchronizeClock();
-        var now = _clock.NowMilliseconds;
         var dated = _clock.IsSynchronized;
         var signal = _network.SignalStrength;
         if (signal != 0)
-            _ring.Append(now, signal, _metrics.SignalStrength, dated);
-        _ring.Append(now, DroppedReadings, _metrics.DroppedReadings, dated);
+            _ring.Append(_clock.NowMilliseconds, signal, _metrics.SignalStrength, dated);
 
         if (!_mqtt.Connect())
             return PublishOutcome.BrokerUnavailable;
 
-        var outcome = PublishOutcome.Sent;
-        for (var batch = 0; batch < _options.MaximumBatchesPerWake && _ring.Count > 0; batch++)
+        var budget = _options.MaximumBatchesPerWake;
+        var outcome = SendBacklog(ref budget);
+        if (outcome == PublishOutcome.Sent && budget > 0)
         {
-            var consumed = FillBatch(out var dropped, out var blocked);
-            if (consumed == 0)
-            {
-                outcome = blocked ? PublishOutcome.WaitingForClock : PublishOutcome.Sent;
-                break;
-            }
-
-            if (_batch.Readings > 0 && !_mqtt.PublishAcknowledged(_batchTopic, _batch.Buffer, _batch.Length, false))
-            {
-                outcome = PublishOutcome.NotAcknowledged;
-                break;
-            }
-
-            // Acknowledged means stored durably by the hub: only now may the readings go.
-            if (!_ring.Release(consumed, dropped))
-            {
-                outcome = PublishOutcome.MemoryFailure;
-                break;
-            }
+            // Reported after the backlog, so it includes readings found undatable or damaged while sending it.
+            _ring.Append(_clock.NowMilliseconds, DroppedReadings, _metrics.DroppedReadings, dated);
+            outcome = SendBacklog(ref budget);
         }
 
         _mqtt.Disconnect();
         return outcome;
+    }
+
+    private PublishOutcome SendBacklog(ref int budget)
+    {
+        for (; budget > 0 && _ring.Count > 0; budget--)
+        {
+            var consumed = FillBatch(out var dropped, out var blocked);
+            if (consumed == 0)
+                return blocked ? PublishOutcome.WaitingForClock : PublishOutcome.Sent;
+
+            if (_batch.Readings > 0 && !_mqtt.PublishAcknowledged(_batchTopic, _batch.Buffer, _batch.Length, false))
+                return PublishOutcome.NotAcknowledged;
+
+            // Acknowledged means stored durably by the hub: only now may the readings go.
+            if (!_ring.Release(consumed, dropped))
+                return PublishOutcome.MemoryFailure;
+        }
+
+        return PublishOutcome.Sent;
     }
 
     /// <summary>Fills the batch from the oldest readings; returns how many ring entries it covers.</summary>

@@ -1,4 +1,4 @@
-namespace Grid.Edge.Firmware.Core.Encoding;
+namespace Grid.Edge.Firmware.Core.Wire;
 
 /// <summary>
 /// The metrics a station reports, by index (the ring stores one byte per reading), with their wire names in

@@ -1,6 +1,6 @@
 using System;
 
-namespace Grid.Edge.Firmware.Core.Encoding;
+namespace Grid.Edge.Firmware.Core.Wire;
 
 /// <summary>
 /// Writes the hub's batch payload, <c>{"readings":[{"m":"temperature","v":21.53,"t":1763800000000},...]}</c>,

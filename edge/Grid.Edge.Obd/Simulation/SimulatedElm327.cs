@@ -243,7 +243,7 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
 
     private static byte[]? Bitmask(int basePid, IReadOnlyList<int> supported)
     {
-        if (basePid != 0 && !supported.Contains(basePid))
+        if (basePid != 0 && !supported.Any(p => p > basePid))
             return null;
         var mask = new byte[4];
         foreach (var pid in supported.Where(p => p > basePid && p <= basePid + 0x20))

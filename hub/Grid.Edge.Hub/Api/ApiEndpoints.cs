@@ -42,7 +42,7 @@ internal static class ApiEndpoints
             .WithSummary("The time-series engine: points and bytes per series and tier, bytes written per reading (SD-card wear), checkpoints, retention.");
 
         api.MapGet("/devices", (DeviceRegistry devices, RejectionLog rejections) =>
-                devices.All().Select(d => new DeviceResponse(d.Device, d.Status?.ToString().ToLowerInvariant(), d.StatusSince, d.LastSeen, d.ReadingsAccepted, rejections.CountFor(d.Device))).ToList())
+                devices.All().Select(d => new DeviceResponse(d.Device, d.Status?.ToString().ToLowerInvariant(), d.StatusSince, d.LastSeen, d.ReadingsAccepted, rejections.CountFor(d.Device), d.Agent, d.AgentReportedAt)).ToList())
             .WithSummary("Devices heard from, their reported status and when they were last seen.");
 
         api.MapPost("/storage/checkpoint", async (ChunkedTimeSeriesStore store) =>

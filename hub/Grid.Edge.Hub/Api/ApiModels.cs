@@ -31,7 +31,7 @@ public sealed record PointsResponse(
     bool Truncated,
     IReadOnlyList<double[]> Points);
 
-public sealed record DeviceResponse(string Device, string? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted, long Rejections);
+public sealed record DeviceResponse(string Device, string? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted, long Rejections, Grid.Edge.Protocol.Readings.AgentReport? Agent = null, DateTimeOffset? AgentReportedAt = null);
 
 public sealed record RejectionCount(string Device, string Reason, long Count);
 

@@ -4,7 +4,13 @@ using Grid.Edge.Protocol.Readings;
 namespace Grid.Edge.Hub.Ingest;
 
 /// <summary>What the hub knows of a device: its own status report and when it was last heard from.</summary>
-public sealed record DeviceState(string Device, DeviceStatus? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted);
+public sealed record DeviceState(string Device, DeviceStatus? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted)
+{
+    /// <summary>The last report of the device's agent about itself, if it runs one.</summary>
+    public AgentReport? Agent { get; init; }
+
+    public DateTimeOffset? AgentReportedAt { get; init; }
+}
 
 /// <summary>Devices seen since start, seeded from the store's series so a restart keeps "last seen".</summary>
 public sealed class DeviceRegistry
@@ -28,6 +34,12 @@ public sealed class DeviceRegistry
             device,
             d => new DeviceState(d, status, now, now, 0),
             (_, s) => s with { Status = status, StatusSince = s.Status == status ? s.StatusSince : now, LastSeen = now });
+
+    public void SetAgent(string device, AgentReport report, DateTimeOffset? now) =>
+        _devices.AddOrUpdate(
+            device,
+            d => new DeviceState(d, null, null, now, 0) { Agent = report, AgentReportedAt = now },
+            (_, s) => s with { Agent = report, AgentReportedAt = now ?? s.AgentReportedAt, LastSeen = now ?? s.LastSeen });
 
     /// <summary>A status remembered from before a restart: known, but not heard from since.</summary>
     public void Restore(string device, DeviceStatus status) =>

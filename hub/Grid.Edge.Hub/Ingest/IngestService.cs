@@ -64,6 +64,8 @@ public sealed class IngestService(
         {
             if (decoded.Status is { } status)
                 devices.SetStatus(decoded.Device, status, now);
+            else if (decoded.Agent is { } report)
+                devices.SetAgent(decoded.Device, report, now);
             else
                 devices.Heard(decoded.Device, now, decoded.Readings.Count);
         }

@@ -129,11 +129,13 @@ internal sealed class RetainedMessageFile(
                 .Build());
 
             // The last status each device reported is known again before it reconnects.
-            if (entry.Topic.EndsWith("/" + GridTopic.StatusSegment, StringComparison.Ordinal) && GridTopic.IsGridTopic(entry.Topic))
+            if ((entry.Topic.EndsWith("/" + GridTopic.StatusSegment, StringComparison.Ordinal) || entry.Topic.EndsWith("/" + GridTopic.AgentSegment, StringComparison.Ordinal)) && GridTopic.IsGridTopic(entry.Topic))
             {
                 var decoded = decoder.Decode(entry.Topic, new ReadOnlySequence<byte>(entry.Payload ?? []), now);
                 if (decoded is { Device: { } device, Status: { } status })
                     devices.Restore(device, status);
+                if (decoded is { Device: { } agentDevice, Agent: { } report })
+                    devices.SetAgent(agentDevice, report, null);
             }
         }
 

@@ -13,6 +13,9 @@ public sealed class DecodedMessage
 
     public DeviceStatus? Status { get; internal set; }
 
+    /// <summary>An agent's report about itself, from <c>grid/&lt;device&gt;/agent</c>.</summary>
+    public AgentReport? Agent { get; internal set; }
+
     public List<Reading> Readings { get; } = [];
 
     public List<Rejection> Rejections { get; } = [];

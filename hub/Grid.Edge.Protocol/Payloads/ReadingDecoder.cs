@@ -59,6 +59,12 @@ public sealed class ReadingDecoder
             case GridTopicKind.Batch:
                 DecodeBatch(parsed.Device, payload, arrivalMs, message);
                 break;
+            case GridTopicKind.Agent:
+                if (AgentReport.TryParse(payload, out var report, out var agentError))
+                    message.Agent = report;
+                else
+                    message.Rejections.Add(new Rejection(RejectReason.BadStatus, "agent report " + agentError, parsed.Device, null));
+                break;
             default:
                 DecodeSingle(parsed.Device, parsed.Metric!, payload, arrivalMs, message);
                 break;
@@ -371,11 +377,11 @@ public sealed class ReadingDecoder
             return;
         }
 
-        if (metric is null || !GridTopic.IsValidSegment(metric, out var metricError) || metric is GridTopic.BatchSegment or GridTopic.StatusSegment)
+        if (metric is null || !GridTopic.IsValidSegment(metric, out var metricError) || metric is GridTopic.BatchSegment or GridTopic.StatusSegment or GridTopic.AgentSegment)
         {
             message.Rejections.Add(new Rejection(
                 RejectReason.BadMetric,
-                metric is null ? "reading has no metric" : $"metric '{Printable(metric)}' is not a valid name (1-64 of A-Z a-z 0-9 _ . -, not 'batch' or 'status')",
+                metric is null ? "reading has no metric" : $"metric '{Printable(metric)}' is not a valid name (1-64 of A-Z a-z 0-9 _ . -, not 'batch', 'status' or 'agent')",
                 device,
                 null));
             return;

@@ -11,6 +11,9 @@ public enum GridTopicKind
 
     /// <summary><c>grid/&lt;device&gt;/status</c>: retained <c>online</c>/<c>offline</c>.</summary>
     Status,
+
+    /// <summary><c>grid/&lt;device&gt;/agent</c>: retained JSON report of an agent about itself (outbox, link, errors).</summary>
+    Agent,
 }
 
 /// <summary>A parsed <c>grid/...</c> topic.</summary>
@@ -19,6 +22,7 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
     public const string Root = "grid";
     public const string BatchSegment = "batch";
     public const string StatusSegment = "status";
+    public const string AgentSegment = "agent";
     public const int MaxSegmentLength = 64;
 
     /// <summary>True when the topic belongs to the Grid.Edge namespace (and so must be well formed).</summary>
@@ -84,6 +88,8 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
             parsed = new GridTopic(GridTopicKind.Batch, deviceId, null);
         else if (last.SequenceEqual(StatusSegment))
             parsed = new GridTopic(GridTopicKind.Status, deviceId, null);
+        else if (last.SequenceEqual(AgentSegment))
+            parsed = new GridTopic(GridTopicKind.Agent, deviceId, null);
         else
             parsed = new GridTopic(GridTopicKind.Reading, deviceId, last.ToString());
         error = null;

@@ -40,11 +40,26 @@
         Grid.el("h3", {}, Grid.el("span", {}, name), Grid.el("span", { class: "badge " + status }, status)),
         Grid.el("div", { class: "muted" }, heard ? `last seen ${Grid.age(now - heard)} ago` : "never seen",
           device.rejections ? Grid.el("span", { class: "bad" }, ` · ${device.rejections} rejected`) : ""),
+        agentLine(device, now),
         Grid.el("table", { class: "values" }, Grid.el("tbody", {}, rows)));
     });
     container.replaceChildren(...cards);
     const online = devices.filter(d => d.status === "online").length;
     summary.textContent = `${names.size} devices, ${online} online, ${series.size} series.`;
+  }
+
+  // An agent's own report: link to the hub, readings waiting in its outbox and how old the oldest is, drops, last error.
+  function agentLine(device, now) {
+    const a = device.agent;
+    if (!a) return "";
+    const waiting = a.outboxReadings > 0
+      ? `${a.outboxReadings} waiting${a.oldestUnsentMs ? `, oldest ${Grid.age(now - a.oldestUnsentMs)}` : ""}`
+      : "outbox empty";
+    return Grid.el("div", { class: "agent muted", "data-agent": a.link },
+      `agent ${a.link} · ${waiting}`,
+      a.vehicle ? ` · vehicle ${a.vehicle}` : "",
+      a.droppedReadings ? Grid.el("span", { class: "bad" }, ` · ${a.droppedReadings} dropped`) : "",
+      a.lastError ? Grid.el("div", { class: "bad agent-error" }, a.lastError) : "");
   }
 
   Grid.live("", reading => {

@@ -1,0 +1,37 @@
+using System.Text.Json;
+
+namespace Grid.Edge.Agent.Configuration;
+
+/// <summary>The credentials "grid-agent pair" obtained from the hub, kept in the data directory (mode 0600).</summary>
+public sealed record PairedCredentials(string DeviceId, string User, string Password, string HubHost, int HubMqttPort)
+{
+    public const string FileName = "credentials.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static PairedCredentials? Load(string dataDir)
+    {
+        var path = Path.Combine(dataDir, FileName);
+        if (!File.Exists(path))
+            return null;
+        try
+        {
+            return JsonSerializer.Deserialize<PairedCredentials>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"{path} is damaged ({e.Message}); pair the device again with 'grid-agent pair'", e);
+        }
+    }
+
+    public void Save(string dataDir)
+    {
+        Directory.CreateDirectory(dataDir);
+        var path = Path.Combine(dataDir, FileName);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(temporary, path, overwrite: true);
+    }
+}

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Grid.Edge.Agent.Outbox;
+
+/// <summary>Moves queued readings into the outbox, many per transaction; on shutdown it drains the queue first.</summary>
+internal sealed class OutboxWriter(ReadingInbox queue, SqliteOutbox outbox, ILogger<OutboxWriter> logger) : BackgroundService
+{
+    private const int MaxPerTransaction = 5000;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<OutboxReading>(MaxPerTransaction);
+        try
+        {
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
+                Flush(batch);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // Stopping: whatever was taken must still reach the disk.
+        Flush(batch);
+    }
+
+    private void Flush(List<OutboxReading> batch)
+    {
+        while (true)
+        {
+            batch.Clear();
+            while (batch.Count < MaxPerTransaction && queue.Reader.TryRead(out var reading))
+                batch.Add(reading);
+            if (batch.Count == 0)
+                return;
+            try
+            {
+                outbox.Add(batch);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e)
+            {
+                // A full or failing disk: say so loudly; the readings of this batch are lost and counted in the log.
+                logger.LogError("The outbox could not store {Count} readings: {Error}", batch.Count, e.Message);
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using Grid.Edge.Agent;
+using Grid.Edge.Agent.Commands;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+var configOption = new Option<string>("--config")
+{
+    Description = "Settings file (JSON, the shape of appsettings.json). Also GRID_AGENT_CONFIG. Environment variables GRID_AGENT_Agent__DeviceId etc. override it.",
+    HelpName = "file",
+    Recursive = true,
+};
+
+var root = new RootCommand(
+    "Grid.Edge agent: reads sensors and a vehicle's OBD-II port (ELM327) on a Linux board, keeps every reading in a durable " +
+    "outbox, and sends them to the hub over MQTT, backfilling after outages.");
+root.Options.Add(configOption);
+root.SetAction((parse, cancellationToken) => RunAgentAsync(parse, cancellationToken));
+
+var obd = new Command("obd", "OBD-II adapter tools.");
+var adapterOption = new Option<string>("--adapter")
+{
+    Description = "Serial device (/dev/ttyUSB0, Bluetooth /dev/rfcomm0) or tcp://host:port (Wi-Fi adapters, usually tcp://192.168.0.10:35000).",
+    HelpName = "path-or-url",
+    Required = true,
+};
+var baudOption = new Option<int>("--baud") { Description = "Serial speed (default 38400; some adapters use 9600 or 115200).", DefaultValueFactory = _ => 38400 };
+var scan = new Command("scan", "Connect to an adapter and print its version, the vehicle's protocol, supported PIDs, current values, trouble codes, VIN and battery voltage.")
+{
+    adapterOption,
+    baudOption,
+};
+scan.SetAction((parse, cancellationToken) => ObdScanCommand.RunAsync(parse.GetValue(adapterOption)!, parse.GetValue(baudOption), Console.Out, Console.Error, cancellationToken));
+obd.Subcommands.Add(scan);
+root.Subcommands.Add(obd);
+
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+
+static async Task<int> RunAgentAsync(ParseResult parse, CancellationToken cancellationToken)
+{
+    IHost host;
+    try
+    {
+        host = AgentHost.Build(LoadConfiguration(parse.GetValue<string>("--config")));
+    }
+    catch (InvalidOperationException e)
+    {
+        await Console.Error.WriteLineAsync("error: " + e.Message);
+        return 2;
+    }
+
+    using (host)
+        await host.RunAsync(cancellationToken);
+    return 0;
+}
+
+static IConfiguration LoadConfiguration(string? configFile)
+{
+    var builder = new ConfigurationBuilder()
+        .SetBasePath(AppContext.BaseDirectory)
+        .AddJsonFile("appsettings.json", optional: true);
+    configFile ??= Environment.GetEnvironmentVariable("GRID_AGENT_CONFIG");
+    if (!string.IsNullOrEmpty(configFile))
+    {
+        if (!File.Exists(configFile))
+            throw new InvalidOperationException($"the settings file {configFile} does not exist");
+        builder.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+    }
+
+    return builder.AddEnvironmentVariables("GRID_AGENT_").Build();
+}

@@ -101,6 +101,7 @@ public sealed class OutboxDeliveryTests
         }
 
         Assert.NotNull(points);
+        Assert.True(points.Points.Count == 10_000, $"{points.Points.Count} points; outbox {restarted.Services.GetRequiredService<SqliteOutbox>().Count}; agent log:\n{string.Join("\n", logs.Entries.Select(e => e.Message))}\nhub log:\n{string.Join("\n", hub.Logs.Entries.Select(e => e.Message).TakeLast(30))}");
         Assert.Equal(Enumerable.Range(0, 10_000).Select(i => start + (i * 100L)), points.Points.Select(p => (long)p[0]));
         Assert.Equal(Enumerable.Range(0, 10_000).Select(i => (double)i), points.Points.Select(p => p[1]));
 

@@ -19,9 +19,16 @@ internal sealed class OutboxWriter(ReadingInbox queue, SqliteOutbox outbox, ILog
         catch (OperationCanceledException)
         {
         }
+    }
 
-        // Stopping: whatever was taken must still reach the disk.
-        Flush(batch);
+    /// <summary>
+    /// Stopping: whatever was taken must still reach the disk. Done here, after the loop ended, because a host
+    /// stopped right after starting may cancel the loop before it ever ran.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        Flush(new List<OutboxReading>(MaxPerTransaction));
     }
 
     private void Flush(List<OutboxReading> batch)

@@ -1,0 +1,34 @@
+using Grid.Edge.Agent.Outbox;
+using Grid.Edge.Hub.Tests.Support;
+using Grid.Edge.Tests.Shared;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Grid.Edge.Agent.Tests;
+
+/// <summary>The agent keeps what it took even when stopped at once.</summary>
+public sealed class AgentShutdownTests
+{
+    [Fact]
+    public async Task Readings_taken_just_before_a_stop_are_stored()
+    {
+        using var dir = new TempDirectory();
+        var logs = new CapturingLoggerProvider();
+        var agent = AgentHost.Build(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Agent:DeviceId"] = "van-1",
+            ["Agent:HubHost"] = "127.0.0.1",
+            ["Agent:HubMqttPort"] = "1",
+            ["Agent:DataDir"] = dir.Path,
+        }).Build(), l => { l.ClearProviders(); l.AddProvider(logs); });
+        await agent.StartAsync();
+        var inbox = agent.Services.GetRequiredService<ReadingInbox>();
+        for (var i = 0; i < 6000; i++)
+            inbox.Add(new OutboxReading("counter", i, string.Empty, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 3_600_000 + i));
+        await agent.StopAsync();
+        agent.Dispose();
+        using var outbox = new SqliteOutbox(Path.Combine(dir.Path, "outbox.db"), new OutboxOptions(), TimeProvider.System);
+        Assert.True(outbox.Count >= 6000, $"{outbox.Count} dropped {outbox.Dropped}; {string.Join("\n", logs.Entries.Select(e => e.Message))}");
+    }
+}

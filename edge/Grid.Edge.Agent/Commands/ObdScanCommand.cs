@@ -42,7 +42,7 @@ internal static class ObdScanCommand
             foreach (var (service, label) in new[] { (0x03, "Stored"), (0x07, "Pending"), (0x0A, "Permanent") })
             {
                 var codes = await client.ReadTroubleCodesAsync(service, cancellationToken);
-                output.WriteLine($"{label + " codes",-13}{(codes.Count == 0 ? "none" : string.Join(' ', codes.Select(c => c.ToString())))}");
+                output.WriteLine($"{label + " codes",-16}{(codes.Count == 0 ? "none" : string.Join(' ', codes.Select(c => c.ToString())))}");
             }
 
             output.WriteLine();

@@ -122,6 +122,14 @@ public static class MetricCatalog
         new("run_time", "s", "Run time since engine start", 0, 65535, Duration),
         new("dtc_count", "", "Number of stored trouble codes", 0, 127, None),
         new("dtc", "", "A diagnostic trouble code: its two SAE J2012 bytes as one number (369 = 0x0171 = P0171)", 1, 65535, None),
+        new("dtc_pending", "", "A pending trouble code (service 07), encoded as dtc", 1, 65535, None),
+        new("dtc_permanent", "", "A permanent trouble code (service 0A), encoded as dtc", 1, 65535, None),
+        new("mil", "", "Malfunction indicator lamp (check engine): 1 on, 0 off", 0, 1, None),
+        new("engine_running", "", "Engine running: 1 yes, 0 no (ignition off or engine stopped)", 0, 1, None),
+        new("ecu_voltage", "V", "Control module supply voltage (PID 42)", 0, 65.535, Voltage),
+        new("warmups_since_clear", "", "Warm-ups since trouble codes were cleared", 0, 255, None),
+        new("time_with_mil", "s", "Engine run time with the MIL on", 0, 65535 * 60, Duration),
+        new("time_since_clear", "s", "Engine run time since trouble codes were cleared", 0, 65535 * 60, Duration),
         new("latitude", "deg", "GPS latitude", -90, 90, None),
         new("longitude", "deg", "GPS longitude", -180, 180, None),
         new("altitude", "m", "GPS altitude above mean sea level", -500, 10_000, None),
@@ -131,6 +139,8 @@ public static class MetricCatalog
         new("rssi", "dBm", "Wi-Fi signal strength", -150, 0, None),
         new("supply_voltage", "V", "Device supply voltage", 0, 60, Voltage),
         new("dropped_readings", "", "Readings the device had to drop (buffer full, damaged, or never dated), cumulative", 0, 4_294_967_295, None),
+        new("outbox_depth", "", "Readings waiting in the agent's outbox for the hub", 0, 1e10, None),
+        new("outbox_oldest_age", "s", "Age of the oldest reading waiting in the agent's outbox", 0, 1e10, Duration),
     ];
 
     private static readonly FrozenDictionary<string, MetricDefinition> ByName =

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Grid.Edge.Agent.Commands;
+using Grid.Edge.Obd.Pids;
+using Grid.Edge.Obd.Simulation;
+
+namespace Grid.Edge.Agent.Tests;
+
+/// <summary>"grid-agent obd scan" against the simulated adapter over TCP, in process and as the real program.</summary>
+public sealed class ObdScanCommandTests
+{
+    private static async Task<(int Exit, string Output, string Errors)> ScanAsync(string adapter)
+    {
+        using var output = new StringWriter();
+        using var errors = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var exit = await ObdScanCommand.RunAsync(adapter, 38400, output, errors, timeout.Token);
+        return (exit, output.ToString(), errors.ToString());
+    }
+
+    [Fact]
+    public async Task A_scan_prints_adapter_protocol_pids_values_codes_vin_and_battery()
+    {
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var vehicle = new SimulatedVehicle { MilOn = true, BatteryVoltage = 13.9 };
+        vehicle.StoredCodes.Add(new TroubleCode(0x0171));
+        vehicle.PendingCodes.Add(new TroubleCode(0x0300));
+        var (endpoint, serving) = await SimulatedAdapterServer.ListenAsync(new SimulatedAdapterServer(new SimulatedElm327(vehicle)), 0, stop.Token);
+
+        var (exit, output, errors) = await ScanAsync($"tcp://127.0.0.1:{endpoint.Port}");
+        Assert.True(exit == 0, errors);
+        Assert.Contains("Version      ELM327 v1.5", output, StringComparison.Ordinal);
+        Assert.Contains("Protocol     6: ISO 15765-4 CAN (11 bit ID, 500 kbaud)", output, StringComparison.Ordinal);
+        Assert.Contains("Battery      13.9 V", output, StringComparison.Ordinal);
+        Assert.Contains("VIN          WP0ZZZ99ZTS390000", output, StringComparison.Ordinal);
+        Assert.Contains("0C  Engine speed", output, StringComparison.Ordinal);
+        Assert.Contains("850 rpm", output, StringComparison.Ordinal);
+        Assert.Contains("A6  Odometer", output, StringComparison.Ordinal);
+        Assert.Contains("123456.7 km", output, StringComparison.Ordinal);
+        Assert.Contains("MIL          ON, 1 stored code(s)", output, StringComparison.Ordinal);
+        Assert.Contains("Stored codes    P0171", output, StringComparison.Ordinal);
+        Assert.Contains("Pending codes   P0300", output, StringComparison.Ordinal);
+        Assert.Equal(0, vehicle.ClearRequests);
+
+        vehicle.IgnitionOn = false;
+        (exit, _, errors) = await ScanAsync($"tcp://127.0.0.1:{endpoint.Port}");
+        Assert.Equal(4, exit);
+        Assert.Contains("the vehicle does not answer", errors, StringComparison.Ordinal);
+
+        await stop.CancelAsync();
+        await serving;
+    }
+
+    [Fact]
+    public async Task The_program_exits_non_zero_with_a_clear_message_when_no_adapter_answers()
+    {
+        var dll = AgentDll();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { dll, "obd", "scan", "--adapter", "/dev/ttyUSB-nothing-here" })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(3, process.ExitCode);
+        Assert.Contains("error: /dev/ttyUSB-nothing-here does not exist; is the adapter plugged in", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_program_refuses_a_bad_configuration_with_every_problem_named()
+    {
+        using var dir = new Grid.Edge.Tests.Shared.TempDirectory();
+        var config = Path.Combine(dir.Path, "agent.json");
+        await File.WriteAllTextAsync(config, """{ "Agent": { "DeviceId": "van one", "HubMqttPort": 0, "Obd": { "Enabled": true, "Adapter": "" } } }""");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { AgentDll(), "--config", config })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("Agent:DeviceId 'van one'", errors, StringComparison.Ordinal);
+        Assert.Contains("Agent:HubMqttPort 0", errors, StringComparison.Ordinal);
+        Assert.Contains("Agent:Obd:Adapter is required", errors, StringComparison.Ordinal);
+    }
+
+    private static string AgentDll()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = testDir.Parent!.Name;
+        var root = testDir;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Grid.Edge.sln")))
+            root = root.Parent;
+        var dll = Path.Combine(root!.FullName, "edge", "Grid.Edge.Agent", "bin", configuration, "net10.0", "grid-agent.dll");
+        return File.Exists(dll) ? dll : throw new InvalidOperationException($"The agent is not built: {dll} is missing.");
+    }
+}

@@ -34,6 +34,26 @@ scan.SetAction((parse, cancellationToken) => ObdScanCommand.RunAsync(parse.GetVa
 obd.Subcommands.Add(scan);
 root.Subcommands.Add(obd);
 
+var hubArgument = new Argument<string>("hub") { Description = "The hub's HTTP address, e.g. http://192.168.1.20:8080." };
+var codeArgument = new Argument<string>("code") { Description = "The one-time code from the hub (dashboard or 'Grid.Edge.Hub pair create')." };
+var deviceOption = new Option<string>("--device") { Description = "Device id to pair as (default: Agent:DeviceId from the settings).", HelpName = "id" };
+var dataDirOption = new Option<string>("--data-dir") { Description = "Where to save the credentials (default: Agent:DataDir from the settings).", HelpName = "dir" };
+var pair = new Command("pair", "Exchange a one-time pairing code from the hub for this device's own MQTT credentials.")
+{
+    hubArgument,
+    codeArgument,
+    deviceOption,
+    dataDirOption,
+};
+pair.SetAction((parse, cancellationToken) =>
+{
+    var configuration = LoadConfiguration(parse.GetValue<string>("--config"));
+    var device = parse.GetValue(deviceOption) ?? configuration["Agent:DeviceId"] ?? string.Empty;
+    var dataDir = parse.GetValue(dataDirOption) ?? configuration["Agent:DataDir"] ?? new Grid.Edge.Agent.Configuration.AgentOptions().DataDir;
+    return PairCommand.RunAsync(parse.GetValue(hubArgument)!, parse.GetValue(codeArgument)!, device, dataDir, Console.Out, Console.Error, cancellationToken);
+});
+root.Subcommands.Add(pair);
+
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
 
 static async Task<int> RunAgentAsync(ParseResult parse, CancellationToken cancellationToken)

@@ -60,6 +60,8 @@ public static class HubHost
             HubConfiguration.ConfiguredUsers(builder.Configuration),
             sp.GetRequiredService<ILogger<MqttUserDirectory>>()));
         services.AddSingleton<MqttConnectionPolicy>();
+        services.AddSingleton<Security.Pairing.DevicePairing>();
+        services.AddHostedService<RevokedSessionGuard>();
         services.AddSingleton<MqttIngestBridge>();
 
         // Registered before the broker so that it stops after it, and saves the wills published at shutdown.
@@ -99,6 +101,7 @@ public static class HubHost
         app.UseResponseCompression();
         app.MapOpenApi();
         ApiEndpoints.Map(app);
+        PairingEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
     }

@@ -28,14 +28,15 @@ root.SetAction((parse, _) => RunHubAsync(parse));
 var users = new Command("users", "Manage MQTT users (devices and programs that connect from other machines).");
 var userName = new Argument<string>("name") { Description = "User name: 1-64 of A-Z a-z 0-9 _ . - (a device id works well)." };
 var passwordStdin = new Option<bool>("--password-stdin") { Description = "Read the password from standard input instead of prompting." };
-var add = new Command("add", "Add a user or change its password.") { userName, passwordStdin };
+var service = new Option<bool>("--service") { Description = "A program (Node-RED, a bridge, a dashboard) rather than a device: may publish and subscribe anywhere. Devices may only publish under grid/<name>/." };
+var add = new Command("add", "Add a user or change its password. Users are devices (restricted to grid/<name>/) unless --service.") { userName, passwordStdin, service };
 add.SetAction(parse => EditUsers(parse, (file, name) =>
 {
     var password = ReadPassword(parse.GetValue(passwordStdin));
     if (password.Length < 8)
         throw new HubConfigurationException("Use a password of at least 8 characters.");
-    file[name] = PasswordHash.Create(password);
-    return $"User '{name}' saved.";
+    file[name] = UsersFile.Entry(PasswordHash.Create(password), parse.GetValue(service));
+    return $"User '{name}' saved{(parse.GetValue(service) ? " as a service" : " as a device (may publish only under grid/" + name + "/)")}.";
 }));
 var remove = new Command("remove", "Remove a user; its clients are refused from their next connection.") { userName };
 remove.SetAction(parse => EditUsers(parse, (file, name) =>
@@ -59,6 +60,50 @@ users.Subcommands.Add(remove);
 users.Subcommands.Add(list);
 users.Subcommands.Add(hash);
 root.Subcommands.Add(users);
+
+var pair = new Command("pair", "Pair devices: one-time codes that a device (grid-agent pair, or the firmware's settings) exchanges for its own credentials.");
+var pairDevice = new Option<string>("--device") { Description = "Bind the code to this device id (otherwise the device names itself when it pairs).", HelpName = "id" };
+var pairMinutes = new Option<int?>("--minutes") { Description = "How long the code stays valid (default: --pairing-code-minutes, 15).", HelpName = "minutes" };
+var pairCreate = new Command("create", "Create a one-time pairing code and print it.") { pairDevice, pairMinutes };
+pairCreate.SetAction(parse =>
+{
+    var options = LoadOptions(parse);
+    var device = parse.GetValue(pairDevice);
+    if (device is not null && !UsersFile.IsValidUserName(device))
+        throw new HubConfigurationException($"'{device}' is not a valid device id (1-64 of A-Z a-z 0-9 _ . -).");
+    var minutes = parse.GetValue(pairMinutes) ?? options.PairingCodeMinutes;
+    if (minutes is < 1 or > 10_080)
+        throw new HubConfigurationException("--minutes must be between 1 and 10080.");
+    var (code, entry) = new Grid.Edge.Hub.Security.Pairing.DevicePairing(options, TimeProvider.System).CreateCode(device, TimeSpan.FromMinutes(minutes));
+    Console.WriteLine(code);
+    Console.Error.WriteLine($"Valid until {entry.ExpiresAt.ToLocalTime():yyyy-MM-dd HH:mm}{(device is null ? string.Empty : " for device " + device)}. On the device: grid-agent pair http://<this hub>:{options.HttpPort} {code}{(device is null ? " --device <id>" : string.Empty)}");
+    return 0;
+});
+var pairList = new Command("list", "List pairing codes not yet used or expired, and paired devices.");
+pairList.SetAction(parse =>
+{
+    var options = LoadOptions(parse);
+    var pending = new Grid.Edge.Hub.Security.Pairing.PairingCodes(options.PairingFile, TimeProvider.System).Pending();
+    Console.WriteLine(pending.Count == 0 ? "No pending pairing codes." : string.Join(Environment.NewLine, pending.Select(c => $"code for {c.Device ?? "(any device)"} valid until {c.ExpiresAt.ToLocalTime():yyyy-MM-dd HH:mm}")));
+    var path = options.ResolvedUsersFile;
+    var devices = File.Exists(path) ? UsersFile.Read(path).Where(u => !UsersFile.Split(u.Value).Service).Select(u => u.Key).Order(StringComparer.Ordinal).ToList() : [];
+    Console.WriteLine(devices.Count == 0 ? "No paired devices." : "Devices with credentials: " + string.Join(", ", devices));
+    return 0;
+});
+var revokeDevice = new Argument<string>("device") { Description = "The device id whose credentials to remove." };
+var pairRevoke = new Command("revoke", "Remove a device's credentials; a running hub closes its connections within seconds and refuses it from then on.") { revokeDevice };
+pairRevoke.SetAction(parse =>
+{
+    var device = parse.GetValue(revokeDevice)!;
+    if (!new Grid.Edge.Hub.Security.Pairing.DevicePairing(LoadOptions(parse), TimeProvider.System).Revoke(device))
+        throw new HubConfigurationException($"Device '{device}' has no credentials or pending codes.");
+    Console.WriteLine($"Device '{device}' revoked.");
+    return 0;
+});
+pair.Subcommands.Add(pairCreate);
+pair.Subcommands.Add(pairList);
+pair.Subcommands.Add(pairRevoke);
+root.Subcommands.Add(pair);
 
 try
 {

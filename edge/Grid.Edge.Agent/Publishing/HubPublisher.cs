@@ -96,9 +96,9 @@ internal sealed class HubPublisher(
 
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        var (user, password) = Credentials();
+        var (user, password, host, port) = Credentials();
         var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(options.HubHost, options.HubMqttPort)
+            .WithTcpServer(host, port)
             .WithClientId(options.DeviceId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanSession()
@@ -123,15 +123,20 @@ internal sealed class HubPublisher(
         await PublishAsync($"grid/{options.DeviceId}/status", "online"u8.ToArray(), retain: true, cancellationToken);
         state.SetLink("connected", null);
         _nextStatus = DateTimeOffset.MinValue;
-        logger.LogInformation("Connected to the hub at {Host}:{Port} as {Device}; {Count} readings waiting", options.HubHost, options.HubMqttPort, options.DeviceId, outbox.Count);
+        logger.LogInformation("Connected to the hub at {Host}:{Port} as {Device}; {Count} readings waiting", host, port, options.DeviceId, outbox.Count);
     }
 
-    private (string User, string Password) Credentials()
+    /// <summary>Configured credentials win; otherwise those saved by "grid-agent pair" (with the hub they came from).</summary>
+    private (string User, string Password, string Host, int Port) Credentials()
     {
         if (options.User.Length > 0)
-            return (options.User, options.Password);
+            return (options.User, options.Password, options.HubHost, options.HubMqttPort);
         var paired = PairedCredentials.Load(options.DataDir);
-        return paired is null ? (string.Empty, string.Empty) : (paired.User, paired.Password);
+        if (paired is null)
+            return (string.Empty, string.Empty, options.HubHost, options.HubMqttPort);
+        if (paired.DeviceId != options.DeviceId)
+            throw new HubRefusedException($"the saved credentials are for device '{paired.DeviceId}', not '{options.DeviceId}'; pair again or fix Agent:DeviceId");
+        return (paired.User, paired.Password, paired.HubHost, paired.HubMqttPort);
     }
 
     /// <summary>Sends the oldest batch; false when there was nothing to send.</summary>

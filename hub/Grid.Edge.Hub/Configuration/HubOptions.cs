@@ -62,7 +62,15 @@ public sealed class HubOptions
     /// <summary>Upper bound of the chunk store's size in MiB (0: none); the oldest chunks go first.</summary>
     public int DiskBudgetMb { get; set; }
 
+    /// <summary>Minutes a pairing code stays valid.</summary>
+    public int PairingCodeMinutes { get; set; } = 15;
+
+    /// <summary>Let HTTP clients other than this machine create pairing codes and revoke devices (the dashboard from a phone).</summary>
+    public bool PairingFromNetwork { get; set; }
+
     public string ResolvedUsersFile => UsersFile ?? Path.Combine(DataDir, "mqtt-users");
+
+    public string PairingFile => Path.Combine(DataDir, "pairing-codes.json");
 
     public static string DefaultDataDir()
     {
@@ -101,6 +109,8 @@ public sealed class HubOptions
             problems.Add("Retention days cannot be negative (0 keeps forever).");
         if (DiskBudgetMb < 0)
             problems.Add($"DiskBudgetMb {DiskBudgetMb} cannot be negative (0: no budget).");
+        if (PairingCodeMinutes is < 1 or > 10_080)
+            problems.Add($"PairingCodeMinutes {PairingCodeMinutes} must be between 1 and 10080 (a week).");
         if (DemoDays is < 0 or > 90)
             problems.Add($"DemoDays {DemoDays} must be between 0 and 90.");
         return problems;

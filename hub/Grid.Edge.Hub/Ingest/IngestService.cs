@@ -12,6 +12,9 @@ namespace Grid.Edge.Hub.Ingest;
 /// <param name="Rejected">Readings (or messages) refused, each recorded with its reason.</param>
 public readonly record struct IngestOutcome(int Stored, int Duplicates, int Rejected)
 {
+    /// <summary>The client may not publish on this topic at all (nothing was decoded or stored).</summary>
+    public bool NotAuthorized { get; init; }
+
     /// <summary>True when the message carried something and none of it could be used.</summary>
     public bool AllRejected => Rejected > 0 && Stored == 0 && Duplicates == 0;
 }
@@ -39,6 +42,17 @@ public sealed class IngestService(
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
     public long ReadingsRejected => rejections.Total;
+
+    /// <summary>Records a message refused because its sender may not publish there; nothing of it is decoded.</summary>
+    public IngestOutcome Refuse(string topic, string? user, string? clientId)
+    {
+        var device = GridTopic.TryParse(topic, out var parsed, out _) ? parsed.Device : null;
+        rejections.Record(
+            topic,
+            new Rejection(RejectReason.NotAuthorized, $"user '{user}' may publish only under grid/{user}/ (topic '{ReadingDecoder.Printable(topic)}')", device, parsed.Metric),
+            clientId);
+        return new IngestOutcome(0, 0, 1) { NotAuthorized = true };
+    }
 
     /// <summary>
     /// Decodes now; the returned task completes when the accepted readings are durable (or faults with

@@ -49,7 +49,14 @@ internal static class DurableAcknowledgements
         // A failed write throws here: MQTTnet closes the connection without the ack, so the device keeps
         // the readings and sends them again after reconnecting.
         var outcome = await ingest.WaitAsync(args.CancellationToken);
-        if (outcome.AllRejected)
+        if (outcome.NotAuthorized)
+        {
+            if (args.Packet is MqttPubAckPacket refused)
+                refused.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
+            else if (args.Packet is MqttPubRecPacket refusedRec)
+                refusedRec.ReasonCode = MqttPubRecReasonCode.NotAuthorized;
+        }
+        else if (outcome.AllRejected)
         {
             // MQTT 5 clients learn that the payload was refused (3.1.1 has no reason codes; the field is ignored).
             if (args.Packet is MqttPubAckPacket ack)

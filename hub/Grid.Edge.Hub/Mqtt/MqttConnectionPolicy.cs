@@ -42,19 +42,25 @@ internal sealed class MqttConnectionPolicy(HubOptions options, MqttUserDirectory
         if (string.IsNullOrEmpty(args.UserName))
         {
             if (IsAnonymousAllowed(options.Anonymous, remote))
+            {
+                ClientIdentity.Unrestricted.Attach(args.SessionItems);
                 return Task.CompletedTask;
+            }
+
             args.ReasonCode = MqttConnectReasonCode.NotAuthorized;
             args.ReasonString = "anonymous clients are accepted only from this machine; connect with a user name and password";
             logger.LogWarning("Refused anonymous MQTT client {ClientId} from {Remote}: credentials required", args.ClientId, remote);
             return Task.CompletedTask;
         }
 
-        if (!users.Verify(args.UserName, args.Password ?? string.Empty))
+        if (!users.Verify(args.UserName, args.Password ?? string.Empty, out var service))
         {
             args.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
             logger.LogWarning("Refused MQTT client {ClientId} from {Remote}: wrong user name or password for '{User}'", args.ClientId, remote, args.UserName);
+            return Task.CompletedTask;
         }
 
+        new ClientIdentity(args.UserName, Restricted: !service).Attach(args.SessionItems);
         return Task.CompletedTask;
     }
 

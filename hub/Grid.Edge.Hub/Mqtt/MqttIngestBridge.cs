@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Hub.Security;
 using Grid.Edge.Protocol.Topics;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
@@ -20,6 +21,7 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         server.ValidatingConnectionAsync += policy.ValidateAsync;
         server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
         server.InterceptingPublishAsync += OnPublishAsync;
+        server.InterceptingSubscriptionAsync += OnSubscribeAsync;
         server.InterceptingOutboundPacketAsync += DurableAcknowledgements.HoldUntilDurableAsync;
     }
 
@@ -29,10 +31,16 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
             return Task.CompletedTask;
 
         var topic = ResolveTopic(publish, args.SessionItems);
-        if (string.IsNullOrEmpty(topic) || IsStatusTopic(topic))
+        if (string.IsNullOrEmpty(topic))
             return Task.CompletedTask;
-
-        var pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId);
+        var identity = ClientIdentity.Of(args.SessionItems);
+        Task<IngestOutcome> pending;
+        if (!identity.MayPublish(topic))
+            pending = Task.FromResult(ingest.Refuse(topic, identity.User, args.ClientId));
+        else if (IsStatusTopic(topic))
+            return Task.CompletedTask;
+        else
+            pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId);
         if (args.SessionItems is null || !DurableAcknowledgements.Track(args.SessionItems, publish, pending))
         {
             // Nobody waits for a QoS 0 message; a failed write is logged by the store.
@@ -49,11 +57,34 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
     private async Task OnPublishAsync(InterceptingPublishEventArgs args)
     {
         var topic = args.ApplicationMessage.Topic;
-        if (string.IsNullOrEmpty(topic) || !IsStatusTopic(topic))
+        if (string.IsNullOrEmpty(topic))
+            return;
+        if (!ClientIdentity.Of(args.SessionItems).MayPublish(topic))
+        {
+            // Refused (and recorded) on the way in; it must not reach subscribers or the retained store either.
+            args.ProcessPublish = false;
+            args.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
+            return;
+        }
+
+        if (!IsStatusTopic(topic))
             return;
         var outcome = await ingest.IngestAsync(topic, args.ApplicationMessage.Payload, args.ClientId);
         if (outcome.AllRejected)
             args.Response.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
+    }
+
+    private static Task OnSubscribeAsync(InterceptingSubscriptionEventArgs args)
+    {
+        var identity = ClientIdentity.Of(args.SessionItems);
+        if (!identity.MaySubscribe(args.TopicFilter.Topic))
+        {
+            args.ProcessSubscription = false;
+            args.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+            args.Response.ReasonString = $"a device may subscribe only to grid/{identity.User}/config/...";
+        }
+
+        return Task.CompletedTask;
     }
 
     private static bool IsStatusTopic(string topic) =>

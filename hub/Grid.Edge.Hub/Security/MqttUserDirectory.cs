@@ -26,7 +26,7 @@ public sealed class MqttUserDirectory
         _logger = logger;
         foreach (var (name, hash) in configured)
         {
-            if (!PasswordHash.IsWellFormed(hash))
+            if (!UsersFile.IsWellFormedEntry(hash))
                 throw new InvalidOperationException($"Configured MQTT user '{name}' has no valid password hash; create one with 'users hash'.");
         }
     }
@@ -40,11 +40,22 @@ public sealed class MqttUserDirectory
             _ephemeral[userName] = PasswordHash.Create(password, iterations: 1000);
     }
 
-    public bool Verify(string userName, string password)
+    public bool Verify(string userName, string password) => Verify(userName, password, out _);
+
+    /// <summary>Checks a password; <paramref name="service"/> says the user is a service (not restricted to one device's topics).</summary>
+    public bool Verify(string userName, string password, out bool service)
     {
-        var hash = Lookup(userName);
-        return hash is not null && PasswordHash.Verify(password, hash);
+        var entry = Lookup(userName);
+        service = false;
+        if (entry is null)
+            return false;
+        var (hash, isService) = UsersFile.Split(entry);
+        service = isService;
+        return PasswordHash.Verify(password, hash);
     }
+
+    /// <summary>True while the user exists (a revoked user's sessions are closed).</summary>
+    public bool Exists(string userName) => Lookup(userName) is not null;
 
     public IReadOnlyCollection<string> Names
     {
@@ -107,9 +118,9 @@ public static class UsersFile
             var colon = line.IndexOf(':', StringComparison.Ordinal);
             var name = colon > 0 ? line[..colon] : string.Empty;
             var hash = colon > 0 ? line[(colon + 1)..] : string.Empty;
-            if (!IsValidUserName(name) || !PasswordHash.IsWellFormed(hash))
+            if (!IsValidUserName(name) || !IsWellFormedEntry(hash))
             {
-                logger?.LogWarning("{Path} line {Line}: expected 'name:$pbkdf2-sha256$...'; line ignored", path, number);
+                logger?.LogWarning("{Path} line {Line}: expected 'name:$pbkdf2-sha256$...' (optionally ':service'); line ignored", path, number);
                 continue;
             }
 
@@ -123,7 +134,7 @@ public static class UsersFile
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
-        var text = new StringBuilder("# Grid.Edge MQTT users: name:password-hash. Manage with 'Grid.Edge.Hub users'.\n");
+        var text = new StringBuilder("# Grid.Edge MQTT users: name:password-hash[:service]. Manage with 'Grid.Edge.Hub users'.\n");
         foreach (var (name, hash) in users.OrderBy(u => u.Key, StringComparer.Ordinal))
             text.Append(name).Append(':').Append(hash).Append('\n');
         var temp = path + ".tmp";
@@ -138,6 +149,19 @@ public static class UsersFile
 
         File.Move(temp, path, overwrite: true);
     }
+
+    public const string ServiceRole = "service";
+
+    /// <summary>An entry is a password hash, optionally followed by ":service" for users not bound to one device.</summary>
+    public static (string Hash, bool Service) Split(string entry)
+    {
+        var colon = entry.LastIndexOf(':');
+        return colon > 0 && entry[(colon + 1)..] == ServiceRole ? (entry[..colon], true) : (entry, false);
+    }
+
+    public static string Entry(string hash, bool service) => service ? hash + ":" + ServiceRole : hash;
+
+    public static bool IsWellFormedEntry(string entry) => PasswordHash.IsWellFormed(Split(entry).Hash);
 
     /// <summary>User names follow the topic segment rule, so a device's user name can be its device id.</summary>
     public static bool IsValidUserName(string name) => GridTopic.IsValidSegment(name, out _);

@@ -41,6 +41,9 @@ public enum RejectReason
 
     /// <summary>A status message that is not <c>online</c> or <c>offline</c>.</summary>
     BadStatus,
+
+    /// <summary>The client's credentials do not allow this topic: a device publishes only under its own <c>grid/&lt;device&gt;/</c>.</summary>
+    NotAuthorized,
 }
 
 public static class RejectReasonCodes
@@ -61,6 +64,7 @@ public static class RejectReasonCodes
         RejectReason.BatchTooLarge => "batch_too_large",
         RejectReason.OutOfRange => "out_of_range",
         RejectReason.BadStatus => "bad_status",
+        RejectReason.NotAuthorized => "not_authorized",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using Grid.Edge.Hub.Tests.Support;
 using Microsoft.Playwright;
 
@@ -67,6 +68,38 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     private static string At(DateTimeOffset time) => time.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Home_shows_an_agent_report_and_makes_pairing_codes_that_work_once()
+    {
+        var oldest = DateTimeOffset.UtcNow.AddMinutes(-42).ToUnixTimeMilliseconds();
+        using (var client = await TestMqtt.ConnectAsync(fixture.Hub.Mqtt))
+        {
+            var report = $$"""{"link":"disconnected","outboxReadings":1234,"oldestUnsentMs":{{oldest}},"droppedReadings":7,"lastError":"the hub is unreachable","vehicle":"IgnitionOff","version":"1.0"}""";
+            Assert.True((await client.PublishAsync("grid/agent-test/agent", report, retain: true)).IsSuccess);
+        }
+
+        await using var recorded = await OpenAsync("/");
+        var page = recorded.Page;
+        var agent = page.Locator("[data-device=\"agent-test\"] .agent");
+        await Assertions.Expect(agent).ToContainTextAsync("agent disconnected · 1234 waiting, oldest 42 min");
+        await Assertions.Expect(agent).ToContainTextAsync("vehicle IgnitionOff");
+        await Assertions.Expect(agent).ToContainTextAsync("7 dropped");
+        await Assertions.Expect(agent.Locator(".agent-error")).ToHaveTextAsync("the hub is unreachable");
+
+        await page.FillAsync("#pair-device", "phone-paired");
+        await page.ClickAsync("#pair button");
+        var code = page.Locator("#pair-result .pair-code");
+        await Assertions.Expect(code).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[A-Z2-9]{4}-[A-Z2-9]{4}$"));
+        await Assertions.Expect(page.Locator("#pair-result code")).ToContainTextAsync("grid-agent pair " + fixture.BaseUrl);
+        var text = await code.TextContentAsync();
+        await FinishAsync(recorded, "home-pairing");
+
+        using var first = await fixture.Hub.Http.PostAsJsonAsync("/api/pairing/redeem", new { code = text, device = "phone-paired" });
+        Assert.True(first.IsSuccessStatusCode);
+        using var second = await fixture.Hub.Http.PostAsJsonAsync("/api/pairing/redeem", new { code = text, device = "phone-paired" });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, second.StatusCode);
+    }
 
     [Fact]
     public async Task Home_lists_the_devices_and_a_new_reading_appears_without_a_reload()

@@ -76,6 +76,28 @@
     requestAnimationFrame(() => { renderQueued = false; render(); });
   }
 
+  // Pairing: a one-time code for a device to exchange for its own credentials (grid-agent pair <hub> <code>).
+  document.getElementById("pair").addEventListener("submit", async event => {
+    event.preventDefault();
+    const result = document.getElementById("pair-result");
+    const device = document.getElementById("pair-device").value.trim();
+    const response = await fetch("/api/pairing/codes", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(device ? { device } : {}),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      result.replaceChildren(Grid.el("span", { class: "bad" }, body.error || response.statusText));
+      return;
+    }
+    const until = new Date(body.expiresAt).toLocaleTimeString();
+    result.replaceChildren(
+      Grid.el("strong", { class: "pair-code" }, body.code),
+      ` valid until ${until}${body.device ? " for " + body.device : ""} · on the device: `,
+      Grid.el("code", {}, `grid-agent pair ${location.origin} ${body.code}${body.device ? "" : " --device <id>"}`));
+  });
+
   load().catch(Grid.showError);
   setInterval(() => load().catch(Grid.showError), 15_000);
   setInterval(render, 1000);

@@ -1,6 +1,7 @@
 using Grid.Edge.Agent.Configuration;
 using Grid.Edge.Agent.Outbox;
 using Grid.Edge.Agent.Publishing;
+using Grid.Edge.Agent.Sensors;
 using Grid.Edge.Agent.Vehicle;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +24,8 @@ public static class AgentHost
         return options;
     }
 
-    public static IHost Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null)
+    /// <param name="services">Replaces services before the host is built (simulated hardware for tests and the hub's demo).</param>
+    public static IHost Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null)
     {
         var options = ReadOptions(configuration);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -41,10 +43,13 @@ public static class AgentHost
         builder.Services.AddSingleton(sp => new SqliteOutbox(Path.Combine(options.DataDir, "outbox.db"), options.Outbox, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ReadingInbox>();
         builder.Services.AddSingleton<AgentState>();
+        builder.Services.AddSingleton<ISensorFactory, HardwareSensorFactory>();
         // Order matters on shutdown (reverse): the reader stops first, then the writer drains the queue, then the publisher.
         builder.Services.AddHostedService<HubPublisher>();
         builder.Services.AddHostedService<OutboxWriter>();
         builder.Services.AddHostedService<VehicleService>();
+        builder.Services.AddHostedService<SensorService>();
+        services?.Invoke(builder.Services);
         return builder.Build();
     }
 }

@@ -1,4 +1,5 @@
 using Grid.Edge.Agent.Outbox;
+using Grid.Edge.Agent.Sensors;
 using Grid.Edge.Obd.Polling;
 
 namespace Grid.Edge.Agent.Configuration;
@@ -26,6 +27,9 @@ public sealed class AgentOptions
 
     public ObdOptions Obd { get; set; } = new();
 
+    /// <summary>Sensors on the board (BME280, DS18B20, rain gauge, anemometer, wind vane, GPS).</summary>
+    public List<SensorOptions> Sensors { get; set; } = [];
+
     /// <summary>How often the agent publishes its own status (outbox depth, oldest unsent reading, link state).</summary>
     public int StatusIntervalSeconds { get; set; } = 30;
 
@@ -45,6 +49,12 @@ public sealed class AgentOptions
         var outbox = Outbox.Validate();
         if (outbox.Length > 0)
             problems.Add(outbox);
+        for (var i = 0; i < Sensors.Count; i++)
+        {
+            if (Sensors[i].Validate(i) is { } sensor)
+                problems.Add(sensor);
+        }
+
         if (Obd.Enabled)
         {
             if (string.IsNullOrWhiteSpace(Obd.Adapter))

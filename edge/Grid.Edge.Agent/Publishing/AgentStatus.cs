@@ -17,6 +17,19 @@ public sealed class AgentState
     private string _link = "connecting";
     private string? _hubError;
     private Func<(string State, string? Error)>? _vehicle;
+    private string? _sensorProblem;
+
+    /// <summary>The first sensor problem, if any sensor is failing.</summary>
+    public string? SensorProblem
+    {
+        get { lock (_sync) return _sensorProblem; }
+    }
+
+    public void SetSensorProblem(string? problem)
+    {
+        lock (_sync)
+            _sensorProblem = problem;
+    }
 
     public string Link
     {

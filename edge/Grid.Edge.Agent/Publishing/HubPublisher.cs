@@ -197,7 +197,7 @@ internal sealed class HubPublisher(
     private async Task PublishStatusAsync(string link, CancellationToken cancellationToken)
     {
         var vehicle = state.Vehicle;
-        var status = new AgentStatus(link, outbox.Count, outbox.OldestTimestampMs, outbox.Dropped, vehicle?.Error ?? state.HubError, vehicle?.State, Version);
+        var status = new AgentStatus(link, outbox.Count, outbox.OldestTimestampMs, outbox.Dropped, vehicle?.Error ?? state.SensorProblem ?? state.HubError, vehicle?.State, Version);
         await PublishAsync($"grid/{options.DeviceId}/agent", JsonSerializer.SerializeToUtf8Bytes(status, StatusJson), retain: true, cancellationToken);
     }
 

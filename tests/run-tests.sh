@@ -29,4 +29,12 @@ if [ "$machine" != "183" ]; then
   exit 1
 fi
 test -f "$out/libe_sqlite3.so" || { echo "error: the arm64 SQLite library is missing from the publish output" >&2; exit 1; }
+echo "Publishing the agent for linux-arm64..."
+dotnet publish edge/Grid.Edge.Agent -c Release -r linux-arm64 --self-contained false -o "$out/agent" -v quiet -nologo
+machine=$(od -An -t u2 -j 18 -N 2 "$out/agent/grid-agent" | tr -d ' ')
+if [ "$machine" != "183" ]; then
+  echo "error: $out/agent/grid-agent is not an aarch64 executable (ELF machine $machine)" >&2
+  exit 1
+fi
+test -f "$out/agent/grid-agent.service" || { echo "error: the systemd unit is missing from the agent's publish output" >&2; exit 1; }
 echo "linux-arm64 publish: OK"

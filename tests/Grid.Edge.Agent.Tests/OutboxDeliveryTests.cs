@@ -71,7 +71,7 @@ public sealed class OutboxDeliveryTests
             new Dictionary<string, string?> { ["Hub:MqttPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["Hub:Anonymous"] = "None" },
             hubData.Path);
         var users = hub.Services.GetRequiredService<Grid.Edge.Hub.Security.MqttUserDirectory>();
-        users.AddEphemeral("watcher", "watcher-password");
+        users.AddEphemeral("watcher", "watcher-password", service: true);
         var arrivals = new ConcurrentQueue<long>();
         using var watcher = new MqttClientFactory().CreateMqttClient();
         watcher.ApplicationMessageReceivedAsync += e =>

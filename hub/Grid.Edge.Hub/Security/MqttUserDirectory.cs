@@ -34,10 +34,10 @@ public sealed class MqttUserDirectory
     public string FilePath => _path;
 
     /// <summary>A user for this run only (the demo devices when anonymous access is off); never written anywhere.</summary>
-    public void AddEphemeral(string userName, string password)
+    public void AddEphemeral(string userName, string password, bool service = false)
     {
         lock (_gate)
-            _ephemeral[userName] = PasswordHash.Create(password, iterations: 1000);
+            _ephemeral[userName] = UsersFile.Entry(PasswordHash.Create(password, iterations: 1000), service);
     }
 
     public bool Verify(string userName, string password) => Verify(userName, password, out _);

@@ -14,6 +14,9 @@ const string Usage = """
                                      batches, QoS 1) against InfluxDB 1.6.7 (line protocol); ingest rate, bytes per
                                      point, bytes written, memory, query latencies. Default 700 points per series.
                                      Needs Debian's influxdb.
+      agent [--points N] [--runs R]  Edge agent backlog: N readings (default 100000) waiting in the durable outbox
+                                     delivered to the hub, against a bare publisher sending the same batches from
+                                     memory. Default 3 runs.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
     """;
@@ -61,6 +64,7 @@ return args[0] switch
 {
     "w1" => await SaturationCommand.RunAsync(hubDll, messages, runs > 0 ? runs : 3),
     "dashboard" => await DashboardCommand.RunAsync(hubDll, runs > 0 ? runs : 5),
+    "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3),
     "w5" => await StorageCommand.RunAsync(hubDll, points),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };

@@ -25,18 +25,23 @@ public static class AgentHost
     }
 
     /// <param name="services">Replaces services before the host is built (simulated hardware for tests and the hub's demo).</param>
-    public static IHost Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null)
+    /// <param name="embedded">Runs inside another program (the hub's demo): no console logging, no systemd notifications.</param>
+    public static IHost Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? services = null, bool embedded = false)
     {
         var options = ReadOptions(configuration);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddConfiguration(configuration);
-        builder.Logging.AddSimpleConsole(o =>
+        if (!embedded)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+            builder.Services.AddSystemd();
+        }
+
         logging?.Invoke(builder.Logging);
-        builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);

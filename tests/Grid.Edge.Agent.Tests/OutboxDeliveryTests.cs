@@ -28,6 +28,7 @@ public sealed class OutboxDeliveryTests
                 ["Agent:Password"] = "van-1-password",
                 ["Agent:StatusIntervalSeconds"] = "2",
                 ["Agent:Outbox:BatchReadings"] = "500",
+                ["Agent:Outbox:MaxBatchBytes"] = "60000",
                 ["Agent:Outbox:BackfillReadingsPerSecond"] = "20000",
             }).Build(),
             logging =>
@@ -130,5 +131,34 @@ public sealed class OutboxDeliveryTests
         Assert.Empty(hub.Logs.Errors);
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
         await restarted.StopAsync();
+    }
+
+    [Fact]
+    public async Task Batches_larger_than_the_hub_accepts_are_split_and_nothing_is_lost()
+    {
+        // The hub takes at most 4 KiB per message; the agent is configured for 60 KB batches and must find out.
+        await using var hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:MaxPayloadBytes"] = "4096" });
+        hub.Services.GetRequiredService<Grid.Edge.Hub.Security.MqttUserDirectory>().AddEphemeral("van-1", "van-1-password");
+        using var data = new TempDirectory();
+        var logs = new CapturingLoggerProvider();
+        using var agent = Agent(data.Path, hub.Mqtt.Port, logs);
+        await agent.StartAsync();
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 3_600_000;
+        Take(agent, start, 0, 3000);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var count = 0;
+        while (DateTime.UtcNow < deadline && count < 3000)
+        {
+            using var response = await hub.Http.GetAsync($"/api/series/van-1/counter/points?from={start}&to=now&limit=1000000");
+            if (response.IsSuccessStatusCode)
+                count = (await response.Content.ReadFromJsonAsync<PointsResponse>(Json.Options))!.Points.Count;
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(3000, count);
+        Assert.Equal(0, agent.Services.GetRequiredService<SqliteOutbox>().Dropped);
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("dropped", StringComparison.Ordinal));
+        await agent.StopAsync();
     }
 }

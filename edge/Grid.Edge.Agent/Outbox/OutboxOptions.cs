@@ -12,6 +12,9 @@ public sealed class OutboxOptions
     /// <summary>Readings per MQTT message.</summary>
     public int BatchReadings { get; set; } = 500;
 
+    /// <summary>Largest MQTT payload sent; keep it under the hub's --max-payload-bytes (65536 by default).</summary>
+    public int MaxBatchBytes { get; set; } = 60_000;
+
     /// <summary>Backfill pace after an outage, so the hub and the link are not flooded.</summary>
     public int BackfillReadingsPerSecond { get; set; } = 5000;
 
@@ -23,6 +26,8 @@ public sealed class OutboxOptions
             return "Outbox:MaxAgeDays must be positive";
         if (BatchReadings is < 1 or > 10_000)
             return "Outbox:BatchReadings must be 1 to 10000 (the hub's default batch limit)";
+        if (MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
+            return "Outbox:MaxBatchBytes must be 1024 to 16777216 (and under the hub's --max-payload-bytes)";
         if (BackfillReadingsPerSecond < BatchReadings)
             return "Outbox:BackfillReadingsPerSecond must be at least Outbox:BatchReadings";
         return string.Empty;

@@ -29,6 +29,7 @@ internal sealed class HubPublisher(
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
     private DateTimeOffset _nextStatus = DateTimeOffset.MinValue;
     private DateTimeOffset _nextAgeCheck = DateTimeOffset.MinValue;
+    private int _batchLimit = options.Outbox.BatchReadings;
 
     /// <summary>Readings the hub acknowledged since start.</summary>
     public long Sent { get; private set; }
@@ -142,29 +143,35 @@ internal sealed class HubPublisher(
     /// <summary>Sends the oldest batch; false when there was nothing to send.</summary>
     private async Task<bool> SendOneBatchAsync(CancellationToken cancellationToken)
     {
-        var batch = outbox.Peek(options.Outbox.BatchReadings);
+        var batch = outbox.Peek(_batchLimit);
         if (batch.Count == 0)
             return false;
         var started = time.GetTimestamp();
-        var result = await PublishAsync($"grid/{options.DeviceId}/batch", BatchPayload.Write(batch), retain: false, cancellationToken);
+        var payload = BatchPayload.Write(batch, options.Outbox.MaxBatchBytes, out var count);
+        var result = await PublishAsync($"grid/{options.DeviceId}/batch", payload, retain: false, cancellationToken);
         switch (result.ReasonCode)
         {
             case MqttClientPublishReasonCode.Success:
             case MqttClientPublishReasonCode.NoMatchingSubscribers:
+                _batchLimit = Math.Min(options.Outbox.BatchReadings, _batchLimit * 2);
                 break;
+            case MqttClientPublishReasonCode.PayloadFormatInvalid when count > 1:
+                // The hub used none of it: maybe one bad reading, maybe a limit. Halve and try again, so that only
+                // readings refused on their own are ever dropped.
+                _batchLimit = Math.Max(1, count / 2);
+                return true;
             case MqttClientPublishReasonCode.PayloadFormatInvalid:
-                // The hub stored none of it and never will (every reading refused, reasons in its rejection log).
-                logger.LogWarning("The hub refused all {Count} readings of a batch ({Reason}); they are dropped, see the hub's /api/ingest/rejections", batch.Count, result.ReasonString);
+                logger.LogWarning("The hub refused the reading {Metric}={Value} at {Time} ({Reason}); it is dropped, see the hub's /api/ingest/rejections", batch[0].Reading.Metric, batch[0].Reading.Value, batch[0].Reading.TimestampMs, result.ReasonString);
                 break;
             default:
                 throw new HubRefusedException($"the hub did not accept a batch: {result.ReasonCode} {result.ReasonString}");
         }
 
-        outbox.Remove(batch[^1].Id);
-        Sent += batch.Count;
+        outbox.Remove(batch[count - 1].Id);
+        Sent += count;
 
         // Pace the backlog: a batch of N readings takes at least N / rate seconds.
-        var minimum = TimeSpan.FromSeconds((double)batch.Count / options.Outbox.BackfillReadingsPerSecond);
+        var minimum = TimeSpan.FromSeconds((double)count / options.Outbox.BackfillReadingsPerSecond);
         var spent = time.GetElapsedTime(started);
         if (spent < minimum)
             await Task.Delay(minimum - spent, time, cancellationToken);

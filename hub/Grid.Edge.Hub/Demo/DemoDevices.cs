@@ -1,22 +1,23 @@
-using System.Buffers;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
-using System.Text.Json;
+using Grid.Edge.Agent;
+using Grid.Edge.Agent.Outbox;
+using Grid.Edge.Agent.Sensors;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Security;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Readings;
-using Grid.Edge.Protocol.Topics;
-using MQTTnet;
-using MQTTnet.Protocol;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Grid.Edge.Hub.Demo;
 
 /// <summary>
-/// <c>--demo</c>: a simulated weather station and van that publish to this hub over real MQTT, as real devices
-/// would. They first backfill the last days through batches (only what the store does not hold yet), then report
-/// live: the van every second, the station every two.
+/// <c>--demo</c>: a weather station and a van, each run by the real edge agent inside the hub against simulated
+/// hardware (a BME280 register file, GPIO pulses and an MCP3008 for the station; a simulated ELM327 on a loopback
+/// port for the van). The agents connect to this hub over MQTT with their own credentials, as paired devices do.
+/// The last days of history go in through the agents' outboxes first (as after an outage), then they report live.
 /// </summary>
 internal sealed class DemoDevices(
     HubOptions options,
@@ -25,11 +26,11 @@ internal sealed class DemoDevices(
     MqttUserDirectory users,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
+    ILoggerFactory loggers,
     ILogger<DemoDevices> logger) : BackgroundService
 {
     public const string WeatherDevice = "demo-weather";
     public const string VehicleDevice = "demo-van";
-    private const int ReadingsPerBatch = 1000;
     private const long WeatherBackfillStep = 60_000;
     private const long VehicleBackfillStep = 10_000;
     private const long Day = 86_400_000;
@@ -43,52 +44,98 @@ internal sealed class DemoDevices(
         using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
             await started.Task.WaitAsync(stoppingToken);
 
-        while (!stoppingToken.IsCancellationRequested)
+        using var weatherHardware = new DemoWeatherHardware(_weather, time);
+        var vanHardware = new DemoVanHardware(_van, time);
+        using var adapterStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var adapter = await vanHardware.StartAsync(adapterStop.Token);
+        using var weatherAgent = Agent(WeatherDevice, DemoWeatherHardware.Settings(), weatherHardware);
+        using var vanAgent = Agent(VehicleDevice, VanSettings(vanHardware.Adapter!), null);
+        await weatherAgent.StartAsync(stoppingToken);
+        await vanAgent.StartAsync(stoppingToken);
+        try
         {
-            try
+            var watch = Stopwatch.StartNew();
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var backfilled = Take(weatherAgent, WeatherHistory(BackfillFrom(WeatherDevice, now), now));
+            backfilled += Take(vanAgent, VehicleHistory(BackfillFrom(VehicleDevice, now), now));
+            logger.LogInformation("Demo agents {Weather} and {Van} took {Count} readings of the last {Days} days into their outboxes in {Seconds:0.0} s; live from simulated hardware now", WeatherDevice, VehicleDevice, backfilled, options.DemoDays, watch.Elapsed.TotalSeconds);
+
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await RunAsync(stoppingToken);
+                weatherHardware.Update(0.25);
+                vanHardware.Update(0.25);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException)
-            {
-                logger.LogWarning("Demo devices lost their connection ({Reason}); reconnecting", ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(2), time, stoppingToken);
-            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            // Stopping: the agents drain their queues into their outboxes; what the hub did not take yet waits there.
+            await vanAgent.StopAsync(CancellationToken.None);
+            await weatherAgent.StopAsync(CancellationToken.None);
+            await adapterStop.CancelAsync();
+            await adapter;
         }
     }
 
-    private async Task RunAsync(CancellationToken stoppingToken)
+    private static IEnumerable<KeyValuePair<string, string?>> VanSettings(IPEndPoint adapter) =>
+    [
+        new("Agent:Obd:Enabled", "true"),
+        new("Agent:Obd:Adapter", $"tcp://{adapter.Address}:{adapter.Port}"),
+        new("Agent:Obd:FastIntervalSeconds", "1"),
+        new("Agent:Obd:SlowIntervalSeconds", "5"),
+        new("Agent:Obd:RareIntervalSeconds", "30"),
+        new("Agent:Obd:IgnitionOffIntervalSeconds", "10"),
+    ];
+
+    /// <summary>An agent host for one demo device, with its own outbox under the hub's data folder and its own credentials.</summary>
+    private IHost Agent(string device, IEnumerable<KeyValuePair<string, string?>> settings, ISensorFactory? hardware)
     {
-        using var weatherClient = await ConnectAsync(WeatherDevice, stoppingToken);
-        using var vanClient = await ConnectAsync(VehicleDevice, stoppingToken);
-
-        var watch = Stopwatch.StartNew();
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var backfilled = await PublishAsync(weatherClient, WeatherDevice, WeatherHistory(BackfillFrom(WeatherDevice, now), now), stoppingToken);
-        backfilled += await PublishAsync(vanClient, VehicleDevice, VehicleHistory(BackfillFrom(VehicleDevice, now), now), stoppingToken);
-        logger.LogInformation("Demo devices {Weather} and {Van} backfilled {Count} readings of the last {Days} days in {Seconds:0.0} s; now live", WeatherDevice, VehicleDevice, backfilled, options.DemoDays, watch.Elapsed.TotalSeconds);
-
-        var liveStart = time.GetUtcNow().ToUnixTimeMilliseconds();
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
-        var tick = 0L;
-        do
+        var broker = endpoints.Mqtt ?? throw new InvalidOperationException("the MQTT listener is not bound");
+        var address = broker.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : broker.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : broker.Address;
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
+        users.AddEphemeral(device, password);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            var t = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var van = _van.ReadingsAt(t, liveStart, 12 * 3_600_000, WeatherStationModel.Temperature(t)).ToList();
-            if (tick % 10 == 0)
-                van.Add(_van.DtcCount(t, tick >= 20 ? 1 : 0));
-            if (tick == 20)
-                van.Add(_van.Dtc(t, 0x0420));
-            await PublishAsync(vanClient, VehicleDevice, van, stoppingToken);
-            if (tick % 2 == 0)
-                await PublishAsync(weatherClient, WeatherDevice, _weather.ReadingsAt(t, 2000), stoppingToken);
-            tick++;
+            ["Agent:DeviceId"] = device,
+            ["Agent:HubHost"] = address.ToString(),
+            ["Agent:HubMqttPort"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+            ["Agent:User"] = device,
+            ["Agent:Password"] = password,
+            ["Agent:DataDir"] = Path.Combine(options.DataDir, "demo", device),
+            ["Agent:StatusIntervalSeconds"] = "10",
+            ["Agent:Outbox:BatchReadings"] = "2000",
+            ["Agent:Outbox:BackfillReadingsPerSecond"] = "200000",
+        }.Concat(settings)).Build();
+        return AgentHost.Build(
+            configuration,
+            logging =>
+            {
+                logging.ClearProviders();
+                logging.AddProvider(new ForwardingLoggerProvider(loggers));
+            },
+            services =>
+            {
+                if (hardware is not null)
+                    services.Replace(ServiceDescriptor.Singleton(hardware));
+            },
+            embedded: true);
+    }
+
+    /// <summary>Hands history to an agent as if its sensors had taken it while the hub was away.</summary>
+    private static int Take(IHost agent, IEnumerable<Reading> readings)
+    {
+        var inbox = agent.Services.GetRequiredService<ReadingInbox>();
+        var count = 0;
+        foreach (var reading in readings)
+        {
+            inbox.Add(new OutboxReading(reading.Series.Metric, reading.Value, reading.Unit, reading.TimestampMs));
+            count++;
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+
+        return count;
     }
 
     /// <summary>Where the backfill starts: the configured days back, or after what the store already holds.</summary>
@@ -144,85 +191,13 @@ internal sealed class DemoDevices(
         }
     }
 
-    private async Task<IMqttClient> ConnectAsync(string device, CancellationToken cancellationToken)
+    /// <summary>Sends the embedded agents' logs to the hub's own logging.</summary>
+    private sealed class ForwardingLoggerProvider(ILoggerFactory target) : ILoggerProvider
     {
-        var broker = endpoints.Mqtt ?? throw new InvalidOperationException("the MQTT listener is not bound");
-        var address = broker.Address.Equals(IPAddress.Any) ? IPAddress.Loopback : broker.Address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : broker.Address;
-        var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(address.ToString(), broker.Port)
-            .WithClientId(device)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithWillTopic(GridTopic.StatusTopic(device))
-            .WithWillPayload("offline")
-            .WithWillRetain()
-            .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
-        if (options.Anonymous == AnonymousAccess.None)
+        public ILogger CreateLogger(string categoryName) => target.CreateLogger("demo." + categoryName);
+
+        public void Dispose()
         {
-            var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
-            users.AddEphemeral(device, password);
-            builder.WithCredentials(device, password);
         }
-
-        var client = new MqttClientFactory().CreateMqttClient();
-        var result = await client.ConnectAsync(builder.Build(), cancellationToken);
-        if (result.ResultCode != MqttClientConnectResultCode.Success)
-        {
-            client.Dispose();
-            throw new InvalidOperationException($"the hub refused demo device {device}: {result.ResultCode}");
-        }
-
-        await client.PublishAsync(
-            new MqttApplicationMessageBuilder().WithTopic(GridTopic.StatusTopic(device)).WithPayload("online").WithRetainFlag().WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(),
-            cancellationToken);
-        return client;
-    }
-
-    /// <summary>Publishes readings as QoS 1 batches, several in flight, each under the hub's payload limit.</summary>
-    private static async Task<int> PublishAsync(IMqttClient client, string device, IEnumerable<Reading> readings, CancellationToken cancellationToken)
-    {
-        var topic = GridTopic.BatchTopic(device);
-        var inFlight = new List<Task<MqttClientPublishResult>>();
-        var count = 0;
-        foreach (var chunk in readings.Chunk(ReadingsPerBatch))
-        {
-            var message = new MqttApplicationMessageBuilder()
-                .WithTopic(topic)
-                .WithPayload(BatchPayload(chunk))
-                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build();
-            inFlight.Add(client.PublishAsync(message, cancellationToken));
-            count += chunk.Length;
-            if (inFlight.Count == 8)
-            {
-                await Task.WhenAll(inFlight);
-                inFlight.Clear();
-            }
-        }
-
-        await Task.WhenAll(inFlight);
-        return count;
-    }
-
-    private static byte[] BatchPayload(Reading[] readings)
-    {
-        var buffer = new ArrayBufferWriter<byte>(readings.Length * 48);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartArray("readings");
-            foreach (var reading in readings)
-            {
-                json.WriteStartObject();
-                json.WriteString("m", reading.Series.Metric);
-                json.WriteNumber("v", reading.Value);
-                json.WriteNumber("t", reading.TimestampMs);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
     }
 }

@@ -32,6 +32,15 @@ var scan = new Command("scan", "Connect to an adapter and print its version, the
 };
 scan.SetAction((parse, cancellationToken) => ObdScanCommand.RunAsync(parse.GetValue(adapterOption)!, parse.GetValue(baudOption), Console.Out, Console.Error, cancellationToken));
 obd.Subcommands.Add(scan);
+var yesOption = new Option<bool>("--yes") { Description = "Confirm: clearing is never done without it." };
+var clear = new Command("clear", "Clear the trouble codes (service 04): also the freeze frame and readiness monitors. Engine off, ignition on.")
+{
+    adapterOption,
+    baudOption,
+    yesOption,
+};
+clear.SetAction((parse, cancellationToken) => ObdScanCommand.ClearAsync(parse.GetValue(adapterOption)!, parse.GetValue(baudOption), parse.GetValue(yesOption), Console.Out, Console.Error, cancellationToken));
+obd.Subcommands.Add(clear);
 root.Subcommands.Add(obd);
 
 var hubArgument = new Argument<string>("hub") { Description = "The hub's HTTP address, e.g. http://192.168.1.20:8080." };

@@ -39,7 +39,25 @@ public sealed class ObdScanCommandTests
         Assert.Contains("MIL          ON, 1 stored code(s)", output, StringComparison.Ordinal);
         Assert.Contains("Stored codes    P0171", output, StringComparison.Ordinal);
         Assert.Contains("Pending codes   P0300", output, StringComparison.Ordinal);
+        Assert.Contains("Fuel type", output, StringComparison.Ordinal);
+        Assert.Contains("diesel", output, StringComparison.Ordinal);
+        Assert.Contains("EOBD (Europe)", output, StringComparison.Ordinal);
         Assert.Equal(0, vehicle.ClearRequests);
+
+        // Clearing only on purpose, and only with the engine stopped.
+        using (var o = new StringWriter())
+        using (var e = new StringWriter())
+        {
+            Assert.Equal(2, await ObdScanCommand.ClearAsync($"tcp://127.0.0.1:{endpoint.Port}", 38400, false, o, e, CancellationToken.None));
+            Assert.Equal(0, vehicle.ClearRequests);
+            Assert.Equal(4, await ObdScanCommand.ClearAsync($"tcp://127.0.0.1:{endpoint.Port}", 38400, true, o, e, CancellationToken.None));
+            Assert.Contains("conditions not correct", e.ToString(), StringComparison.Ordinal);
+            vehicle.Set(0x0C, 0);
+            Assert.Equal(0, await ObdScanCommand.ClearAsync($"tcp://127.0.0.1:{endpoint.Port}", 38400, true, o, e, CancellationToken.None));
+            Assert.Contains("Cleared P0171; the MIL is off.", o.ToString(), StringComparison.Ordinal);
+        }
+
+        vehicle.Set(0x0C, 850);
 
         vehicle.IgnitionOn = false;
         (exit, _, errors) = await ScanAsync($"tcp://127.0.0.1:{endpoint.Port}");

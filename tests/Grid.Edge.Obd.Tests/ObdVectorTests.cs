@@ -157,6 +157,20 @@ public sealed class ObdVectorTests
         Assert.Equal("1D4GP00R55B123456", VehicleIdentification.Decode(lines));
     }
 
+    [Theory]
+    [InlineData("41 03 02 00", 0x03, "closed loop (oxygen sensor feedback)")]
+    [InlineData("41 03 01 04", 0x03, "open loop (engine cold); bank 2: open loop (load or deceleration fuel cut)")]
+    [InlineData("41 1C 06", 0x1C, "EOBD (Europe)")]
+    [InlineData("41 1C 01", 0x1C, "OBD-II (CARB)")]
+    [InlineData("41 51 04", 0x51, "diesel")]
+    [InlineData("41 51 01", 0x51, "gasoline")]
+    [InlineData("41 02 01 33", 0x02, "freeze frame of P0133")]
+    [InlineData("41 02 00 00", 0x02, "no freeze frame")]
+    public void State_pids_are_described(string raw, int pid, string expected)
+    {
+        Assert.Equal(expected, EnumeratedPids.Describe(pid, Convert.FromHexString(raw.Replace(" ", string.Empty, StringComparison.Ordinal))));
+    }
+
     [Fact]
     public void Adapter_text_is_classified()
     {

@@ -11,6 +11,37 @@ namespace Grid.Edge.Agent.Commands;
 /// </summary>
 internal static class ObdScanCommand
 {
+    /// <summary>"grid-agent obd clear": service 04, only with --yes. Exit 0 cleared, 4 the vehicle refused or did not answer.</summary>
+    public static async Task<int> ClearAsync(string adapter, int baudRate, bool confirmed, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
+    {
+        if (!confirmed)
+        {
+            errors.WriteLine("error: clearing erases the stored and pending trouble codes, the freeze frame and the readiness monitors (an inspection may then fail until the car has been driven); add --yes to do it");
+            return 2;
+        }
+
+        try
+        {
+            await using var client = new Elm327Client(await AdapterAddress.OpenAsync(adapter, baudRate, cancellationToken));
+            await client.InitializeAsync(cancellationToken);
+            var before = await client.ReadTroubleCodesAsync(0x03, cancellationToken);
+            var refused = await client.ClearTroubleCodesAsync(cancellationToken);
+            if (refused is not null)
+            {
+                errors.WriteLine("error: " + refused);
+                return 4;
+            }
+
+            output.WriteLine(before.Count == 0 ? "Cleared (there were no stored codes)." : $"Cleared {string.Join(' ', before.Select(c => c.ToString()))}; the MIL is off.");
+            return 0;
+        }
+        catch (ElmException e)
+        {
+            errors.WriteLine("error: " + e.Message);
+            return e.Failure == ElmFailure.VehicleNotResponding ? 4 : 3;
+        }
+    }
+
     public static async Task<int> RunAsync(string adapter, int baudRate, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
     {
         try
@@ -36,6 +67,12 @@ internal static class ObdScanCommand
                 output.WriteLine($"  {definition.Pid:X2}  {definition.Name,-40} {shown}");
             }
 
+            foreach (var pid in EnumeratedPids.All.Where(supported.Contains))
+            {
+                var name = pid switch { 0x02 => "Freeze frame DTC", 0x03 => "Fuel system", 0x1C => "OBD standard", _ => "Fuel type" };
+                output.WriteLine($"  {pid:X2}  {name,-40} {await client.DescribePidAsync(pid, cancellationToken) ?? "no answer"}");
+            }
+
             output.WriteLine();
             if (await client.ReadMonitorStatusAsync(cancellationToken) is { } status)
                 output.WriteLine($"MIL          {(status.MilOn ? "ON" : "off")}, {status.StoredCodes} stored code(s), {(status.CompressionIgnition ? "compression" : "spark")} ignition");
@@ -46,7 +83,7 @@ internal static class ObdScanCommand
             }
 
             output.WriteLine();
-            output.WriteLine("Trouble codes are never cleared by this command.");
+            output.WriteLine("Trouble codes are never cleared by this command ('grid-agent obd clear --yes' does, on purpose).");
             return 0;
         }
         catch (ElmException e)

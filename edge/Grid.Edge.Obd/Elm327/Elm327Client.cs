@@ -160,6 +160,13 @@ public sealed class Elm327Client : IAsyncDisposable
         return values;
     }
 
+    /// <summary>Reads a state PID (02, 03, 1C, 51) and describes it in words; null when nothing answered.</summary>
+    public async Task<string?> DescribePidAsync(int pid, CancellationToken cancellationToken)
+    {
+        var response = await QueryAsync(string.Create(CultureInfo.InvariantCulture, $"01{pid:X2}"), cancellationToken);
+        return response.Positive(0x01, pid).Select(m => EnumeratedPids.Describe(pid, m.Payload)).FirstOrDefault(d => d is not null);
+    }
+
     public async Task<MonitorStatus?> ReadMonitorStatusAsync(CancellationToken cancellationToken)
     {
         var response = await QueryAsync("0101", cancellationToken);

@@ -209,6 +209,10 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
                     var count = Math.Min(vehicle.StoredCodes.Count, 127);
                     answers.Add((0, [0x41, 0x01, (byte)((vehicle.MilOn ? 0x80 : 0) | count), 0x07, 0xE5, 0x00]));
                 }
+                else if (vehicle.States.TryGetValue(pid, out var state) && !vehicle.Unsupported.Contains(pid))
+                {
+                    answers.Add((0, [0x41, pid, .. state]));
+                }
                 else if (vehicle.Encode(pid) is { } data)
                 {
                     answers.Add((0, [0x41, pid, .. data]));

@@ -19,6 +19,9 @@ public sealed class SimulatedVehicle
 
     public bool IgnitionOn { get; set; } = true;
 
+    /// <summary>Raw data of the enumerated PIDs: 03 fuel system (closed loop), 1C OBD standard (EOBD), 51 fuel type (diesel).</summary>
+    public Dictionary<int, byte[]> States { get; } = new() { [0x03] = [0x02, 0x00], [0x1C] = [0x06], [0x51] = [0x04], [0x02] = [0x00, 0x00] };
+
     public double BatteryVoltage { get; set; } = 14.1;
 
     public string Vin { get; set; } = "WP0ZZZ99ZTS390000";
@@ -58,7 +61,7 @@ public sealed class SimulatedVehicle
     public IReadOnlyList<int> SupportedPids()
     {
         lock (_sync)
-            return _values.Keys.Where(p => !Unsupported.Contains(p)).Append(0x01).Order().ToList();
+            return _values.Keys.Concat(States.Keys).Where(p => !Unsupported.Contains(p)).Append(0x01).Distinct().Order().ToList();
     }
 
     /// <summary>Engine running: the ECU clears only with the engine stopped.</summary>

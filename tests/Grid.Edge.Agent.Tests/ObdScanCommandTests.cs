@@ -71,16 +71,8 @@ public sealed class ObdScanCommandTests
     [Fact]
     public async Task The_program_exits_non_zero_with_a_clear_message_when_no_adapter_answers()
     {
-        var dll = AgentDll();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { dll, "obd", "scan", "--adapter", "/dev/ttyUSB-nothing-here" })
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.Equal(3, process.ExitCode);
+        var (exit, errors) = await RunAgentAsync("obd", "scan", "--adapter", "/dev/ttyUSB-nothing-here");
+        Assert.Equal(3, exit);
         Assert.Contains("error: /dev/ttyUSB-nothing-here does not exist; is the adapter plugged in", errors, StringComparison.Ordinal);
     }
 
@@ -90,18 +82,26 @@ public sealed class ObdScanCommandTests
         using var dir = new Grid.Edge.Tests.Shared.TempDirectory();
         var config = Path.Combine(dir.Path, "agent.json");
         await File.WriteAllTextAsync(config, """{ "Agent": { "DeviceId": "van one", "HubMqttPort": 0, "Obd": { "Enabled": true, "Adapter": "" } } }""");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { AgentDll(), "--config", config })
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.Equal(2, process.ExitCode);
+        var (exit, errors) = await RunAgentAsync("--config", config);
+        Assert.Equal(2, exit);
         Assert.Contains("Agent:DeviceId 'van one'", errors, StringComparison.Ordinal);
         Assert.Contains("Agent:HubMqttPort 0", errors, StringComparison.Ordinal);
         Assert.Contains("Agent:Obd:Adapter is required", errors, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the built grid-agent as a child process; its exit code and standard error.</summary>
+    private static async Task<(int Exit, string Errors)> RunAgentAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add(AgentDll());
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await errors);
     }
 
     private static string AgentDll()

@@ -36,6 +36,10 @@ internal sealed class DemoDevices(
     private const long Day = 86_400_000;
 
     private readonly WeatherStationModel _weather = new(WeatherDevice);
+    private readonly TaskCompletionSource _historyDelivered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when both agents' outboxes have emptied after taking the history: the hub holds all of it.</summary>
+    public Task HistoryDelivered => _historyDelivered.Task;
     private readonly VehicleModel _van = new(VehicleDevice);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -61,10 +65,16 @@ internal sealed class DemoDevices(
             logger.LogInformation("Demo agents {Weather} and {Van} took {Count} readings of the last {Days} days into their outboxes in {Seconds:0.0} s; live from simulated hardware now", WeatherDevice, VehicleDevice, backfilled, options.DemoDays, watch.Elapsed.TotalSeconds);
 
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
+            var outboxes = new[] { weatherAgent, vanAgent }.Select(a => a.Services.GetRequiredService<SqliteOutbox>()).ToList();
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 weatherHardware.Update(0.25);
                 vanHardware.Update(0.25);
+                if (!_historyDelivered.Task.IsCompleted && outboxes.All(o => o.Count == 0))
+                {
+                    logger.LogInformation("Demo history delivered to the hub after {Seconds:0.0} s", watch.Elapsed.TotalSeconds);
+                    _historyDelivered.TrySetResult();
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

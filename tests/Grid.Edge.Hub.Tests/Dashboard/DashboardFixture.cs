@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Tests.Support;
 using Microsoft.Playwright;
@@ -36,11 +37,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (tests/run-tests.sh does).");
         Hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:Demo"] = "true", ["Hub:DemoDays"] = "7" });
-        await Eventually.WaitForAsync(
-            async () => (await Hub.GetAsync<List<SeriesResponse>>("/api/series"))!.FirstOrDefault(s => s.Id == "demo-weather/temperature")?.Count ?? 0,
-            count => count >= 7 * 24 * 60 - 5,
-            "the demo backfill",
-            TimeSpan.FromSeconds(120));
+        // Both demo agents put their history through their own outboxes; the demo says when the hub has all of it.
+        var demo = Hub.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Grid.Edge.Hub.Demo.DemoDevices>().Single();
+        await demo.HistoryDelivered.WaitAsync(TimeSpan.FromSeconds(120));
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -54,6 +54,15 @@ public static class HubHost
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<LiveFeed>();
         services.AddSingleton<SeriesIntervals>();
+        var stations = new Dictionary<string, double>(HubConfiguration.StationAltitudes(builder.Configuration), StringComparer.Ordinal);
+        if (options.Demo)
+            stations.TryAdd(Demo.DemoDevices.WeatherDevice, 0); // the demo models sea-level pressure
+        services.AddSingleton(sp => new Derived.DerivedWeather(
+            sp.GetRequiredService<ITimeSeriesStore>(),
+            sp.GetRequiredService<LiveFeed>(),
+            stations,
+            sp.GetRequiredService<ILogger<Derived.DerivedWeather>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<Derived.DerivedWeather>());
         services.AddSingleton<IngestService>();
         services.AddSingleton(sp => new MqttUserDirectory(
             options.ResolvedUsersFile,

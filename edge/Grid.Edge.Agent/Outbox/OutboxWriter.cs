@@ -49,6 +49,10 @@ internal sealed class OutboxWriter(ReadingInbox queue, SqliteOutbox outbox, ILog
                 // A full or failing disk: say so loudly; the readings of this batch are lost and counted in the log.
                 logger.LogError("The outbox could not store {Count} readings: {Error}", batch.Count, e.Message);
             }
+            finally
+            {
+                queue.Settled(batch.Count);
+            }
         }
     }
 }

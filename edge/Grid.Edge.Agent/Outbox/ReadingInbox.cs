@@ -16,6 +16,14 @@ public sealed class ReadingInbox
 
     public long Accepted => Interlocked.Read(ref _accepted);
 
+    /// <summary>Readings handed in whose write to the outbox has not finished yet (queued or in the writer's hands).</summary>
+    public long Waiting => Interlocked.Read(ref _accepted) - Interlocked.Read(ref _settled);
+
+    private long _settled;
+
+    /// <summary>The writer finished with <paramref name="count"/> readings (stored, or lost and logged).</summary>
+    internal void Settled(int count) => Interlocked.Add(ref _settled, count);
+
     private long _accepted;
 
     /// <summary>Queues a reading; waits only if 100,000 are already waiting for the disk.</summary>

@@ -125,6 +125,26 @@ public static class HubConfiguration
         return rules;
     }
 
+    /// <summary>
+    /// Weather stations' altitudes for sea-level pressure and the forecast:
+    /// <c>"Hub": { "Stations": { "roof-station": { "AltitudeM": 540 } } }</c>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> StationAltitudes(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var stations = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var child in configuration.GetSection($"{HubOptions.Section}:Stations").GetChildren())
+        {
+            if (!UsersFile.IsValidUserName(child.Key))
+                throw new HubConfigurationException($"Station '{child.Key}' is not a valid device id (1-64 of A-Z a-z 0-9 _ . -).");
+            if (!double.TryParse(child["AltitudeM"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var altitude) || altitude is < -500 or > 9000)
+                throw new HubConfigurationException($"Station '{child.Key}': AltitudeM must be the station's height above sea level in metres (-500 to 9000).");
+            stations[child.Key] = altitude;
+        }
+
+        return stations;
+    }
+
     private static Dictionary<string, string?> ReadEnvironment()
     {
         var values = new Dictionary<string, string?>(StringComparer.Ordinal);

@@ -65,12 +65,12 @@ internal sealed class DemoDevices(
             logger.LogInformation("Demo agents {Weather} and {Van} took {Count} readings of the last {Days} days into their outboxes in {Seconds:0.0} s; live from simulated hardware now", WeatherDevice, VehicleDevice, backfilled, options.DemoDays, watch.Elapsed.TotalSeconds);
 
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
-            var outboxes = new[] { weatherAgent, vanAgent }.Select(a => a.Services.GetRequiredService<SqliteOutbox>()).ToList();
+            var agents = new[] { weatherAgent, vanAgent }.Select(a => (Inbox: a.Services.GetRequiredService<ReadingInbox>(), Outbox: a.Services.GetRequiredService<SqliteOutbox>())).ToList();
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 weatherHardware.Update(0.25);
                 vanHardware.Update(0.25);
-                if (!_historyDelivered.Task.IsCompleted && outboxes.All(o => o.Count == 0))
+                if (!_historyDelivered.Task.IsCompleted && agents.All(a => a.Inbox.Waiting == 0 && a.Outbox.Count == 0))
                 {
                     logger.LogInformation("Demo history delivered to the hub after {Seconds:0.0} s", watch.Elapsed.TotalSeconds);
                     _historyDelivered.TrySetResult();

@@ -29,6 +29,7 @@ public sealed class IngestService(
     RejectionLog rejections,
     DeviceRegistry devices,
     LiveFeed live,
+    Derived.DerivedWeather derived,
     TimeProvider time)
 {
     private long _messages;
@@ -109,7 +110,10 @@ public sealed class IngestService(
         Interlocked.Add(ref _stored, result.Stored.Count);
         Interlocked.Add(ref _duplicates, result.Duplicates);
         if (result.Stored.Count > 0)
+        {
             live.Publish(result.Stored);
+            derived.Observe(result.Stored);
+        }
         return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected);
     }
 }

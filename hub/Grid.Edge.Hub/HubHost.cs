@@ -111,6 +111,7 @@ public static class HubHost
         app.MapOpenApi();
         ApiEndpoints.Map(app);
         PairingEndpoints.Map(app);
+        WeatherEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
     }

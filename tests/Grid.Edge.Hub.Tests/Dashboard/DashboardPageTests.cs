@@ -137,6 +137,11 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await Assertions.Expect(page.Locator("[data-metric=\"temperature\"] .sub").First).ToContainTextAsync("today");
         await Assertions.Expect(page.Locator(".tile[data-metric=\"temperature\"]")).Not.ToHaveClassAsync("stale");
 
+        // The hub derived a forecast and a pressure tendency from the station's pressure (7 days of it).
+        var forecasts = new[] { "Settled fine", "Fine weather", "Fine", "Fairly fine", "Showery", "Unsettled", "Rain", "Very unsettled", "Changeable", "Becoming fine", "Rather unsettled", "Stormy" };
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"forecast\"] .value")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^(" + string.Join('|', forecasts) + ")"));
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"pressure\"] .tendency")).ToContainTextAsync("hPa in 3 h");
+
         // A minute ahead, so the demo station's own readings (older) do not replace it on screen.
         await PublishAsync("grid/demo-weather/temperature", $"{{\"v\":44.4,\"t\":{At(DateTimeOffset.UtcNow.AddMinutes(1))}}}");
         await Assertions.Expect(page.Locator(".tile[data-metric=\"temperature\"] .value")).ToHaveTextAsync("44.4 °C");

@@ -41,8 +41,12 @@
       tile("temperature", "Temperature", () => fmt("temperature"),
         () => today.min != null ? `today ${fmt("temperature", today.min)} … ${fmt("temperature", today.max)}` : ""),
       tile("humidity", "Humidity", () => fmt("humidity"), () => ""),
-      tile("pressure", "Pressure", () => fmt("pressure"),
-        () => today.pressure3h != null ? `${v("pressure") - today.pressure3h >= 0 ? "↑" : "↓"} ${Math.abs(v("pressure") - today.pressure3h).toFixed(1)} hPa in 3 h` : ""),
+      tile("pressure", "Pressure", () => fmt("pressure"), () => {
+        const t = derived?.tendency;
+        if (t) return Grid.el("span", { class: "tendency", "data-level": String(t.level) }, `${TENDENCY_ARROWS[t.level + 4]} ${t.text} (${t.hpaPer3h >= 0 ? "+" : ""}${t.hpaPer3h.toFixed(1)} hPa in 3 h)`);
+        return today.pressure3h != null ? `${v("pressure") - today.pressure3h >= 0 ? "↑" : "↓"} ${Math.abs(v("pressure") - today.pressure3h).toFixed(1)} hPa in 3 h` : "";
+      }),
+      tile("forecast", "Forecast", () => derived?.forecast?.text ?? "–", () => derived?.forecast ? `Zambretti ${derived.forecast.number} · from pressure and its trend` : "needs 3 h of pressure and the station's altitude"),
       tile("wind_speed", "Wind", () => fmt("wind_speed"), () => {
         const dir = v("wind_direction");
         const gust = latest.has("wind_gust") ? `gusts ${fmt("wind_gust")}` : "";
@@ -53,7 +57,12 @@
     tiles.replaceChildren(...items);
   }
 
+  // Derived weather in words (forecast, tendency) from the hub; absent until a station has 3 h of pressure.
+  const TENDENCY_ARROWS = ["⇊", "↓", "↘", "↘", "→", "↗", "↗", "↑", "⇈"];
+  let derived = null;
+
   async function loadLatest() {
+    derived = await Grid.api(`/api/weather/${device}/now`).catch(() => null);
     const series = await Grid.api("/api/series");
     latest = new Map(series.filter(s => s.device === device).map(s => [s.metric, s]));
     const midnight = new Date(); midnight.setHours(0, 0, 0, 0);

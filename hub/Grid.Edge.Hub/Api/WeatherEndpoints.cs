@@ -1,0 +1,57 @@
+using Grid.Edge.Hub.Intelligence.Weather;
+using Grid.Edge.Hub.Storage;
+using Grid.Edge.Protocol.Readings;
+
+namespace Grid.Edge.Hub.Api;
+
+public sealed record WeatherNowResponse(
+    string Device,
+    ForecastNow? Forecast,
+    TendencyNow? Tendency,
+    double? DewPoint,
+    double? HeatIndex,
+    double? WindChill,
+    double? SeaLevelPressure,
+    double? RainRate,
+    string? RainIntensity,
+    string? WindFrom);
+
+public sealed record ForecastNow(int Number, string Text, long T);
+
+public sealed record TendencyNow(double HpaPer3h, string Text, int Level, long T);
+
+/// <summary>The derived weather of a station in words: forecast text, pressure tendency class, intensity, compass.</summary>
+internal static class WeatherEndpoints
+{
+    // Derived values older than this are not "now" (the station stopped reporting).
+    private static readonly long FreshMs = (long)TimeSpan.FromHours(1).TotalMilliseconds;
+
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/api/weather/{device}/now", (string device, ITimeSeriesStore store, TimeProvider time) =>
+            {
+                var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+                (double Value, long T)? Latest(string metric) =>
+                    store.TryGetSeries(new SeriesKey(device, metric), out var info) && now - info.LatestMs <= FreshMs ? (info.LatestValue, info.LatestMs) : null;
+
+                if (!store.ListSeries().Any(s => s.Key.Device == device))
+                    return Results.NotFound(new ErrorResponse($"no series for device '{device}'"));
+                var forecast = Latest("forecast") is { } f && f.Value is >= 1 and <= 32 ? new ForecastNow((int)f.Value, Zambretti.Text((int)f.Value), f.T) : null;
+                var tendency = Latest("pressure_tendency") is { } p ? new TendencyNow(p.Value, Barometry.Describe(Barometry.Tendency(p.Value)), (int)Barometry.Tendency(p.Value), p.T) : null;
+                var rainRate = Latest("rain_rate")?.Value;
+                return Results.Ok(new WeatherNowResponse(
+                    device,
+                    forecast,
+                    tendency,
+                    Latest("dew_point")?.Value,
+                    Latest("heat_index")?.Value,
+                    Latest("wind_chill")?.Value,
+                    Latest("sea_level_pressure")?.Value,
+                    rainRate,
+                    rainRate is { } rate ? RainCounter.Intensity(rate) : null,
+                    Latest("wind_direction") is { } d ? Wind.Compass(d.Value) : null));
+            })
+            .Produces<WeatherNowResponse>()
+            .WithSummary("A station's derived weather now: Zambretti forecast text, pressure tendency, dew point, heat index, wind chill, sea-level pressure, rain rate and intensity.");
+    }
+}

@@ -60,9 +60,14 @@ public static class HubHost
         services.AddSingleton(sp => new Derived.DerivedWeather(
             sp.GetRequiredService<ITimeSeriesStore>(),
             sp.GetRequiredService<LiveFeed>(),
+            sp.GetRequiredService<Alerts.AlertService>(),
             stations,
             sp.GetRequiredService<ILogger<Derived.DerivedWeather>>()));
         services.AddHostedService(sp => sp.GetRequiredService<Derived.DerivedWeather>());
+        var alertRules = Alerts.AlertRulesFile.Load(options.DataDir); // a bad rules file stops the hub with the reason
+        services.AddSingleton(sp => new Intelligence.Alerts.AlertEngine(alertRules, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Alerts.AlertService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertService>());
         services.AddSingleton<IngestService>();
         services.AddSingleton(sp => new MqttUserDirectory(
             options.ResolvedUsersFile,
@@ -112,6 +117,7 @@ public static class HubHost
         ApiEndpoints.Map(app);
         PairingEndpoints.Map(app);
         WeatherEndpoints.Map(app);
+        AlertEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
     }

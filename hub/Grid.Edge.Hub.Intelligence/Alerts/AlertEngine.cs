@@ -1,10 +1,18 @@
+using System.Text.Json.Serialization;
+
 namespace Grid.Edge.Hub.Intelligence.Alerts;
 
-/// <summary>Where an alert is in its life.</summary>
+/// <summary>Where an alert is in its life; written as "firing", "acknowledged", "resolved".</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AlertState>))]
 public enum AlertState
 {
+    [JsonStringEnumMemberName("firing")]
     Firing,
+
+    [JsonStringEnumMemberName("acknowledged")]
     Acknowledged,
+
+    [JsonStringEnumMemberName("resolved")]
     Resolved,
 }
 

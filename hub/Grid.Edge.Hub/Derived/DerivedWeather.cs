@@ -17,6 +17,7 @@ namespace Grid.Edge.Hub.Derived;
 public sealed class DerivedWeather(
     ITimeSeriesStore store,
     LiveFeed live,
+    Alerts.AlertService alerts,
     IReadOnlyDictionary<string, double> stationAltitudes,
     ILogger<DerivedWeather> logger) : BackgroundService
 {
@@ -65,7 +66,10 @@ public sealed class DerivedWeather(
                     var result = await store.AppendAsync(derived, stoppingToken);
                     Interlocked.Add(ref _derived, result.Stored.Count);
                     if (result.Stored.Count > 0)
+                    {
                         live.Publish(result.Stored);
+                        alerts.Observe(result.Stored);
+                    }
                 }
                 catch (StoreWriteException e)
                 {

@@ -30,6 +30,7 @@ public sealed class IngestService(
     DeviceRegistry devices,
     LiveFeed live,
     Derived.DerivedWeather derived,
+    Alerts.AlertService alerts,
     TimeProvider time)
 {
     private long _messages;
@@ -113,6 +114,7 @@ public sealed class IngestService(
         {
             live.Publish(result.Stored);
             derived.Observe(result.Stored);
+            alerts.Observe(result.Stored);
         }
         return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected);
     }

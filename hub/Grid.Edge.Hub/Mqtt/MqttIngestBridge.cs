@@ -59,7 +59,8 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         var topic = args.ApplicationMessage.Topic;
         if (string.IsNullOrEmpty(topic))
             return;
-        if (!ClientIdentity.Of(args.SessionItems).MayPublish(topic))
+        // The hub's own messages (alerts) come from no connection and may go anywhere.
+        if (args.ClientId != Alerts.AlertService.HubClientId && !ClientIdentity.Of(args.SessionItems).MayPublish(topic))
         {
             // Refused (and recorded) on the way in; it must not reach subscribers or the retained store either.
             args.ProcessPublish = false;

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Hub.Intelligence.Alerts;
+using Grid.Edge.Hub.Storage;
+using Grid.Edge.Protocol.Readings;
+using MQTTnet;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace Grid.Edge.Hub.Alerts;
+
+/// <summary>
+/// Runs the alert engine in the hub: a device is re-evaluated when its readings (or derived values) are stored, and
+/// every device every 15 s for staleness. Each change is published retained on <c>grid/alerts/&lt;rule&gt;/&lt;device&gt;</c>
+/// for other tools, and shown in the dashboards' banner through the API.
+/// </summary>
+public sealed class AlertService(
+    AlertEngine engine,
+    ITimeSeriesStore store,
+    DeviceRegistry devices,
+    MqttServer server,
+    TimeProvider time,
+    ILogger<AlertService> logger) : BackgroundService
+{
+    /// <summary>The client id of the hub's own messages; the broker lets it publish anywhere.</summary>
+    public const string HubClientId = "grid-hub";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly Channel<string> _dirty = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _sync = new();
+
+    public IReadOnlyList<Alert> Active
+    {
+        get
+        {
+            lock (_sync)
+                return engine.Active;
+        }
+    }
+
+    public IReadOnlyList<Alert> History
+    {
+        get
+        {
+            lock (_sync)
+                return engine.History;
+        }
+    }
+
+    public IReadOnlyList<AlertRule> Rules => engine.Rules;
+
+    /// <summary>Marks the devices of stored readings for re-evaluation (cheap; never blocks ingest).</summary>
+    public void Observe(IReadOnlyList<Reading> stored)
+    {
+        string? last = null;
+        foreach (var reading in stored)
+        {
+            if (reading.Series.Device != last)
+                _dirty.Writer.TryWrite(last = reading.Series.Device);
+        }
+    }
+
+    public async Task<Alert?> AcknowledgeAsync(string ruleId, string subject)
+    {
+        Alert? alert;
+        lock (_sync)
+            alert = engine.Acknowledge(ruleId, subject);
+        if (alert is not null)
+            await PublishAsync(alert);
+        return alert;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var sweep = new PeriodicTimer(TimeSpan.FromSeconds(15), time);
+        var sweepTick = sweep.WaitForNextTickAsync(stoppingToken).AsTask();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var readable = _dirty.Reader.WaitToReadAsync(stoppingToken).AsTask();
+                var done = await Task.WhenAny(readable, sweepTick);
+                var due = new HashSet<string>(StringComparer.Ordinal);
+                if (done == sweepTick)
+                {
+                    foreach (var device in devices.All())
+                        due.Add(device.Device);
+                    sweepTick = sweep.WaitForNextTickAsync(stoppingToken).AsTask();
+                }
+
+                while (_dirty.Reader.TryRead(out var device))
+                    due.Add(device);
+                foreach (var device in due)
+                    await EvaluateAsync(device);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task EvaluateAsync(string device)
+    {
+        IReadOnlyList<Alert> changed;
+        lock (_sync)
+        {
+            var heard = devices.TryGet(device, out var state) ? state.LastSeen : null;
+            changed = engine.Evaluate(device, Latest, heard);
+        }
+
+        foreach (var alert in changed)
+        {
+            logger.LogInformation("Alert {Rule} for {Device}: {State} ({Title})", alert.RuleId, alert.Subject, alert.State, alert.Title);
+            await PublishAsync(alert);
+        }
+
+        Intelligence.Alerts.Latest? Latest(string metric) =>
+            store.TryGetSeries(new SeriesKey(device, metric), out var info) ? new Intelligence.Alerts.Latest(info.LatestValue, info.LatestMs) : null;
+    }
+
+    private async Task PublishAsync(Alert alert)
+    {
+        if (!server.IsStarted)
+            return;
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic($"grid/alerts/{alert.RuleId}/{alert.Subject}")
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(alert, Json))
+            .WithRetainFlag()
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build();
+        await server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = HubClientId });
+    }
+}

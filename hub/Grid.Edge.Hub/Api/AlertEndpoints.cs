@@ -1,0 +1,25 @@
+using Grid.Edge.Hub.Alerts;
+using Grid.Edge.Hub.Intelligence.Alerts;
+
+namespace Grid.Edge.Hub.Api;
+
+public sealed record AlertsResponse(IReadOnlyList<Alert> Active, IReadOnlyList<Alert> History, IReadOnlyList<AlertRuleResponse> Rules);
+
+public sealed record AlertRuleResponse(string Id, string Title, string Severity, string Devices, string? When, string? ClearWhen, double ForSeconds, double? NoDataForMinutes);
+
+internal static class AlertEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/api/alerts", (AlertService alerts) => new AlertsResponse(
+                alerts.Active,
+                alerts.History.Take(100).ToList(),
+                alerts.Rules.Select(r => new AlertRuleResponse(r.Id, r.Title, r.Severity, r.Devices, r.When?.ToJsonString(), r.ClearWhen?.ToJsonString(), r.For.TotalSeconds, r.NoDataFor?.TotalMinutes)).ToList()))
+            .Produces<AlertsResponse>()
+            .WithSummary("Active alerts (firing or acknowledged), the 100 most recently resolved, and the rules in force.");
+
+        app.MapPost("/api/alerts/{rule}/{device}/ack", async (string rule, string device, AlertService alerts) =>
+                await alerts.AcknowledgeAsync(rule, device) is { } alert ? Results.Ok(alert) : Results.NotFound(new ErrorResponse($"no active alert '{rule}' for '{device}'")))
+            .WithSummary("Acknowledges an active alert: it stays until its condition clears, shown as seen.");
+    }
+}

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Grid.Edge.Hub.Api;
+using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Tests.Support;
+using Grid.Edge.Tests.Shared;
+using MQTTnet;
+
+namespace Grid.Edge.Hub.Tests;
+
+/// <summary>Alert rules in the hub over real MQTT and HTTP: firing, retained publication, acknowledgement, resolution.</summary>
+public sealed class AlertTests
+{
+    private const string Rules = """
+        [
+          { "Id": "coolant-hot", "ForSeconds": 0 },
+          { "Id": "frost", "Enabled": false },
+          { "Id": "tank-cold", "Title": "Water tank near freezing", "Severity": "critical", "Devices": "van*",
+            "When": { "<": [ { "var": "water_temp" }, 2 ] }, "ClearWhen": { ">": [ { "var": "water_temp" }, 3 ] } }
+        ]
+        """;
+
+    [Fact]
+    public async Task An_alert_fires_is_published_retained_is_acknowledged_and_resolves()
+    {
+        using var data = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "alert-rules.json"), Rules);
+        await using var hub = await InProcessHub.StartAsync(dataDir: data.Path);
+        var rules = (await hub.GetAsync<AlertsResponse>("/api/alerts"))!.Rules;
+        Assert.Contains(rules, r => r.Id == "tank-cold");
+        Assert.DoesNotContain(rules, r => r.Id == "frost");
+        Assert.Equal(0, rules.Single(r => r.Id == "coolant-hot").ForSeconds);
+
+        var seen = new ConcurrentQueue<(string Topic, string State)>();
+        using var watcher = await TestMqtt.ConnectAsync(hub.Mqtt);
+        watcher.ApplicationMessageReceivedAsync += e =>
+        {
+            using var json = JsonDocument.Parse(e.ApplicationMessage.Payload);
+            seen.Enqueue((e.ApplicationMessage.Topic, json.RootElement.GetProperty("state").GetString()!));
+            return Task.CompletedTask;
+        };
+        await watcher.SubscribeAsync("grid/alerts/#");
+
+        using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
+        await van.PublishAsync("grid/van-7/water_temp", "1.5");
+        await van.PublishAsync("grid/van-7/coolant_temp", "108");
+        async Task<AlertsResponse> WaitAsync(Func<AlertsResponse, bool> done)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (true)
+            {
+                var alerts = (await hub.GetAsync<AlertsResponse>("/api/alerts"))!;
+                if (done(alerts))
+                    return alerts;
+                if (DateTime.UtcNow > deadline)
+                    throw new TimeoutException("alerts: " + JsonSerializer.Serialize(alerts));
+                await Task.Delay(50);
+            }
+        }
+
+        var active = await WaitAsync(a => a.Active.Count == 2);
+        Assert.Equal(["coolant-hot", "tank-cold"], active.Active.Select(a => a.RuleId).Order());
+        Assert.All(active.Active, a => Assert.Equal("van-7", a.Subject));
+        Assert.Equal(1.5, active.Active.Single(a => a.RuleId == "tank-cold").Values["water_temp"]);
+
+        using (var ack = await hub.Http.PostAsync("/api/alerts/tank-cold/van-7/ack", null))
+            Assert.True(ack.IsSuccessStatusCode);
+        using (var missing = await hub.Http.PostAsync("/api/alerts/tank-cold/weather/ack", null))
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+
+        // Hysteresis: 2.5 is above the trigger but not above the clear level.
+        await van.PublishAsync("grid/van-7/water_temp", "2.5");
+        await van.PublishAsync("grid/van-7/coolant_temp", "95");
+        var after = await WaitAsync(a => a.Active.Count == 1);
+        Assert.Equal("\"acknowledged\"", JsonSerializer.Serialize(after.Active[0].State, Json.Options));
+        await van.PublishAsync("grid/van-7/water_temp", "4");
+        var resolved = await WaitAsync(a => a.Active.Count == 0 && a.History.Count == 2);
+        Assert.All(resolved.History, h => Assert.NotNull(h.ResolvedAt));
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (seen.Count < 5 && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Equal(
+            ["grid/alerts/coolant-hot/van-7:firing", "grid/alerts/coolant-hot/van-7:resolved", "grid/alerts/tank-cold/van-7:firing", "grid/alerts/tank-cold/van-7:acknowledged", "grid/alerts/tank-cold/van-7:resolved"],
+            seen.Select(s => $"{s.Topic}:{s.State}").OrderBy(s => s.Split(':')[0], StringComparer.Ordinal).ThenBy(s => s.EndsWith("firing", StringComparison.Ordinal) ? 0 : s.EndsWith("acknowledged", StringComparison.Ordinal) ? 1 : 2));
+
+        // The retained state is there for a tool that connects later.
+        var late = new ConcurrentQueue<string>();
+        using var newcomer = await TestMqtt.ConnectAsync(hub.Mqtt);
+        newcomer.ApplicationMessageReceivedAsync += e =>
+        {
+            late.Enqueue(e.ApplicationMessage.Topic);
+            return Task.CompletedTask;
+        };
+        await newcomer.SubscribeAsync("grid/alerts/#");
+        deadline = DateTime.UtcNow.AddSeconds(10);
+        while (late.Count < 2 && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.Equal(["grid/alerts/coolant-hot/van-7", "grid/alerts/tank-cold/van-7"], late.Order(StringComparer.Ordinal));
+        Assert.Empty(hub.Logs.Errors);
+        var rejections = await hub.GetAsync<RejectionsResponse>("/api/ingest/rejections");
+        Assert.Equal(0, rejections!.Total);
+    }
+
+    [Fact]
+    public async Task A_bad_rules_file_stops_the_hub_with_the_reason()
+    {
+        using var data = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "alert-rules.json"), """[ { "Id": "x", "When": { "exec": [1] } } ]""");
+        var error = await Assert.ThrowsAsync<HubConfigurationException>(() => InProcessHub.StartAsync(dataDir: data.Path));
+        Assert.Contains("unknown operator 'exec'", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -14,6 +14,8 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     internal InProcessHub Hub { get; private set; } = null!;
 
+    private readonly Grid.Edge.Tests.Shared.TempDirectory _data = new();
+
     public IBrowser Browser { get; private set; } = null!;
 
     public string BaseUrl => Hub.Http.BaseAddress!.ToString().TrimEnd('/');
@@ -36,7 +38,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     {
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (tests/run-tests.sh does).");
-        Hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:Demo"] = "true", ["Hub:DemoDays"] = "7" });
+        // Alerts without waiting times, so the pages can be shown one firing at once.
+        await File.WriteAllTextAsync(Path.Combine(_data.Path, "alert-rules.json"), """[ { "Id": "coolant-hot", "ForSeconds": 0 } ]""");
+        Hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:Demo"] = "true", ["Hub:DemoDays"] = "7" }, _data.Path);
         // Both demo agents put their history through their own outboxes; the demo says when the hub has all of it.
         var demo = Hub.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Grid.Edge.Hub.Demo.DemoDevices>().Single();
         await demo.HistoryDelivered.WaitAsync(TimeSpan.FromSeconds(120));
@@ -55,5 +59,6 @@ public sealed class DashboardFixture : IAsyncLifetime
             await Browser.DisposeAsync();
         _playwright?.Dispose();
         await Hub.DisposeAsync();
+        _data.Dispose();
     }
 }

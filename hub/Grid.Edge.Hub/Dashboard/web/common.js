@@ -111,7 +111,30 @@ const Grid = (() => {
   function header(active) {
     const pages = [["/", "Home"], ["/weather", "Weather"], ["/vehicle", "Vehicle"], ["/explorer", "Explorer"]];
     const nav = el("nav", {}, pages.map(([href, text]) => el("a", { href, class: href === active ? "active" : "" }, text)));
-    document.body.prepend(el("header", {}, el("span", { class: "brand" }, "Grid.Edge"), nav, el("span", { class: "conn" }, "connecting…")));
+    const banner = el("div", { id: "alerts", class: "alerts", "aria-live": "polite" });
+    document.body.prepend(el("header", {}, el("span", { class: "brand" }, "Grid.Edge"), nav, el("span", { class: "conn" }, "connecting…")), banner);
+    const refresh = () => alerts(banner).catch(() => { /* the next round will tell */ });
+    refresh();
+    setInterval(refresh, 10_000);
+  }
+
+  // Active alerts on every page: firing ones first, each with who it is about, since when, and an acknowledge button.
+  async function alerts(banner) {
+    const { active } = await api("/api/alerts");
+    const now = Date.now();
+    const order = { critical: 0, warning: 1, info: 2 };
+    const rows = active
+      .sort((a, b) => (a.state === "firing" ? 0 : 1) - (b.state === "firing" ? 0 : 1) || order[a.severity] - order[b.severity])
+      .map(a => el("div", { class: `alert ${a.severity} ${a.state}`, "data-alert": `${a.ruleId}/${a.subject}` },
+        el("strong", {}, a.title),
+        ` · ${a.subject} · since ${age(now - Date.parse(a.firedAt))}`,
+        a.state === "firing"
+          ? el("button", { type: "button", onclick: async () => {
+              await fetch(`/api/alerts/${encodeURIComponent(a.ruleId)}/${encodeURIComponent(a.subject)}/ack`, { method: "POST" });
+              await alerts(banner);
+            } }, "Acknowledge")
+          : el("span", { class: "muted" }, " · acknowledged")));
+    banner.replaceChildren(...rows);
   }
 
   // Devices that report any of the given metrics, preferring ?device= from the address.

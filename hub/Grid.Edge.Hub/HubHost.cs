@@ -118,6 +118,7 @@ public static class HubHost
         PairingEndpoints.Map(app);
         WeatherEndpoints.Map(app);
         AlertEndpoints.Map(app);
+        VehicleEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
     }

@@ -206,6 +206,9 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
 
         await PublishAsync("grid/demo-van/dtc", "{\"v\":769}"); // 0x0301
         await Assertions.Expect(page.Locator("[data-dtc=\"P0301\"]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-dtc=\"P0301\"] .description")).ToHaveTextAsync("Cylinder 1 misfire detected");
+        await Assertions.Expect(page.Locator("[data-dtc=\"P0301\"]")).ToContainTextAsync("critical");
+        await Assertions.Expect(page.Locator(".battery-health")).ToContainTextAsync("Battery");
         await FinishAsync(recorded, "vehicle");
     }
 

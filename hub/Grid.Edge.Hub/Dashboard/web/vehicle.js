@@ -73,24 +73,28 @@
     render();
   }
 
+  const BATTERY_WORDS = {
+    Good: "good", RechargeSoon: "recharge soon", Low: "low: it may not start the engine", Critical: "flat: starting at risk",
+    Charging: "charging normally", Undercharging: "not charging enough (alternator, belt or regulator?)", Overcharging: "overcharging (regulator fault?)",
+  };
+
   async function loadDtcs() {
     const box = document.getElementById("dtcs");
-    if (!latest.has("dtc")) {
-      box.replaceChildren(Grid.el("span", { class: "muted" }, "No trouble codes reported."));
+    const info = await Grid.api(`/api/vehicle/${device}/now`);
+    const b = info.battery;
+    const battery = b ? Grid.el("div", { class: "battery-health", "data-verdict": b.verdict },
+      `Battery ${b.volts.toFixed(2)} V · `,
+      b.engineRunning ? `engine running: ${BATTERY_WORDS[b.verdict] ?? b.verdict}` : `at rest: about ${b.stateOfCharge} % charged (${BATTERY_WORDS[b.verdict] ?? b.verdict})`) : "";
+    if (info.codes.length === 0) {
+      box.replaceChildren(battery, Grid.el("span", { class: "muted" }, "No trouble codes reported."));
       return;
     }
-    const result = await Grid.api(`/api/series/${device}/dtc/points?from=-30d&to=now`);
-    const codes = new Map();
-    for (const [t, v] of result.points) {
-      const c = codes.get(v) || { first: t, last: t, times: 0 };
-      c.last = t; c.times++;
-      codes.set(v, c);
-    }
-    const rows = [...codes.entries()].sort((a, b) => b[1].last - a[1].last).map(([code, c]) =>
-      Grid.el("li", { "data-dtc": Grid.dtcText(code) }, Grid.el("code", {}, Grid.dtcText(code)),
-        Grid.el("span", { class: "muted" }, `last ${new Date(c.last).toLocaleString()} · ${c.times}×`)));
+    const rows = info.codes.map(c =>
+      Grid.el("li", { "data-dtc": c.code, class: "severity-" + c.severity }, Grid.el("code", {}, c.code), " ",
+        Grid.el("span", { class: "description" }, c.description),
+        Grid.el("span", { class: "muted" }, ` · ${c.severity} · first ${new Date(c.firstSeen).toLocaleString()} · last ${new Date(c.lastSeen).toLocaleString()} · ${c.times}×`)));
     const count = latest.get("dtc_count")?.latest.v;
-    box.replaceChildren(Grid.el("div", { class: "muted" }, count != null ? `${count} stored now · codes of the last 30 days:` : "Codes of the last 30 days:"),
+    box.replaceChildren(battery, Grid.el("div", { class: "muted" }, count != null ? `${count} stored now · codes of the last 30 days:` : "Codes of the last 30 days:"),
       Grid.el("ul", { class: "dtcs" }, rows));
   }
 

@@ -66,6 +66,9 @@ public static class HubHost
         services.AddHostedService(sp => sp.GetRequiredService<Derived.DerivedWeather>());
         var alertRules = Alerts.AlertRulesFile.Load(options.DataDir); // a bad rules file stops the hub with the reason
         services.AddSingleton(sp => new Intelligence.Alerts.AlertEngine(alertRules, sp.GetRequiredService<TimeProvider>()));
+        var webhooks = Alerts.WebhookNotifier.Load(options.DataDir);
+        services.AddSingleton(sp => new Alerts.WebhookNotifier(webhooks, new HttpClient(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Alerts.WebhookNotifier>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<Alerts.WebhookNotifier>());
         services.AddSingleton<Alerts.AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertService>());
         services.AddSingleton<IngestService>();

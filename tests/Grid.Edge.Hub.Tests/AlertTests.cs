@@ -111,4 +111,74 @@ public sealed class AlertTests
         var error = await Assert.ThrowsAsync<HubConfigurationException>(() => InProcessHub.StartAsync(dataDir: data.Path));
         Assert.Contains("unknown operator 'exec'", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Alerts_go_to_configured_webhooks_with_retries_and_every_attempt_is_logged()
+    {
+        using var data = new TempDirectory();
+        var port = FreePort();
+        var received = new ConcurrentQueue<(string Body, string? Title)>();
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is System.Net.HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var reader = new StreamReader(context.Request.InputStream);
+                var body = await reader.ReadToEndAsync();
+                // The receiver is briefly unwell: the first request fails.
+                context.Response.StatusCode = Interlocked.Increment(ref requests) == 1 ? 500 : 200;
+                if (context.Response.StatusCode == 200)
+                    received.Enqueue((body, context.Request.Headers["Title"]));
+                context.Response.Close();
+            }
+        });
+
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "notifications.json"), $$"""
+            { "Webhooks": [
+              { "Name": "phone", "Url": "http://127.0.0.1:{{port}}/grid", "Format": "ntfy", "Severities": ["critical"], "RetrySeconds": [0.2, 0.2] },
+              { "Name": "log", "Url": "http://127.0.0.1:{{port}}/log", "Format": "json", "Severities": ["info"] }
+            ] }
+            """);
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "alert-rules.json"), """[ { "Id": "coolant-hot", "ForSeconds": 0 } ]""");
+        await using var hub = await InProcessHub.StartAsync(dataDir: data.Path);
+        using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
+        await van.PublishAsync("grid/van-9/coolant_temp", "111");
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (received.IsEmpty && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        var (text, title) = Assert.Single(received);
+        Assert.Equal("Engine coolant over 105 degC (van-9)", text);
+        Assert.Equal("Grid.Edge critical", title);
+
+        using var response = await hub.Http.GetAsync("/api/alerts/deliveries");
+        using var log = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var attempts = log.RootElement.GetProperty("deliveries").EnumerateArray()
+            .Select(d => (d.GetProperty("attempt").GetInt32(), d.GetProperty("delivered").GetBoolean(), d.GetProperty("outcome").GetString()))
+            .OrderBy(d => d.Item1).ToList();
+        Assert.Equal([(1, false, "HTTP 500"), (2, true, "HTTP 200")], attempts);
+        Assert.Equal(2, log.RootElement.GetProperty("webhooks").GetArrayLength());
+        listener.Stop();
+        await serving;
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        socket.Start();
+        return ((System.Net.IPEndPoint)socket.LocalEndpoint).Port;
+    }
 }

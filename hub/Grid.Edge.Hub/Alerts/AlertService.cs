@@ -20,6 +20,7 @@ public sealed class AlertService(
     ITimeSeriesStore store,
     DeviceRegistry devices,
     MqttServer server,
+    WebhookNotifier webhooks,
     TimeProvider time,
     ILogger<AlertService> logger) : BackgroundService
 {
@@ -121,6 +122,7 @@ public sealed class AlertService(
 
     private async Task PublishAsync(Alert alert)
     {
+        webhooks.Notify(alert);
         if (!server.IsStarted)
             return;
         var message = new MqttApplicationMessageBuilder()

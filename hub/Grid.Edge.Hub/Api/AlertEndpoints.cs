@@ -18,6 +18,13 @@ internal static class AlertEndpoints
             .Produces<AlertsResponse>()
             .WithSummary("Active alerts (firing or acknowledged), the 100 most recently resolved, and the rules in force.");
 
+        app.MapGet("/api/alerts/deliveries", (WebhookNotifier notifier) => new
+            {
+                Webhooks = notifier.Webhooks.Select(w => new { w.Name, Url = w.Url.GetLeftPart(UriPartial.Path), w.Severities, w.Format }),
+                Deliveries = notifier.Log,
+            })
+            .WithSummary("Configured webhooks and every delivery attempt (newest first, up to 500): when, to whom, which alert, HTTP status or error.");
+
         app.MapPost("/api/alerts/{rule}/{device}/ack", async (string rule, string device, AlertService alerts) =>
                 await alerts.AcknowledgeAsync(rule, device) is { } alert ? Results.Ok(alert) : Results.NotFound(new ErrorResponse($"no active alert '{rule}' for '{device}'")))
             .WithSummary("Acknowledges an active alert: it stays until its condition clears, shown as seen.");

@@ -71,6 +71,9 @@ public static class HubHost
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.WebhookNotifier>());
         services.AddSingleton<Alerts.AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertService>());
+        services.AddSingleton(new Vehicles.VehicleBook(options.DataDir));
+        services.AddSingleton<Vehicles.VehicleTracker>();
+        services.AddHostedService(sp => sp.GetRequiredService<Vehicles.VehicleTracker>());
         services.AddSingleton<IngestService>();
         services.AddSingleton(sp => new MqttUserDirectory(
             options.ResolvedUsersFile,

@@ -66,6 +66,11 @@ public static class DefaultAlertRules
         },
         new()
         {
+            Id = "service-due", Title = "Service due (see the vehicle page's maintenance list)", Severity = "info", Requires = ["service_due"],
+            When = Expr("""{">": [{"var": "service_due"}, 0]}"""), StaleAfter = TimeSpan.FromDays(30),
+        },
+        new()
+        {
             Id = "device-stale", Title = "No reading from the device for 30 minutes", Severity = "warning", NoDataFor = TimeSpan.FromMinutes(30),
         },
         new()

@@ -8,6 +8,14 @@ public sealed record TroubleCodeInfo(string Code, string Description, string Sev
 
 public sealed record BatteryNow(double Volts, bool EngineRunning, double? StateOfCharge, string Verdict, long T);
 
+public sealed record ServiceItemResponse(string Id, string Name, double? IntervalKm, int? IntervalDays, double? DoneAtKm, DateOnly? DoneOn, string Status, double? DistanceShare, double? TimeShare);
+
+public sealed record ServiceResponse(string Device, double? OdometerKm, double EngineHours, IReadOnlyList<ServiceItemResponse> Items);
+
+public sealed record OdometerRequest(double? Km);
+
+public sealed record ServiceDoneRequest(double? Km, DateOnly? On);
+
 public sealed record VehicleNowResponse(string Device, BatteryNow? Battery, IReadOnlyList<TroubleCodeInfo> Codes, string? WorstSeverity);
 
 /// <summary>A vehicle's trouble codes with descriptions and severity, and its battery's health, for people.</summary>
@@ -45,6 +53,35 @@ internal static class VehicleEndpoints
             })
             .Produces<VehicleNowResponse>()
             .WithSummary("A vehicle's trouble codes of the last 30 days with descriptions, severity, first and last seen; its battery's state of charge (at rest) or charging state (engine running).");
+
+        app.MapGet("/api/vehicle/{device}/service", (string device, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+                Results.Ok(Service(device, tracker, book)))
+            .Produces<ServiceResponse>()
+            .WithSummary("The vehicle's virtual odometer, engine hours and service items with their status (ok, dueSoon, due, overdue).");
+
+        app.MapPost("/api/vehicle/{device}/odometer", async (string device, OdometerRequest? request, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+            {
+                if (request?.Km is not { } km || km is < 0 or > 10_000_000)
+                    return Results.BadRequest(new ErrorResponse("give the dashboard odometer in km: {\"km\": 185000}"));
+                await tracker.AnchorAsync(device, km);
+                return Results.Ok(Service(device, tracker, book));
+            })
+            .WithSummary("Sets the virtual odometer to what the vehicle's dashboard shows (once; it then counts on by itself).");
+
+        app.MapPost("/api/vehicle/{device}/service/{item}/done", async (string device, string item, ServiceDoneRequest? request, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+                await tracker.MarkDoneAsync(device, item, request?.Km, request?.On)
+                    ? Results.Ok(Service(device, tracker, book))
+                    : Results.NotFound(new ErrorResponse($"no service item '{item}'")))
+            .WithSummary("Marks a service item done: now at the current odometer, or at the km and date given.");
+    }
+
+    private static ServiceResponse Service(string device, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book)
+    {
+        var record = book.Get(device);
+        var items = tracker.Service(device).Select(s => new ServiceItemResponse(
+            s.Item.Id, s.Item.Name, s.Item.IntervalKm, s.Item.IntervalDays, s.Item.DoneAtKm, s.Item.DoneOn,
+            char.ToLowerInvariant(s.Status.ToString()[0]) + s.Status.ToString()[1..], s.DistanceShare is { } d ? Math.Round(d, 3) : null, s.TimeShare is { } t ? Math.Round(t, 3) : null)).ToList();
+        return new ServiceResponse(device, record?.OdometerKm is { } odo ? Math.Round(odo, 1) : null, Math.Round((record?.EngineSeconds ?? 0) / 3600, 2), items);
     }
 
     // SAE J2012: the two code bytes as one number, e.g. 0x0171 -> P0171.

@@ -31,6 +31,7 @@ public sealed class IngestService(
     LiveFeed live,
     Derived.DerivedWeather derived,
     Alerts.AlertService alerts,
+    Vehicles.VehicleTracker vehicles,
     TimeProvider time)
 {
     private long _messages;
@@ -115,6 +116,7 @@ public sealed class IngestService(
             live.Publish(result.Stored);
             derived.Observe(result.Stored);
             alerts.Observe(result.Stored);
+            vehicles.Observe(result.Stored);
         }
         return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected);
     }

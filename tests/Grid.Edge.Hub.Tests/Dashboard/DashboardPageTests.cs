@@ -209,6 +209,14 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await Assertions.Expect(page.Locator("[data-dtc=\"P0301\"] .description")).ToHaveTextAsync("Cylinder 1 misfire detected");
         await Assertions.Expect(page.Locator("[data-dtc=\"P0301\"]")).ToContainTextAsync("critical");
         await Assertions.Expect(page.Locator(".battery-health")).ToContainTextAsync("Battery");
+
+        // The van reports its own odometer (PID A6); marking the oil change done records it at that distance.
+        await Assertions.Expect(page.Locator("#odometer")).ToContainTextAsync("Odometer");
+        var oil = page.Locator("[data-service=\"oil\"]");
+        await Assertions.Expect(oil).ToContainTextAsync("never recorded");
+        await oil.Locator("button").ClickAsync();
+        await Assertions.Expect(oil).ToContainTextAsync("done " + DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        await Assertions.Expect(oil.Locator(".status")).ToHaveTextAsync("ok");
         await FinishAsync(recorded, "vehicle");
     }
 

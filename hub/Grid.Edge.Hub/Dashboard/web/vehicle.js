@@ -98,6 +98,31 @@
       Grid.el("ul", { class: "dtcs" }, rows));
   }
 
+  // Maintenance: the hub's odometer (anchored once from the dashboard), engine hours, and the service items.
+  const STATUS_WORDS = { ok: "ok", dueSoon: "due soon", due: "due", overdue: "overdue" };
+  async function loadService(data) {
+    const box = document.getElementById("service");
+    const s = data ?? await Grid.api(`/api/vehicle/${device}/service`);
+    const post = async (path, body) => {
+      const response = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      if (response.ok) await loadService(await response.json());
+      else Grid.showError(new Error((await response.json().catch(() => ({}))).error || response.statusText));
+    };
+    const input = Grid.el("input", { type: "number", min: "0", step: "1", placeholder: "dashboard km", "aria-label": "odometer in km", id: "odometer-km" });
+    const anchor = Grid.el("form", { class: "toolbar", onsubmit: e => { e.preventDefault(); post(`/api/vehicle/${device}/odometer`, { km: Number(input.value) }); } },
+      input, Grid.el("button", { type: "submit" }, s.odometerKm == null ? "Set odometer" : "Correct odometer"));
+    const rows = s.items.map(item => Grid.el("tr", { "data-service": item.id, class: "service-" + item.status },
+      Grid.el("td", {}, item.name),
+      Grid.el("td", {}, [item.intervalKm ? `${Grid.format(item.intervalKm, "km")}` : "", item.intervalDays ? `${Math.round(item.intervalDays / 30.4)} months` : ""].filter(Boolean).join(" / ")),
+      Grid.el("td", {}, item.doneOn ? `done ${item.doneOn}${item.doneAtKm != null ? " at " + Grid.format(item.doneAtKm, "km") : ""}` : "never recorded"),
+      Grid.el("td", { class: "status" }, item.doneOn ? STATUS_WORDS[item.status] : "–"),
+      Grid.el("td", {}, Grid.el("button", { type: "button", onclick: () => post(`/api/vehicle/${device}/service/${item.id}/done`, {}) }, "Done today"))));
+    box.replaceChildren(
+      Grid.el("div", { class: "muted", id: "odometer" }, s.odometerKm == null ? "Odometer not set yet: enter the dashboard reading once; the hub counts on from there." : `Odometer ${Grid.format(s.odometerKm, "km")} · engine ${s.engineHours.toFixed(1)} h`),
+      anchor,
+      Grid.el("table", { class: "values service" }, Grid.el("tbody", {}, rows)));
+  }
+
   const panel = GridChart.panel({
     chartsBox, rangeBox: document.getElementById("ranges"), ranges: RANGES, range: RANGES["6 h"], specs: CHARTS,
     series: () => latest, device: () => device, height: 180,
@@ -110,7 +135,7 @@
       return;
     }
     await loadLatest();
-    await Promise.all([loadDtcs(), panel.load()]);
+    await Promise.all([loadDtcs(), loadService(), panel.load()]);
   }
 
   select.addEventListener("change", () => {

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Grid.Edge.Hub.Intelligence.Vehicle;
+
+namespace Grid.Edge.Hub.Vehicles;
+
+/// <summary>What the hub keeps about one vehicle between readings: its virtual odometer, engine hours and service items.</summary>
+public sealed class VehicleRecord
+{
+    public double? OdometerKm { get; set; }
+
+    public double? LastDistanceSinceClear { get; set; }
+
+    public long? LastSpeedT { get; set; }
+
+    public double? LastSpeedKmh { get; set; }
+
+    public double EngineSeconds { get; set; }
+
+    public double? LastRunTime { get; set; }
+
+    public List<ServiceItem> Service { get; set; } = [.. ServiceSchedule.Defaults];
+}
+
+/// <summary>
+/// <c>&lt;data-dir&gt;/vehicles.json</c>: the vehicles' records, written atomically when they changed (at most every
+/// few seconds, and at shutdown) so an odometer anchor or a service marked done is never lost.
+/// </summary>
+public sealed class VehicleBook(string dataDir)
+{
+    public const string FileName = "vehicles.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private readonly Lock _sync = new();
+    private Dictionary<string, VehicleRecord>? _records;
+    private bool _dirty;
+
+    private string Path => System.IO.Path.Combine(dataDir, FileName);
+
+    /// <summary>Runs <paramref name="change"/> on a vehicle's record (created on first use) under the book's lock.</summary>
+    public T Update<T>(string device, Func<VehicleRecord, T> change)
+    {
+        lock (_sync)
+        {
+            var records = Records();
+            if (!records.TryGetValue(device, out var record))
+                records[device] = record = new VehicleRecord();
+            _dirty = true;
+            return change(record);
+        }
+    }
+
+    public VehicleRecord? Get(string device)
+    {
+        lock (_sync)
+            return Records().GetValueOrDefault(device);
+    }
+
+    /// <summary>Writes the file if anything changed.</summary>
+    public void Save()
+    {
+        string text;
+        lock (_sync)
+        {
+            if (!_dirty || _records is null)
+                return;
+            text = JsonSerializer.Serialize(_records, Json);
+            _dirty = false;
+        }
+
+        Directory.CreateDirectory(dataDir);
+        var temporary = Path + ".tmp";
+        File.WriteAllText(temporary, text);
+        File.Move(temporary, Path, overwrite: true);
+    }
+
+    private Dictionary<string, VehicleRecord> Records()
+    {
+        if (_records is not null)
+            return _records;
+        _records = File.Exists(Path)
+            ? JsonSerializer.Deserialize<Dictionary<string, VehicleRecord>>(File.ReadAllText(Path), Json) ?? []
+            : [];
+        return _records;
+    }
+}

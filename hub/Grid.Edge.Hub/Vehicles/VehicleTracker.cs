@@ -1,0 +1,168 @@
+using System.Threading.Channels;
+using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Hub.Intelligence.Vehicle;
+using Grid.Edge.Hub.Storage;
+using Grid.Edge.Protocol.Readings;
+
+namespace Grid.Edge.Hub.Vehicles;
+
+/// <summary>
+/// Follows vehicles' readings to keep their virtual odometers (the vehicle's own odometer when it reports one,
+/// else deltas of "distance since codes cleared", else integrated speed; anchored once by a person) and engine hours
+/// (from run time since start), and evaluates their service items. Publishes <c>virtual_odometer</c> (km),
+/// <c>engine_hours</c> (h) and <c>service_due</c> (items due or overdue) as series, so charts and alert rules use them.
+/// </summary>
+public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, LiveFeed live, Alerts.AlertService alerts, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
+{
+    private static readonly HashSet<string> Inputs = new(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time" };
+    private static readonly string[] BookkeepingMetrics = ["engine_hours", "virtual_odometer", "service_due"];
+    private static readonly TimeSpan MaxSpeedGap = TimeSpan.FromSeconds(10);
+    private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+
+    public void Observe(IReadOnlyList<Reading> stored)
+    {
+        foreach (var reading in stored)
+        {
+            if (Inputs.Contains(reading.Series.Metric))
+                _queue.Writer.TryWrite(reading);
+        }
+    }
+
+    /// <summary>Sets a vehicle's odometer to what its dashboard shows.</summary>
+    public async Task AnchorAsync(string device, double km)
+    {
+        book.Update(device, r => r.OdometerKm = km);
+        book.Save();
+        await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>Marks a service item done now (at the current odometer) or at the given distance and date.</summary>
+    public async Task<bool> MarkDoneAsync(string device, string item, double? atKm, DateOnly? on)
+    {
+        var found = book.Update(device, r =>
+        {
+            var index = r.Service.FindIndex(s => s.Id == item);
+            if (index < 0)
+                return false;
+            r.Service[index] = r.Service[index] with { DoneAtKm = atKm ?? r.OdometerKm, DoneOn = on ?? DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime) };
+            return true;
+        });
+        if (found)
+        {
+            book.Save();
+            await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+
+        return found;
+    }
+
+    /// <summary>The service items of a vehicle with their status now.</summary>
+    public IReadOnlyList<(ServiceItem Item, ServiceStatus Status, double? DistanceShare, double? TimeShare)> Service(string device)
+    {
+        var record = book.Get(device) ?? new VehicleRecord();
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        return record.Service.Select(s =>
+        {
+            var (status, distance, share) = ServiceSchedule.Evaluate(s, record.OdometerKm, today);
+            return (s, status, distance, share);
+        }).ToList();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var saver = new PeriodicTimer(TimeSpan.FromSeconds(5), time);
+        var saveTick = saver.WaitForNextTickAsync(stoppingToken).AsTask();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var readable = _queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
+                if (await Task.WhenAny(readable, saveTick) == saveTick)
+                {
+                    book.Save();
+                    saveTick = saver.WaitForNextTickAsync(stoppingToken).AsTask();
+                    continue;
+                }
+
+                var touched = new Dictionary<string, long>(StringComparer.Ordinal);
+                while (_queue.Reader.TryRead(out var reading))
+                {
+                    Apply(reading);
+                    touched[reading.Series.Device] = Math.Max(touched.GetValueOrDefault(reading.Series.Device), reading.TimestampMs);
+                }
+
+                foreach (var (device, t) in touched)
+                    await PublishAsync(device, t);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            book.Save();
+        }
+    }
+
+    private void Apply(Reading reading) => book.Update(reading.Series.Device, r =>
+    {
+        switch (reading.Series.Metric)
+        {
+            case "odometer":
+                r.OdometerKm = reading.Value; // the vehicle's own odometer beats any estimate
+                break;
+            case "distance_since_clear":
+                var delta = r.LastDistanceSinceClear is { } last ? (reading.Value >= last ? reading.Value - last : reading.Value) : 0;
+                r.LastDistanceSinceClear = reading.Value;
+                if (r.OdometerKm is not null && delta is > 0 and < 1000)
+                    r.OdometerKm += delta;
+                break;
+            case "speed":
+                if (r.LastSpeedT is { } t0 && reading.TimestampMs > t0 && reading.TimestampMs - t0 <= MaxSpeedGap.TotalMilliseconds && r.LastDistanceSinceClear is null && r.OdometerKm is not null)
+                    r.OdometerKm += (r.LastSpeedKmh!.Value + reading.Value) / 2 * ((reading.TimestampMs - t0) / 3_600_000.0);
+                r.LastSpeedT = reading.TimestampMs;
+                r.LastSpeedKmh = reading.Value;
+                break;
+            case "run_time":
+                // Run time since engine start restarts at every start: add what it grew by, or all of it after a restart.
+                r.EngineSeconds += r.LastRunTime is { } previous && reading.Value >= previous ? reading.Value - previous : reading.Value;
+                r.LastRunTime = reading.Value;
+                break;
+        }
+
+        return 0;
+    });
+
+    private async Task PublishAsync(string device, long t)
+    {
+        var record = book.Get(device);
+        if (record is null)
+            return;
+
+        // The bookkeeping series describe the vehicle's state now: a late reading or a person's correction must
+        // never land behind the newest point, or the series' latest value would not be the current state.
+        foreach (var metric in BookkeepingMetrics)
+        {
+            if (store.TryGetSeries(new SeriesKey(device, metric), out var info) && info.LatestMs >= t)
+                t = info.LatestMs + 1;
+        }
+
+        var readings = new List<Reading> { new(new SeriesKey(device, "engine_hours"), t, Math.Round(record.EngineSeconds / 3600, 2), "h") };
+        if (record.OdometerKm is { } odo)
+            readings.Add(new Reading(new SeriesKey(device, "virtual_odometer"), t, Math.Round(odo, 1), "km"));
+        readings.Add(new Reading(new SeriesKey(device, "service_due"), t, Service(device).Count(s => s.Status >= ServiceStatus.Due), string.Empty));
+        try
+        {
+            var result = await store.AppendAsync(readings);
+            if (result.Stored.Count > 0)
+            {
+                live.Publish(result.Stored);
+                alerts.Observe(result.Stored);
+            }
+        }
+        catch (StoreWriteException e)
+        {
+            logger.LogError("Vehicle bookkeeping for {Device} could not be stored: {Error}", device, e.Message);
+        }
+    }
+}

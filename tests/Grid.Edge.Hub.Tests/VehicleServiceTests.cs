@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using Grid.Edge.Hub.Api;
+using Grid.Edge.Hub.Tests.Support;
+using Grid.Edge.Tests.Shared;
+
+namespace Grid.Edge.Hub.Tests;
+
+/// <summary>The hub's virtual odometer, engine hours and service schedule over real MQTT and HTTP, kept across restarts.</summary>
+public sealed class VehicleServiceTests
+{
+    private static string Batch(params (string Metric, double Value, long T)[] readings) =>
+        "{\"readings\":[" + string.Join(',', readings.Select(r => string.Create(CultureInfo.InvariantCulture, $"{{\"m\":\"{r.Metric}\",\"v\":{r.Value},\"t\":{r.T}}}"))) + "]}";
+
+    private static async Task<ServiceResponse> WaitAsync(InProcessHub hub, string device, Func<ServiceResponse, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var service = (await hub.GetAsync<ServiceResponse>($"/api/vehicle/{device}/service"))!;
+            if (done(service))
+                return service;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException(System.Text.Json.JsonSerializer.Serialize(service));
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task The_odometer_counts_on_from_its_anchor_service_items_come_due_and_it_all_survives_a_restart()
+    {
+        using var data = new TempDirectory();
+        var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 600_000;
+        await using (var hub = await InProcessHub.StartAsync(dataDir: data.Path))
+        {
+            using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
+            using (var anchor = await hub.Http.PostAsJsonAsync("/api/vehicle/van-2/odometer", new OdometerRequest(198_590)))
+                Assert.True(anchor.IsSuccessStatusCode);
+            using (var bad = await hub.Http.PostAsJsonAsync("/api/vehicle/van-2/odometer", new OdometerRequest(-5)))
+                Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+
+            // 0 -> 72 km/h in 1 s then 59 s at 72 km/h: 1.19 km; two engine starts of 60 s and 30 s.
+            var speeds = new List<(string, double, long)> { ("speed", 0, t) };
+            for (var s = 1; s <= 60; s++)
+                speeds.Add(("speed", 72, t + (s * 1000L)));
+            Assert.True((await van.PublishAsync("grid/van-2/batch", Batch([.. speeds]))).IsSuccess);
+            Assert.True((await van.PublishAsync("grid/van-2/batch", Batch(("run_time", 30, t + 30_000), ("run_time", 60, t + 60_000), ("run_time", 10, t + 120_000), ("run_time", 30, t + 140_000)))).IsSuccess);
+            var moved = await WaitAsync(hub, "van-2", s => s.OdometerKm >= 198_591.1 && s.EngineHours > 0);
+            Assert.Equal(198_591.2, moved.OdometerKm);
+            Assert.Equal(Math.Round(90 / 3600.0, 2), moved.EngineHours);
+
+            // Oil last done 13,600 km ago of a 15,000 km interval: due soon (90.7 %).
+            using (var done = await hub.Http.PostAsJsonAsync("/api/vehicle/van-2/service/oil/done", new ServiceDoneRequest(184_991.2, DateOnly.FromDateTime(DateTime.UtcNow.AddMonths(-2)))))
+                Assert.True(done.IsSuccessStatusCode);
+            var oil = (await hub.GetAsync<ServiceResponse>("/api/vehicle/van-2/service"))!.Items.Single(i => i.Id == "oil");
+            Assert.Equal("dueSoon", oil.Status);
+            Assert.Equal(0.907, oil.DistanceShare);
+            using (var missing = await hub.Http.PostAsJsonAsync("/api/vehicle/van-2/service/warp-drive/done", new ServiceDoneRequest(null, null)))
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+
+            // The vehicle's own odometer, when it reports one, takes over.
+            Assert.True((await van.PublishAsync("grid/van-2/batch", Batch(("odometer", 200_000, t + 200_000)))).IsSuccess);
+            var due = await WaitAsync(hub, "van-2", s => s.OdometerKm == 200_000);
+            Assert.Equal("due", due.Items.Single(i => i.Id == "oil").Status);
+
+            var series = await hub.GetAsync<List<SeriesResponse>>("/api/series");
+            Assert.Contains(series!, s => s.Id == "van-2/virtual_odometer" && s.Latest.V == 200_000);
+            Assert.Contains(series!, s => s.Id == "van-2/service_due" && s.Latest.V >= 1);
+            Assert.Empty(hub.Logs.Errors);
+        }
+
+        await using var again = await InProcessHub.StartAsync(dataDir: data.Path);
+        var kept = (await again.GetAsync<ServiceResponse>("/api/vehicle/van-2/service"))!;
+        Assert.Equal(200_000, kept.OdometerKm);
+        Assert.Equal("due", kept.Items.Single(i => i.Id == "oil").Status);
+    }
+}

@@ -118,6 +118,25 @@ public sealed class Elm327ClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_adapter_that_loses_the_first_wake_up_is_woken_again()
+    {
+        _adapter.LostLines = 1;
+        await using var client = await InitializedAsync();
+        Assert.Equal("ELM327 v1.5", client.Adapter!.Version);
+    }
+
+    [Fact]
+    public async Task A_silent_device_is_reported_with_what_to_check()
+    {
+        _adapter.LostLines = int.MaxValue;
+        await using var client = await ConnectAsync();
+        var error = await Assert.ThrowsAsync<ElmException>(() => client.InitializeAsync(_stop.Token));
+        Assert.Equal(ElmFailure.NotAnElm327, error.Failure);
+        Assert.Contains("no '>' prompt", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _adapter.Commands);
+    }
+
+    [Fact]
     public async Task Ignition_off_is_reported_after_trying_every_protocol()
     {
         _vehicle.IgnitionOn = false;

@@ -41,14 +41,23 @@ public sealed class Elm327Client : IAsyncDisposable
     public async Task<ElmAdapterInfo> InitializeAsync(CancellationToken cancellationToken)
     {
         // Wake the adapter and discard whatever it had buffered. 0x7F, not an empty line: a bare CR repeats the last command.
-        await WriteAsync("\x7F\x7F\r", cancellationToken);
-        try
+        // Twice: clones that were just powered (or a Bluetooth link just bound) often lose the first bytes.
+        for (var attempt = 1; ; attempt++)
         {
-            await ReadUntilPromptAsync(TimeSpan.FromSeconds(2), cancellationToken);
-        }
-        catch (ElmException)
-        {
-            throw new ElmException(ElmFailure.NotAnElm327, $"nothing answering like an ELM327 on {_transport.Description} (no '>' prompt); check the baud rate or the address");
+            await WriteAsync("\x7F\x7F\r", cancellationToken);
+            try
+            {
+                await ReadUntilPromptAsync(TimeSpan.FromSeconds(2 * attempt), cancellationToken);
+                break;
+            }
+            catch (ElmException) when (attempt == 1)
+            {
+                _logger.LogDebug("No prompt from {Transport} yet; waking it again", _transport.Description);
+            }
+            catch (ElmException)
+            {
+                throw new ElmException(ElmFailure.NotAnElm327, $"nothing answering like an ELM327 on {_transport.Description} (no '>' prompt); check the baud rate or the address");
+            }
         }
 
         var reset = await SendAsync("ATZ", TimeSpan.FromSeconds(5), cancellationToken);

@@ -49,6 +49,9 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
     /// <summary>The next command makes the adapter brown out: "LV RESET", settings back to defaults.</summary>
     public bool BrownOutNextCommand { get; set; }
 
+    /// <summary>Clone quirk after power-on: this many command lines vanish without an answer (int.MaxValue: a silent device).</summary>
+    public int LostLines { get; set; }
+
     public int Commands { get; private set; }
 
     public string Version { get; set; } = "ELM327 v1.5";
@@ -57,6 +60,12 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
     public string Respond(string rawCommand)
     {
         Commands++;
+        if (LostLines > 0)
+        {
+            LostLines--;
+            return string.Empty;
+        }
+
         var probe = rawCommand.Contains('\x7F', StringComparison.Ordinal);
         var command = new string(rawCommand.Where(c => c is not ('\x7F' or ' ' or '\n')).ToArray()).ToUpperInvariant();
         if (command.Length == 0 && !probe)

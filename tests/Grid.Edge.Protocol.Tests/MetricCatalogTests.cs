@@ -47,7 +47,7 @@ public class MetricCatalogTests
     [Fact]
     public void Every_known_metric_has_a_canonical_unit_from_the_design_or_none()
     {
-        string[] allowed = ["degC", "%", "hPa", "m/s", "deg", "mm", "mm/h", "km/h", "km", "rpm", "V", "L/h", "g/s", "kPa", "lux", "s", "m", "dBm", ""];
+        string[] allowed = ["degC", "%", "hPa", "m/s", "deg", "mm", "mm/h", "km/h", "km", "rpm", "V", "L/h", "g/s", "kPa", "lux", "s", "h", "m", "dBm", ""]; // h: engine hours, as hour meters and service schedules count them
         foreach (var metric in MetricCatalog.All)
         {
             Assert.Contains(metric.Unit, allowed);

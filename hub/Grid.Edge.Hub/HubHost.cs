@@ -57,10 +57,13 @@ public static class HubHost
         var stations = new Dictionary<string, double>(HubConfiguration.StationAltitudes(builder.Configuration), StringComparer.Ordinal);
         if (options.Demo)
             stations.TryAdd(Demo.DemoDevices.WeatherDevice, 0); // the demo models sea-level pressure
+        var rainResets = Derived.RainTotals.LoadResets(options.DataDir);
+        services.AddSingleton(sp => new Derived.RainTotals(sp.GetRequiredService<ITimeSeriesStore>(), sp.GetRequiredService<TimeProvider>(), options.DataDir, rainResets));
         services.AddSingleton(sp => new Derived.DerivedWeather(
             sp.GetRequiredService<ITimeSeriesStore>(),
             sp.GetRequiredService<LiveFeed>(),
             sp.GetRequiredService<Alerts.AlertService>(),
+            sp.GetRequiredService<Derived.RainTotals>(),
             stations,
             sp.GetRequiredService<ILogger<Derived.DerivedWeather>>()));
         services.AddHostedService(sp => sp.GetRequiredService<Derived.DerivedWeather>());

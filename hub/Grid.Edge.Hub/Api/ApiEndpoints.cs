@@ -72,6 +72,7 @@ internal static class ApiEndpoints
         MqttNetLogBridge mqttLog,
         HubEndpoints endpoints,
         IOptions<HubOptions> options,
+        Derived.DerivedWeather derived,
         TimeProvider time)
     {
         var stats = store.GetStatistics();
@@ -84,7 +85,8 @@ internal static class ApiEndpoints
             new MqttHealth(endpoints.Mqtt?.ToString(), clients, mqttLog.ClientProtocolErrors),
             new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir),
             new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected),
-            live.ListenerCount);
+            live.ListenerCount,
+            new DerivedHealth(derived.Derived, derived.Pending, derived.Skipped, derived.ImplausibleRainSteps));
     }
 
     private static async Task<StorageResponse> GetStorageAsync(ChunkedTimeSeriesStore store, HubOptions options, IConfiguration configuration, CancellationToken cancellationToken)

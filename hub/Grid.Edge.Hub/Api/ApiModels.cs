@@ -9,7 +9,14 @@ public sealed record HealthResponse(
     MqttHealth Mqtt,
     StoreHealth Store,
     IngestHealth Ingest,
-    int LiveListeners);
+    int LiveListeners,
+    DerivedHealth Derived);
+
+/// <summary>
+/// Derived weather: readings derived, inputs waiting (a backfill being worked through), inputs skipped because
+/// derivation fell too far behind, rain counter jumps refused.
+/// </summary>
+public sealed record DerivedHealth(long Readings, int PendingInputs, long SkippedInputs, long ImplausibleRainSteps);
 
 public sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtocolErrors);
 

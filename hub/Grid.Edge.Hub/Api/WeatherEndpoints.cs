@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Derived;
 using Grid.Edge.Hub.Intelligence.Weather;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Readings;
@@ -14,7 +15,12 @@ public sealed record WeatherNowResponse(
     double? SeaLevelPressure,
     double? RainRate,
     string? RainIntensity,
-    string? WindFrom);
+    RainTotalsAt? Rain,
+    string? WindFrom,
+    WindNow? Wind);
+
+/// <summary>10-minute wind figures: mean speed, vector mean direction with its compass point, strongest gust, Beaufort force.</summary>
+public sealed record WindNow(double? MeanSpeed, double? MeanDirection, string? MeanFrom, double? GustMax, int? Beaufort);
 
 public sealed record ForecastNow(int Number, string Text, long T);
 
@@ -28,7 +34,7 @@ internal static class WeatherEndpoints
 
     public static void Map(WebApplication app)
     {
-        app.MapGet("/api/weather/{device}/now", (string device, ITimeSeriesStore store, TimeProvider time) =>
+        app.MapGet("/api/weather/{device}/now", async (string device, ITimeSeriesStore store, RainTotals rainTotals, TimeProvider time, CancellationToken cancellationToken) =>
             {
                 var now = time.GetUtcNow().ToUnixTimeMilliseconds();
                 (double Value, long T)? Latest(string metric) =>
@@ -39,6 +45,13 @@ internal static class WeatherEndpoints
                 var forecast = Latest("forecast") is { } f && f.Value is >= 1 and <= 32 ? new ForecastNow((int)f.Value, Zambretti.Text((int)f.Value), f.T) : null;
                 var tendency = Latest("pressure_tendency") is { } p ? new TendencyNow(p.Value, Barometry.Describe(Barometry.Tendency(p.Value)), (int)Barometry.Tendency(p.Value), p.T) : null;
                 var rainRate = Latest("rain_rate")?.Value;
+                var rain = store.TryGetSeries(new SeriesKey(device, "rain"), out _) ? await rainTotals.AtAsync(device, now, cancellationToken) : null;
+                var meanSpeed = Latest("wind_speed_mean")?.Value;
+                var meanDirection = Latest("wind_direction_mean")?.Value;
+                var gustMax = Latest("wind_gust_max")?.Value;
+                var wind = meanSpeed is null && meanDirection is null && gustMax is null
+                    ? null
+                    : new WindNow(meanSpeed, meanDirection, meanDirection is { } md ? Wind.Compass(md) : null, gustMax, meanSpeed is { } ms ? Wind.Beaufort(ms) : null);
                 return Results.Ok(new WeatherNowResponse(
                     device,
                     forecast,
@@ -49,9 +62,22 @@ internal static class WeatherEndpoints
                     Latest("sea_level_pressure")?.Value,
                     rainRate,
                     rainRate is { } rate ? RainCounter.Intensity(rate) : null,
-                    Latest("wind_direction") is { } d ? Wind.Compass(d.Value) : null));
+                    rain,
+                    Latest("wind_direction") is { } d ? Wind.Compass(d.Value) : null,
+                    wind));
             })
             .Produces<WeatherNowResponse>()
-            .WithSummary("A station's derived weather now: Zambretti forecast text, pressure tendency, dew point, heat index, wind chill, sea-level pressure, rain rate and intensity.");
+            .WithSummary("A station's derived weather now: Zambretti forecast text, pressure tendency, dew point, heat index, wind chill, sea-level pressure, rain rate and intensity, rain totals (last hour, 24 h, today, since reset), 10-minute wind means.");
+
+        app.MapPost("/api/weather/{device}/rain/reset", async (string device, ITimeSeriesStore store, RainTotals rainTotals, TimeProvider time, CancellationToken cancellationToken) =>
+            {
+                if (!store.TryGetSeries(new SeriesKey(device, "rain"), out _))
+                    return Results.NotFound(new ErrorResponse($"'{device}' has no rain series to reset"));
+                rainTotals.Reset(device);
+                return Results.Ok(await rainTotals.AtAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken));
+            })
+            .Produces<RainTotalsAt>()
+            .Produces<ErrorResponse>(StatusCodes.Status404NotFound)
+            .WithSummary("Starts a station's \"rain since reset\" total again from now (like the reset button of a rain gauge console).");
     }
 }

@@ -10,7 +10,8 @@ namespace Grid.Edge.Hub.Derived;
 /// Weather series the hub derives from what stations send, stored as series of their own and streamed live like
 /// measured ones: dew point, heat index (from 26.7 degC), wind chill (10 degC and below, wind above 4.8 km/h),
 /// sea-level pressure (stations with a configured altitude), the 3-hour pressure change and the Zambretti forecast
-/// number, and rain rate over the last 10 minutes. Each is computed at the time of the reading it comes from, so
+/// number, rain from a gauge's cumulative counter (resets and wraps handled), rain rate over the last 10 minutes, rain
+/// totals (last hour, last 24 hours, today, since reset), and 10-minute wind means and gusts. Each is computed at the time of the reading it comes from, so
 /// late and backfilled data derive the same values as live data; partner values are taken from the same message
 /// when they are there and from the store within a few minutes otherwise.
 /// </summary>
@@ -18,25 +19,39 @@ public sealed class DerivedWeather(
     ITimeSeriesStore store,
     LiveFeed live,
     Alerts.AlertService alerts,
+    RainTotals rainTotals,
     IReadOnlyDictionary<string, double> stationAltitudes,
     ILogger<DerivedWeather> logger) : BackgroundService
 {
-    public static readonly IReadOnlySet<string> Inputs = new HashSet<string>(StringComparer.Ordinal) { "temperature", "humidity", "pressure", "wind_speed", "rain" };
+    public static readonly IReadOnlySet<string> Inputs = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "temperature", "humidity", "pressure", "wind_speed", "wind_gust", "wind_direction", "rain", "rain_total",
+    };
 
     private static readonly long PartnerWindowMs = (long)TimeSpan.FromMinutes(5).TotalMilliseconds;
     private static readonly long ThreeHoursMs = (long)TimeSpan.FromHours(3).TotalMilliseconds;
     private static readonly long TendencyToleranceMs = (long)TimeSpan.FromMinutes(20).TotalMilliseconds;
     private static readonly long RainWindowMs = (long)TimeSpan.FromMinutes(10).TotalMilliseconds;
+    private static readonly long WindWindowMs = (long)TimeSpan.FromMinutes(10).TotalMilliseconds;
+    private static readonly long CounterLookbackMs = (long)TimeSpan.FromDays(7).TotalMilliseconds;
 
     private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(500_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private long _skipped;
     private long _derived;
+    private long _implausibleRain;
+    private int _inFlight;
 
     /// <summary>Readings derived and stored since start.</summary>
     public long Derived => Interlocked.Read(ref _derived);
 
     /// <summary>Inputs not derived from because the queue was full (ingest outran derivation).</summary>
     public long Skipped => Interlocked.Read(ref _skipped);
+
+    /// <summary>Inputs waiting to be derived from (a backfill being worked through).</summary>
+    public int Pending => _queue.Reader.Count + Volatile.Read(ref _inFlight);
+
+    /// <summary>Rain counter steps refused as implausible (more than 50 mm between two readings).</summary>
+    public long ImplausibleRainSteps => Interlocked.Read(ref _implausibleRain);
 
     /// <summary>Called with what ingest stored; takes the readings that feed a derivation, never blocks ingest.</summary>
     public void Observe(IReadOnlyList<Reading> stored)
@@ -58,22 +73,22 @@ public sealed class DerivedWeather(
                 batch.Clear();
                 while (batch.Count < 10_000 && _queue.Reader.TryRead(out var reading))
                     batch.Add(reading);
+                Volatile.Write(ref _inFlight, batch.Count);
                 try
                 {
-                    var derived = await DeriveAsync(batch, stoppingToken);
-                    if (derived.Count == 0)
-                        continue;
-                    var result = await store.AppendAsync(derived, stoppingToken);
-                    Interlocked.Add(ref _derived, result.Stored.Count);
-                    if (result.Stored.Count > 0)
-                    {
-                        live.Publish(result.Stored);
-                        alerts.Observe(result.Stored);
-                    }
+                    // Rain from counters is stored first, so the totals and rates derived next see it like reported rain.
+                    var counted = await RainFromCountersAsync(batch, stoppingToken);
+                    await StoreAsync(counted, stoppingToken);
+                    batch.AddRange(counted);
+                    await StoreAsync(await DeriveAsync(batch, stoppingToken), stoppingToken);
                 }
                 catch (StoreWriteException e)
                 {
                     logger.LogError("Derived weather values could not be stored: {Error}", e.Message);
+                }
+                finally
+                {
+                    Volatile.Write(ref _inFlight, 0);
                 }
             }
         }
@@ -82,18 +97,67 @@ public sealed class DerivedWeather(
         }
     }
 
+    private async Task StoreAsync(List<Reading> derived, CancellationToken cancellationToken)
+    {
+        if (derived.Count == 0)
+            return;
+        var result = await store.AppendAsync(derived, cancellationToken);
+        Interlocked.Add(ref _derived, result.Stored.Count);
+        if (result.Stored.Count > 0)
+        {
+            live.Publish(result.Stored);
+            alerts.Observe(result.Stored);
+        }
+    }
+
+    /// <summary>
+    /// Rain per report from gauges that send their cumulative counter (rtl_433, Tasmota, ESPHome), unless the same
+    /// message also carries the increment: the difference to the counter's previous stored reading, resets counted
+    /// from zero, implausible jumps refused and counted.
+    /// </summary>
+    internal async Task<List<Reading>> RainFromCountersAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken)
+    {
+        var output = new List<Reading>();
+        var withIncrement = readings.Where(r => r.Series.Metric == "rain").Select(r => (r.Series.Device, r.TimestampMs)).ToHashSet();
+        foreach (var reading in readings.Where(r => r.Series.Metric == "rain_total").OrderBy(r => r.TimestampMs))
+        {
+            var (device, t) = (reading.Series.Device, reading.TimestampMs);
+            if (withIncrement.Contains((device, t)))
+                continue;
+            var previous = await store.ReadRangeAsync(reading.Series, t - CounterLookbackMs, t, 1, newestFirst: true, cancellationToken);
+            if (previous.Count == 0)
+                continue;
+            var gauge = new RainCounter();
+            gauge.Add(previous[0].Value, out _);
+            var increment = gauge.Add(reading.Value, out var outcome);
+            if (outcome == RainCounter.Outcome.Implausible)
+            {
+                if (Interlocked.Increment(ref _implausibleRain) <= 10)
+                    logger.LogWarning("Rain counter of {Device} jumped from {Previous} to {Now} mm; the step is not counted as rain", device, previous[0].Value, reading.Value);
+                continue;
+            }
+
+            output.Add(new Reading(new SeriesKey(device, "rain"), t, Math.Round(increment, 4), "mm"));
+        }
+
+        return output;
+    }
+
     /// <summary>Derives what the readings of one batch allow; pure except for store lookups of partner values.</summary>
     internal async Task<List<Reading>> DeriveAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken)
     {
         var output = new List<Reading>();
+        var spans = readings.GroupBy(r => r.Series.Device).ToDictionary(g => g.Key, g => (Min: g.Min(r => r.TimestampMs), Max: g.Max(r => r.TimestampMs)), StringComparer.Ordinal);
+        var windows = new Dictionary<(string Device, string Metric), PointWindow>();
+        var rainTotalsOf = new Dictionary<string, Func<long, RainTotalsAt>>(StringComparer.Ordinal);
         foreach (var group in readings.GroupBy(r => (r.Series.Device, r.TimestampMs)))
         {
             var (device, t) = group.Key;
             var here = group.GroupBy(r => r.Series.Metric).ToDictionary(g => g.Key, g => g.Last().Value, StringComparer.Ordinal);
-            void Add(string metric, double value, string unit)
+            void Add(string metric, double value, string unit, int decimals = 2)
             {
                 if (double.IsFinite(value))
-                    output.Add(new Reading(new SeriesKey(device, metric), t, Math.Round(value, 2), unit));
+                    output.Add(new Reading(new SeriesKey(device, metric), t, Math.Round(value, decimals), unit));
             }
 
             async Task<double?> PartnerAsync(string metric) =>
@@ -134,15 +198,61 @@ public sealed class DerivedWeather(
                 }
             }
 
-            if (here.TryGetValue("rain", out var rain))
+            if (here.ContainsKey("rain"))
             {
-                var points = await store.ReadRangeAsync(new SeriesKey(device, "rain"), t - RainWindowMs + 1, t + 1, 10_000, cancellationToken: cancellationToken);
-                var total = points.Where(p => p.TimestampMs != t).Sum(p => p.Value) + rain;
-                Add("rain_rate", RainCounter.RateFromWindow(total, TimeSpan.FromMilliseconds(RainWindowMs)), "mm/h");
+                // The rain at t is stored already (reported, or counted from a counter just before).
+                var recent = (await WindowAsync(device, "rain")).Sum(t - RainWindowMs + 1, t + 1);
+                Add("rain_rate", RainCounter.RateFromWindow(recent, TimeSpan.FromMilliseconds(RainWindowMs)), "mm/h");
+                if (!rainTotalsOf.TryGetValue(device, out var totalsAt))
+                    rainTotalsOf[device] = totalsAt = await rainTotals.ForSpanAsync(device, spans[device].Min, spans[device].Max, cancellationToken);
+                var totals = totalsAt(t);
+                Add("rain_last_hour", totals.LastHour, "mm", decimals: 4);
+                Add("rain_last_24h", totals.Last24Hours, "mm", decimals: 4);
+                Add("rain_today", totals.Today, "mm", decimals: 4);
+                Add("rain_since_reset", totals.SinceReset, "mm", decimals: 4);
             }
+
+            if (here.ContainsKey("wind_speed") || here.ContainsKey("wind_gust") || here.ContainsKey("wind_direction"))
+                AddWindMeans(t, await WindowAsync(device, "wind_speed"), await WindowAsync(device, "wind_gust"), await WindowAsync(device, "wind_direction"), Add);
         }
 
         return output;
+
+        // Series read once per batch and device over the batch's span and the 10 minutes before it.
+        async Task<PointWindow> WindowAsync(string device, string metric)
+        {
+            if (!windows.TryGetValue((device, metric), out var window))
+            {
+                var (min, max) = spans[device];
+                windows[(device, metric)] = window = await PointWindow.ReadAsync(store, new SeriesKey(device, metric), min - Math.Max(RainWindowMs, WindWindowMs), max + 1, cancellationToken);
+            }
+
+            return window;
+        }
+    }
+
+    /// <summary>10-minute scalar mean speed, speed-weighted vector mean direction and strongest gust up to <paramref name="t"/>.</summary>
+    private static void AddWindMeans(long t, PointWindow speedWindow, PointWindow gustWindow, PointWindow directionWindow, Action<string, double, string, int> add)
+    {
+        var (from, to) = (t - WindWindowMs + 1, t + 1);
+        var speeds = speedWindow.Between(from, to).ToList();
+        var gusts = gustWindow.Between(from, to).ToList();
+        var directions = directionWindow.Between(from, to).ToList();
+        if (speeds.Count > 0)
+            add("wind_speed_mean", speeds.Average(p => p.Value), "m/s", 2);
+        if (speeds.Count + gusts.Count > 0)
+            add("wind_gust_max", speeds.Concat(gusts).Max(p => p.Value), "m/s", 2);
+        if (directions.Count > 0)
+        {
+            // Weight each direction by the speed measured with it (calm samples weigh nothing, so a calm spell has no
+            // direction); stations that send direction and speed at different times get an unweighted mean.
+            var speedAt = speeds.GroupBy(p => p.TimestampMs).ToDictionary(g => g.Key, g => g.Last().Value);
+            var weighted = directions.Where(d => speedAt.ContainsKey(d.TimestampMs)).Select(d => (d.Value, speedAt[d.TimestampMs])).ToList();
+            if (weighted.Count == 0)
+                weighted = directions.Select(d => (d.Value, 1.0)).ToList();
+            if (Wind.MeanDirection(weighted) is { } mean)
+                add("wind_direction_mean", mean, "deg", 0);
+        }
     }
 
     /// <summary>The stored value of a series closest to <paramref name="t"/> within ± <paramref name="window"/> ms.</summary>

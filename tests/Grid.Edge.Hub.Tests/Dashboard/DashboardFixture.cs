@@ -44,6 +44,15 @@ public sealed class DashboardFixture : IAsyncLifetime
         // Both demo agents put their history through their own outboxes; the demo says when the hub has all of it.
         var demo = Hub.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Grid.Edge.Hub.Demo.DemoDevices>().Single();
         await demo.HistoryDelivered.WaitAsync(TimeSpan.FromSeconds(120));
+        // ... and the derived weather (forecast, totals) is worked through before the pages are opened.
+        var derivedBy = DateTime.UtcNow.AddSeconds(120);
+        while ((await Hub.GetAsync<Grid.Edge.Hub.Api.HealthResponse>("/api/health"))!.Derived.PendingInputs > 0)
+        {
+            if (DateTime.UtcNow > derivedBy)
+                throw new TimeoutException("the hub did not finish deriving the demo's weather history");
+            await Task.Delay(100);
+        }
+
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -171,6 +171,12 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await Assertions.Expect(page.Locator(".tile[data-metric=\"forecast\"] .value")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^(" + string.Join('|', forecasts) + ")"));
         await Assertions.Expect(page.Locator(".tile[data-metric=\"pressure\"] .tendency")).ToContainTextAsync("hPa in 3 h");
 
+        // Rain totals and 10-minute wind means come from the hub; resetting the rain total dates it from today.
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"rain\"] .rain-totals")).ToContainTextAsync("24 h");
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"wind_speed\"] .wind-mean")).ToContainTextAsync("Beaufort");
+        await page.ClickAsync("#rain-reset");
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"rain\"] .rain-totals")).ToContainTextAsync("since " + await page.EvaluateAsync<string>("() => new Date().toLocaleDateString()"));
+
         // A minute ahead, so the demo station's own readings (older) do not replace it on screen.
         await PublishAsync("grid/demo-weather/temperature", $"{{\"v\":44.4,\"t\":{At(DateTimeOffset.UtcNow.AddMinutes(1))}}}");
         await Assertions.Expect(page.Locator(".tile[data-metric=\"temperature\"] .value")).ToHaveTextAsync("44.4 °C");

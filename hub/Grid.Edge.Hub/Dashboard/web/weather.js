@@ -50,12 +50,32 @@
       tile("wind_speed", "Wind", () => fmt("wind_speed"), () => {
         const dir = v("wind_direction");
         const gust = latest.has("wind_gust") ? `gusts ${fmt("wind_gust")}` : "";
-        return Grid.el("span", {}, gust, dir != null ? Grid.el("span", {}, " · from ", Grid.el("span", { class: "compass", style: `transform: rotate(${dir + 180}deg)` }, "↑"), ` ${Grid.compassName(dir)}`) : "");
+        const mean = derived?.wind;
+        return Grid.el("span", {}, gust, dir != null ? Grid.el("span", {}, " · from ", Grid.el("span", { class: "compass", style: `transform: rotate(${dir + 180}deg)` }, "↑"), ` ${Grid.compassName(dir)}`) : "",
+          mean?.meanSpeed != null ? Grid.el("div", { class: "wind-mean" }, `10 min: ${Grid.format(mean.meanSpeed, "m/s")}${mean.meanFrom ? " from " + mean.meanFrom : ""} · Beaufort ${mean.beaufort}${mean.gustMax != null ? " · max " + Grid.format(mean.gustMax, "m/s") : ""}`) : "");
       }),
-      tile("rain", "Rain today", () => Grid.format(today.rain ?? 0, "mm"), () => latest.has("rain_rate") ? `now ${fmt("rain_rate")}` : ""),
+      tile("rain", "Rain today", () => Grid.format(derived?.rain?.today ?? today.rain ?? 0, "mm"), () => {
+        const totals = derived?.rain;
+        const rate = latest.has("rain_rate") ? `now ${fmt("rain_rate")} (${derived?.rainIntensity ?? "none"})` : "";
+        if (!totals) return rate;
+        const since = totals.resetAtMs ? `since ${new Date(totals.resetAtMs).toLocaleDateString()}` : "in total";
+        return Grid.el("span", {}, rate,
+          Grid.el("div", { class: "rain-totals" }, `1 h ${Grid.format(totals.lastHour, "mm")} · 24 h ${Grid.format(totals.last24Hours, "mm")} · ${since} ${Grid.format(totals.sinceReset, "mm")} `,
+            Grid.el("button", { type: "button", class: "link", id: "rain-reset", title: "Start the rain total again from now", onclick: resetRain }, "reset")));
+      }),
     ];
     tiles.replaceChildren(...items);
   }
+
+  async function resetRain() {
+    const response = await fetch(`/api/weather/${device}/rain/reset`, { method: "POST" });
+    if (!response.ok) return Grid.showError(new Error((await response.json().catch(() => ({}))).error || response.statusText));
+    if (derived) derived.rain = await response.json();
+    renderTiles();
+  }
+
+  // Live rain totals from the hub's derived series; the series names map onto /api/weather/{device}/now's fields.
+  const RAIN_TOTALS = { rain_last_hour: "lastHour", rain_last_24h: "last24Hours", rain_today: "today", rain_since_reset: "sinceReset" };
 
   // Derived weather in words (forecast, tendency) from the hub; absent until a station has 3 h of pressure.
   const TENDENCY_ARROWS = ["⇊", "↓", "↘", "↘", "→", "↗", "↗", "↑", "⇈"];
@@ -97,6 +117,7 @@
     const s = latest.get(reading.metric);
     if (s && reading.t >= s.latest.t) s.latest = { t: reading.t, v: reading.v };
     if (reading.metric === "rain" && reading.t >= new Date().setHours(0, 0, 0, 0)) today.rain = (today.rain ?? 0) + reading.v;
+    if (RAIN_TOTALS[reading.metric] && derived?.rain) derived.rain[RAIN_TOTALS[reading.metric]] = reading.v;
     if (reading.metric === "temperature") {
       today.min = today.min == null ? reading.v : Math.min(today.min, reading.v);
       today.max = today.max == null ? reading.v : Math.max(today.max, reading.v);

@@ -44,7 +44,7 @@ public sealed class AlertTests
 
         using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
         await van.PublishAsync("grid/van-7/water_temp", "1.5");
-        await van.PublishAsync("grid/van-7/coolant_temp", "108");
+        await van.PublishAsync("grid/van-7/coolant_temp", "111");
         async Task<AlertsResponse> WaitAsync(Func<AlertsResponse, bool> done)
         {
             var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -152,16 +152,16 @@ public sealed class AlertTests
               { "Name": "log", "Url": "http://127.0.0.1:{{port}}/log", "Format": "json", "Severities": ["info"] }
             ] }
             """);
-        await File.WriteAllTextAsync(Path.Combine(data.Path, "alert-rules.json"), """[ { "Id": "coolant-hot", "ForSeconds": 0 } ]""");
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "alert-rules.json"), """[ { "Id": "coolant-critical", "ForSeconds": 0 }, { "Id": "coolant-hot", "Enabled": false } ]""");
         await using var hub = await InProcessHub.StartAsync(dataDir: data.Path);
         using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
-        await van.PublishAsync("grid/van-9/coolant_temp", "111");
+        await van.PublishAsync("grid/van-9/coolant_temp", "116");
 
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (received.IsEmpty && DateTime.UtcNow < deadline)
             await Task.Delay(50);
         var (text, title) = Assert.Single(received);
-        Assert.Equal("Engine coolant over 105 degC (van-9)", text);
+        Assert.Equal("Engine overheating (coolant 115 degC or more): stop safely (van-9)", text);
         Assert.Equal("Grid.Edge critical", title);
 
         using var response = await hub.Http.GetAsync("/api/alerts/deliveries");

@@ -74,4 +74,59 @@ public sealed class VehicleServiceTests
         Assert.Equal(200_000, kept.OdometerKm);
         Assert.Equal("due", kept.Items.Single(i => i.Id == "oil").Status);
     }
+
+    private static async Task<T> PollAsync<T>(InProcessHub hub, string path, Func<T, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var value = (await hub.GetAsync<T>(path))!;
+            if (done(value))
+                return value;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException(path + ": " + System.Text.Json.JsonSerializer.Serialize(value));
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_new_trouble_code_alerts_once_and_a_code_missing_from_a_later_read_is_shown_cleared()
+    {
+        await using var hub = await InProcessHub.StartAsync();
+        using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
+        var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_200_000;
+
+        // Read 1: P0301 for the first time.
+        Assert.True((await van.PublishAsync("grid/van-5/batch", Batch(("dtc_count", 1, t), ("dtc", 0x0301, t)))).IsSuccess);
+        var fired = await PollAsync<AlertsResponse>(hub, "/api/alerts", a => a.Active.Any(x => x.RuleId == "new-trouble-code" && x.Subject == "van-5"));
+        Assert.Equal(1, fired.Active.Single(x => x.RuleId == "new-trouble-code").Values["dtc_new"]);
+
+        // Read 2, five minutes on: the same code is not new any more.
+        Assert.True((await van.PublishAsync("grid/van-5/batch", Batch(("dtc_count", 1, t + 300_000), ("dtc", 0x0301, t + 300_000)))).IsSuccess);
+        var resolved = await PollAsync<AlertsResponse>(hub, "/api/alerts", a => a.History.Any(x => x.RuleId == "new-trouble-code" && x.Subject == "van-5"));
+        Assert.DoesNotContain(resolved.Active, x => x.RuleId == "new-trouble-code");
+        Assert.Null((await hub.GetAsync<VehicleNowResponse>("/api/vehicle/van-5/now"))!.Codes.Single().ClearedAt);
+
+        // Read 3: no codes (someone cleared them).
+        Assert.True((await van.PublishAsync("grid/van-5/batch", Batch(("dtc_count", 0, t + 600_000)))).IsSuccess);
+        var now = await PollAsync<VehicleNowResponse>(hub, "/api/vehicle/van-5/now", v => v.Codes.Single().ClearedAt is not null);
+        var code = now.Codes.Single();
+        Assert.Equal(("P0301", t + 600_000, t + 300_000, 2), (code.Code, code.ClearedAt!.Value, code.LastSeen, code.Times));
+        Assert.Null(now.WorstSeverity);
+        Assert.Empty(hub.Logs.Errors);
+    }
+
+    [Fact]
+    public async Task Coolant_rising_five_degrees_a_minute_above_100_degC_alerts_from_its_rate_of_change()
+    {
+        await using var hub = await InProcessHub.StartAsync();
+        using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
+        var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 5_000;
+        Assert.True((await van.PublishAsync("grid/van-6/batch", Batch(("coolant_temp", 98, t - 120_000), ("coolant_temp", 99, t - 60_000), ("coolant_temp", 102, t - 30_000)))).IsSuccess);
+        await Task.Delay(300);
+        Assert.DoesNotContain((await hub.GetAsync<AlertsResponse>("/api/alerts"))!.Active, a => a.RuleId == "coolant-rising"); // 3 degC a minute
+        Assert.True((await van.PublishAsync("grid/van-6/coolant_temp", string.Create(CultureInfo.InvariantCulture, $"{{\"v\":106,\"t\":{t}}}"))).IsSuccess);
+        var alerts = await PollAsync<AlertsResponse>(hub, "/api/alerts", a => a.Active.Any(x => x.RuleId == "coolant-rising"));
+        Assert.Equal(7, alerts.Active.Single(x => x.RuleId == "coolant-rising").Values["rate:coolant_temp:1"]);
+    }
 }

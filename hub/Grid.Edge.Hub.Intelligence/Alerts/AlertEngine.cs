@@ -44,6 +44,13 @@ public sealed class AlertEngine(IReadOnlyList<AlertRule> rules, TimeProvider tim
 
     public IReadOnlyList<AlertRule> Rules => rules;
 
+    /// <summary>The rate variables the rules read (<see cref="JsonLogic.RateVariable"/>), for the caller to supply.</summary>
+    public IReadOnlyList<string> RateVariables { get; } = rules
+        .SelectMany(r => JsonLogic.Variables(r.When).Concat(JsonLogic.Variables(r.ClearWhen)))
+        .Where(v => JsonLogic.TryParseRate(v, out _, out _))
+        .Distinct(StringComparer.Ordinal)
+        .ToList();
+
     public IReadOnlyList<Alert> Active => _active.Values.OrderBy(a => a.FiredAt).ToList();
 
     /// <summary>Resolved alerts, newest first.</summary>

@@ -5,16 +5,31 @@ namespace Grid.Edge.Hub.Intelligence.Alerts;
 
 /// <summary>
 /// A JSON-Logic evaluator (jsonlogic.com) for alert conditions, over numbers and booleans: var, comparisons (with
-/// the three-argument "between" form of &lt; and &lt;=), and, or, !, !!, arithmetic, min, max, if, in. A missing or
-/// stale variable is null, and every comparison with null is false: a condition over data that is not live never
-/// holds. Unknown operators are refused when a rule is loaded, not when it runs.
+/// the three-argument "between" form of &lt; and &lt;=), and, or, !, !!, arithmetic, min, max, if, in, and one
+/// custom operation as JSON-Logic allows: <c>{"rate": ["coolant_temp", 5]}</c>, the change per minute of a series
+/// over the last 5 minutes. A missing or stale variable is null, and every comparison with null is false: a condition
+/// over data that is not live never holds. Unknown operators are refused when a rule is loaded, not when it runs.
 /// </summary>
 public static class JsonLogic
 {
     private static readonly HashSet<string> Operators = new(StringComparer.Ordinal)
     {
-        "var", "==", "===", "!=", "!==", "<", "<=", ">", ">=", "and", "or", "!", "!!", "+", "-", "*", "/", "%", "min", "max", "if", "in", "abs",
+        "var", "==", "===", "!=", "!==", "<", "<=", ">", ">=", "and", "or", "!", "!!", "+", "-", "*", "/", "%", "min", "max", "if", "in", "abs", "rate",
     };
+
+    /// <summary>The variable a rate reads: <c>rate:&lt;metric&gt;:&lt;minutes&gt;</c>, resolved by whoever supplies the variables.</summary>
+    public static string RateVariable(string metric, double minutes) => string.Create(CultureInfo.InvariantCulture, $"rate:{metric}:{minutes}");
+
+    /// <summary>Splits a rate variable back into its series and window; false for plain variables.</summary>
+    public static bool TryParseRate(string variable, out string metric, out double minutes)
+    {
+        (metric, minutes) = (string.Empty, 0);
+        var parts = variable.Split(':');
+        if (parts.Length != 3 || parts[0] != "rate" || !double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out minutes))
+            return false;
+        metric = parts[1];
+        return true;
+    }
 
     /// <summary>Checks an expression's shape: known operators, at most 64 levels. Returns the problem, or null.</summary>
     public static string? Validate(JsonNode? node, int depth = 0)
@@ -31,6 +46,8 @@ public static class JsonLogic
                 var (op, args) = obj.First();
                 if (!Operators.Contains(op))
                     return $"unknown operator '{op}' (use: {string.Join(' ', Operators.Order(StringComparer.Ordinal))})";
+                if (op == "rate" && RateArguments(args) is null)
+                    return "rate takes a series and a window in minutes (1 to 1440), like {\"rate\": [\"coolant_temp\", 5]}";
                 return Validate(args, depth + 1);
             default:
                 return "an operation is an object with exactly one operator, like {\">\": [{\"var\": \"temperature\"}, 30]}";
@@ -41,6 +58,7 @@ public static class JsonLogic
     public static IEnumerable<string> Variables(JsonNode? node) => node switch
     {
         JsonObject obj when obj.Count == 1 && obj.First().Key == "var" => [VariableName(obj.First().Value)],
+        JsonObject obj when obj.Count == 1 && obj.First().Key == "rate" && RateArguments(obj.First().Value) is { } rate => [RateVariable(rate.Metric, rate.Minutes)],
         JsonObject obj => obj.SelectMany(p => Variables(p.Value)),
         JsonArray array => array.SelectMany(Variables),
         _ => [],
@@ -64,6 +82,8 @@ public static class JsonLogic
         var (op, raw) = ((JsonObject)node).First();
         if (op == "var")
             return variables(VariableName(raw));
+        if (op == "rate")
+            return RateArguments(raw) is { } rate ? variables(RateVariable(rate.Metric, rate.Minutes)) : null;
         var args = raw is JsonArray list ? list.ToList() : [raw];
         object? Arg(int i) => i < args.Count ? Evaluate(args[i], variables) : null;
         List<object?> All() => args.Select(a => Evaluate(a, variables)).ToList();
@@ -170,6 +190,13 @@ public static class JsonLogic
         double x when b is double y => x == y,
         _ => Equals(a, b),
     };
+
+    private static (string Metric, double Minutes)? RateArguments(JsonNode? node) =>
+        node is JsonArray { Count: 2 } array
+        && array[0] is JsonValue metric && metric.TryGetValue<string>(out var name) && name.Length > 0 && !name.Contains(':', StringComparison.Ordinal)
+        && array[1] is JsonValue window && window.TryGetValue<double>(out var minutes) && minutes is >= 1 and <= 1440
+            ? (name, minutes)
+            : null;
 
     private static string VariableName(JsonNode? node) => node switch
     {

@@ -103,6 +103,7 @@ public sealed class AlertService(
 
     private async Task EvaluateAsync(string device)
     {
+        var rates = await RatesAsync(device);
         IReadOnlyList<Alert> changed;
         lock (_sync)
         {
@@ -117,7 +118,30 @@ public sealed class AlertService(
         }
 
         Intelligence.Alerts.Latest? Latest(string metric) =>
-            store.TryGetSeries(new SeriesKey(device, metric), out var info) ? new Intelligence.Alerts.Latest(info.LatestValue, info.LatestMs) : null;
+            rates.TryGetValue(metric, out var rate) ? rate
+            : store.TryGetSeries(new SeriesKey(device, metric), out var info) ? new Intelligence.Alerts.Latest(info.LatestValue, info.LatestMs) : null;
+    }
+
+    /// <summary>
+    /// The rates the rules read for a device: change per minute from the value a window before the latest point (the
+    /// newest point between two windows and one window earlier) to the latest, stamped with the latest point's time.
+    /// </summary>
+    private async Task<Dictionary<string, Intelligence.Alerts.Latest?>> RatesAsync(string device)
+    {
+        var rates = new Dictionary<string, Intelligence.Alerts.Latest?>(StringComparer.Ordinal);
+        foreach (var variable in engine.RateVariables)
+        {
+            rates[variable] = null;
+            if (!JsonLogic.TryParseRate(variable, out var metric, out var minutes) || !store.TryGetSeries(new SeriesKey(device, metric), out var info))
+                continue;
+            var series = info.Key;
+            var window = (long)(minutes * 60_000);
+            var earlier = await store.ReadRangeAsync(series, info.LatestMs - (2 * window), info.LatestMs - window + 1, 1, newestFirst: true);
+            if (earlier.Count == 1 && info.LatestMs > earlier[0].TimestampMs)
+                rates[variable] = new Intelligence.Alerts.Latest((info.LatestValue - earlier[0].Value) / ((info.LatestMs - earlier[0].TimestampMs) / 60_000.0), info.LatestMs);
+        }
+
+        return rates;
     }
 
     private async Task PublishAsync(Alert alert)

@@ -4,7 +4,8 @@ using Grid.Edge.Protocol.Readings;
 
 namespace Grid.Edge.Hub.Api;
 
-public sealed record TroubleCodeInfo(string Code, string Description, string Severity, long FirstSeen, long LastSeen, int Times);
+/// <param name="ClearedAt">When a read of the vehicle's codes first came without this one (cleared, or healed), or null while it is stored.</param>
+public sealed record TroubleCodeInfo(string Code, string Description, string Severity, long FirstSeen, long LastSeen, int Times, long? ClearedAt);
 
 public sealed record BatteryNow(double Volts, bool EngineRunning, double? StateOfCharge, string Verdict, long T);
 
@@ -33,10 +34,22 @@ internal static class VehicleEndpoints
                 if (store.TryGetSeries(dtc, out _))
                 {
                     var points = await store.ReadRangeAsync(dtc, now - (30L * 86_400_000), now + 60_000, 100_000, cancellationToken: cancellationToken);
+                    var reads = new SeriesKey(device, "dtc_count");
+                    var readsKnown = store.TryGetSeries(reads, out _);
                     foreach (var group in points.GroupBy(p => (int)p.Value))
                     {
                         var code = Text(group.Key);
-                        codes.Add(new TroubleCodeInfo(code, TroubleCodeCatalog.Describe(code), TroubleCodeCatalog.Severity(code).ToString().ToLowerInvariant(), group.Min(p => p.TimestampMs), group.Max(p => p.TimestampMs), group.Count()));
+                        var lastSeen = group.Max(p => p.TimestampMs);
+
+                        // The first read of the codes (its dtc_count) more than a minute after the code was last seen did not have it.
+                        long? clearedAt = null;
+                        if (readsKnown)
+                        {
+                            var later = await store.ReadRangeAsync(reads, lastSeen + 60_000, now + 60_000, 1, cancellationToken: cancellationToken);
+                            clearedAt = later.Count == 1 ? later[0].TimestampMs : null;
+                        }
+
+                        codes.Add(new TroubleCodeInfo(code, TroubleCodeCatalog.Describe(code), TroubleCodeCatalog.Severity(code).ToString().ToLowerInvariant(), group.Min(p => p.TimestampMs), lastSeen, group.Count(), clearedAt));
                     }
                 }
 
@@ -48,11 +61,12 @@ internal static class VehicleEndpoints
                     battery = new BatteryNow(volts.LatestValue, running, running ? null : Math.Round(BatteryHealth.StateOfCharge(volts.LatestValue)), verdict.ToString(), volts.LatestMs);
                 }
 
-                var worst = codes.Count == 0 ? null : codes.Max(c => Enum.Parse<CodeSeverity>(c.Severity, ignoreCase: true)).ToString().ToLowerInvariant();
+                var stored = codes.Where(c => c.ClearedAt is null).ToList();
+                var worst = stored.Count == 0 ? null : stored.Max(c => Enum.Parse<CodeSeverity>(c.Severity, ignoreCase: true)).ToString().ToLowerInvariant();
                 return Results.Ok(new VehicleNowResponse(device, battery, codes.OrderByDescending(c => c.LastSeen).ToList(), worst));
             })
             .Produces<VehicleNowResponse>()
-            .WithSummary("A vehicle's trouble codes of the last 30 days with descriptions, severity, first and last seen; its battery's state of charge (at rest) or charging state (engine running).");
+            .WithSummary("A vehicle's trouble codes of the last 30 days with descriptions, severity, first and last seen, and when they were cleared; its battery's state of charge (at rest) or charging state (engine running).");
 
         app.MapGet("/api/vehicle/{device}/service", (string device, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
                 Results.Ok(Service(device, tracker, book)))

@@ -10,11 +10,17 @@ namespace Grid.Edge.Hub.Vehicles;
 /// Follows vehicles' readings to keep their virtual odometers (the vehicle's own odometer when it reports one,
 /// else deltas of "distance since codes cleared", else integrated speed; anchored once by a person) and engine hours
 /// (from run time since start), and evaluates their service items. Publishes <c>virtual_odometer</c> (km),
-/// <c>engine_hours</c> (h) and <c>service_due</c> (items due or overdue) as series, so charts and alert rules use them.
+/// <c>engine_hours</c> (h) and <c>service_due</c> (items due or overdue) as series, so charts and alert rules use them,
+/// and <c>dtc_new</c>: at each trouble-code read, how many of the codes read the vehicle had not reported in the 30
+/// days before.
 /// </summary>
 public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, LiveFeed live, Alerts.AlertService alerts, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
 {
-    private static readonly HashSet<string> Inputs = new(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time" };
+    private static readonly HashSet<string> Inputs = new(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time", "dtc", "dtc_count" };
+    private static readonly long CodeMemoryMs = (long)TimeSpan.FromDays(30).TotalMilliseconds;
+
+    // The codes of one read are stamped a millisecond apart; anything a minute older belongs to an earlier read.
+    private static readonly long SameReadMs = 60_000;
     private static readonly string[] BookkeepingMetrics = ["engine_hours", "virtual_odometer", "service_due"];
     private static readonly TimeSpan MaxSpeedGap = TimeSpan.FromSeconds(10);
     private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
@@ -85,14 +91,22 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
                 }
 
                 var touched = new Dictionary<string, long>(StringComparer.Ordinal);
+                var diagnostics = new List<Reading>();
                 while (_queue.Reader.TryRead(out var reading))
                 {
+                    if (reading.Series.Metric is "dtc" or "dtc_count")
+                    {
+                        diagnostics.Add(reading);
+                        continue;
+                    }
+
                     Apply(reading);
                     touched[reading.Series.Device] = Math.Max(touched.GetValueOrDefault(reading.Series.Device), reading.TimestampMs);
                 }
 
                 foreach (var (device, t) in touched)
                     await PublishAsync(device, t);
+                await PublishNewCodesAsync(diagnostics);
             }
         }
         catch (OperationCanceledException)
@@ -133,6 +147,32 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         return 0;
     });
 
+    /// <summary>
+    /// <c>dtc_new</c> for each device whose trouble codes were read: the number of codes of the newest read not
+    /// reported in the 30 days before it, or 0 for a read (<c>dtc_count</c>) that brought no codes.
+    /// </summary>
+    private async Task PublishNewCodesAsync(List<Reading> diagnostics)
+    {
+        var output = new List<Reading>();
+        foreach (var device in diagnostics.GroupBy(r => r.Series.Device))
+        {
+            var codes = device.Where(r => r.Series.Metric == "dtc").ToList();
+            if (codes.Count == 0)
+            {
+                output.Add(new Reading(new SeriesKey(device.Key, "dtc_new"), device.Max(r => r.TimestampMs), 0, string.Empty));
+                continue;
+            }
+
+            var newest = codes.Max(r => r.TimestampMs);
+            var read = codes.Where(r => r.TimestampMs > newest - SameReadMs).ToList();
+            var earlier = await store.ReadRangeAsync(new SeriesKey(device.Key, "dtc"), read.Min(r => r.TimestampMs) - CodeMemoryMs, read.Min(r => r.TimestampMs) - SameReadMs, 100_000);
+            var known = earlier.Select(p => p.Value).ToHashSet();
+            output.Add(new Reading(new SeriesKey(device.Key, "dtc_new"), newest, read.Select(r => r.Value).Distinct().Count(code => !known.Contains(code)), string.Empty));
+        }
+
+        await StoreAsync(output, "new trouble codes");
+    }
+
     private async Task PublishAsync(string device, long t)
     {
         var record = book.Get(device);
@@ -151,6 +191,14 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         if (record.OdometerKm is { } odo)
             readings.Add(new Reading(new SeriesKey(device, "virtual_odometer"), t, Math.Round(odo, 1), "km"));
         readings.Add(new Reading(new SeriesKey(device, "service_due"), t, Service(device).Count(s => s.Status >= ServiceStatus.Due), string.Empty));
+        await StoreAsync(readings, "vehicle bookkeeping of " + device);
+    }
+
+    /// <summary>Stores what the tracker derived and passes it on to the live feed and the alerts, like ingest does.</summary>
+    private async Task StoreAsync(List<Reading> readings, string what)
+    {
+        if (readings.Count == 0)
+            return;
         try
         {
             var result = await store.AppendAsync(readings);
@@ -162,7 +210,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         }
         catch (StoreWriteException e)
         {
-            logger.LogError("Vehicle bookkeeping for {Device} could not be stored: {Error}", device, e.Message);
+            logger.LogError("The {What} could not be stored: {Error}", what, e.Message);
         }
     }
 }

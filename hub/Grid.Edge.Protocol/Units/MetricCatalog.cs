@@ -132,6 +132,7 @@ public static class MetricCatalog
         new("distance_with_mil", "km", "Distance travelled with the MIL on", 0, 65535, Distance),
         new("run_time", "s", "Run time since engine start", 0, 65535, Duration),
         new("dtc_count", "", "Number of stored trouble codes", 0, 127, None),
+        new("dtc_new", "", "Trouble codes in the latest read not reported in the 30 days before (derived by the hub)", 0, 1000, None),
         new("dtc", "", "A diagnostic trouble code: its two SAE J2012 bytes as one number (369 = 0x0171 = P0171)", 1, 65535, None),
         new("dtc_pending", "", "A pending trouble code (service 07), encoded as dtc", 1, 65535, None),
         new("dtc_permanent", "", "A permanent trouble code (service 0A), encoded as dtc", 1, 65535, None),

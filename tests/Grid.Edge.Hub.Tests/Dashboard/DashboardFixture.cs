@@ -39,7 +39,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (tests/run-tests.sh does).");
         // Alerts without waiting times, so the pages can be shown one firing at once.
-        await File.WriteAllTextAsync(Path.Combine(_data.Path, "alert-rules.json"), """[ { "Id": "coolant-hot", "ForSeconds": 0 } ]""");
+        await File.WriteAllTextAsync(Path.Combine(_data.Path, "alert-rules.json"), """[ { "Id": "coolant-critical", "ForSeconds": 0 } ]""");
         Hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:Demo"] = "true", ["Hub:DemoDays"] = "7" }, _data.Path);
         // Both demo agents put their history through their own outboxes; the demo says when the hub has all of it.
         var demo = Hub.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Grid.Edge.Hub.Demo.DemoDevices>().Single();

@@ -107,18 +107,18 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         // A minute ahead, so the demo's own readings do not replace them as the latest values meanwhile.
         var ahead = At(DateTimeOffset.UtcNow.AddMinutes(1));
         await PublishAsync("grid/demo-weather/pressure_tendency", $"{{\"v\":-4.2,\"t\":{ahead}}}");
-        await PublishAsync("grid/demo-van/coolant_temp", $"{{\"v\":112,\"t\":{ahead}}}");
+        await PublishAsync("grid/demo-van/coolant_temp", $"{{\"v\":117,\"t\":{ahead}}}");
 
         await using var weather = await OpenAsync("/weather");
         var storm = weather.Page.Locator("[data-alert=\"storm/demo-weather\"]");
-        var coolant = weather.Page.Locator("[data-alert=\"coolant-hot/demo-van\"]");
+        var coolant = weather.Page.Locator("[data-alert=\"coolant-critical/demo-van\"]");
         await Assertions.Expect(storm).ToContainTextAsync("Storm possible");
-        await Assertions.Expect(coolant).ToContainTextAsync("Engine coolant over 105 degC");
+        await Assertions.Expect(coolant).ToContainTextAsync("Engine overheating");
         await Assertions.Expect(coolant).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("critical"));
         await FinishAsync(weather, "alerts-weather");
 
         await using var vehicle = await OpenAsync("/vehicle");
-        var onVehicle = vehicle.Page.Locator("[data-alert=\"coolant-hot/demo-van\"]");
+        var onVehicle = vehicle.Page.Locator("[data-alert=\"coolant-critical/demo-van\"]");
         await onVehicle.Locator("button").ClickAsync();
         await Assertions.Expect(onVehicle).ToContainTextAsync("acknowledged");
         await FinishAsync(vehicle, "alerts-vehicle-acknowledged");
@@ -126,7 +126,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         // The other page learns it on its next refresh; the API and the retained MQTT state say the same.
         await Assertions.Expect(coolant).ToContainTextAsync("acknowledged", new LocatorAssertionsToContainTextOptions { Timeout = 15_000 });
         var alerts = await fixture.Hub.GetAsync<Grid.Edge.Hub.Api.AlertsResponse>("/api/alerts");
-        Assert.Equal(Grid.Edge.Hub.Intelligence.Alerts.AlertState.Acknowledged, alerts!.Active.Single(a => a.RuleId == "coolant-hot" && a.Subject == "demo-van").State);
+        Assert.Equal(Grid.Edge.Hub.Intelligence.Alerts.AlertState.Acknowledged, alerts!.Active.Single(a => a.RuleId == "coolant-critical" && a.Subject == "demo-van").State);
         Assert.Equal(Grid.Edge.Hub.Intelligence.Alerts.AlertState.Firing, alerts.Active.Single(a => a.RuleId == "storm").State);
     }
 

@@ -90,9 +90,10 @@
       return;
     }
     const rows = info.codes.map(c =>
-      Grid.el("li", { "data-dtc": c.code, class: "severity-" + c.severity }, Grid.el("code", {}, c.code), " ",
+      Grid.el("li", { "data-dtc": c.code, class: "severity-" + c.severity + (c.clearedAt ? " cleared" : "") }, Grid.el("code", {}, c.code), " ",
         Grid.el("span", { class: "description" }, c.description),
-        Grid.el("span", { class: "muted" }, ` · ${c.severity} · first ${new Date(c.firstSeen).toLocaleString()} · last ${new Date(c.lastSeen).toLocaleString()} · ${c.times}×`)));
+        Grid.el("span", { class: "muted" }, ` · ${c.severity} · first ${new Date(c.firstSeen).toLocaleString()} · last ${new Date(c.lastSeen).toLocaleString()} · ${c.times}×`),
+        c.clearedAt ? Grid.el("span", { class: "cleared-at" }, ` · cleared ${new Date(c.clearedAt).toLocaleString()}`) : ""));
     const count = latest.get("dtc_count")?.latest.v;
     box.replaceChildren(battery, Grid.el("div", { class: "muted" }, count != null ? `${count} stored now · codes of the last 30 days:` : "Codes of the last 30 days:"),
       Grid.el("ul", { class: "dtcs" }, rows));

@@ -72,9 +72,10 @@ public static class HubHost
         var webhooks = Alerts.WebhookNotifier.Load(options.DataDir);
         services.AddSingleton(sp => new Alerts.WebhookNotifier(webhooks, new HttpClient(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Alerts.WebhookNotifier>>()));
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.WebhookNotifier>());
+        services.AddSingleton(new Alerts.AlertStateFile(options.DataDir));
         services.AddSingleton<Alerts.AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertService>());
-        services.AddSingleton(new Vehicles.VehicleBook(options.DataDir));
+        services.AddSingleton(Vehicles.VehicleBook.Open(options.DataDir));
         services.AddSingleton<Vehicles.VehicleTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<Vehicles.VehicleTracker>());
         services.AddSingleton<IngestService>();

@@ -45,21 +45,7 @@ public sealed class AlertTests
         using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
         await van.PublishAsync("grid/van-7/water_temp", "1.5");
         await van.PublishAsync("grid/van-7/coolant_temp", "111");
-        async Task<AlertsResponse> WaitAsync(Func<AlertsResponse, bool> done)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (true)
-            {
-                var alerts = (await hub.GetAsync<AlertsResponse>("/api/alerts"))!;
-                if (done(alerts))
-                    return alerts;
-                if (DateTime.UtcNow > deadline)
-                    throw new TimeoutException("alerts: " + JsonSerializer.Serialize(alerts));
-                await Task.Delay(50);
-            }
-        }
-
-        var active = await WaitAsync(a => a.Active.Count == 2);
+        var active = await WaitForAsync(hub, a => a.Active.Count == 2);
         Assert.Equal(["coolant-hot", "tank-cold"], active.Active.Select(a => a.RuleId).Order());
         Assert.All(active.Active, a => Assert.Equal("van-7", a.Subject));
         Assert.Equal(1.5, active.Active.Single(a => a.RuleId == "tank-cold").Values["water_temp"]);
@@ -72,10 +58,10 @@ public sealed class AlertTests
         // Hysteresis: 2.5 is above the trigger but not above the clear level.
         await van.PublishAsync("grid/van-7/water_temp", "2.5");
         await van.PublishAsync("grid/van-7/coolant_temp", "95");
-        var after = await WaitAsync(a => a.Active.Count == 1);
+        var after = await WaitForAsync(hub, a => a.Active.Count == 1);
         Assert.Equal("\"acknowledged\"", JsonSerializer.Serialize(after.Active[0].State, Json.Options));
         await van.PublishAsync("grid/van-7/water_temp", "4");
-        var resolved = await WaitAsync(a => a.Active.Count == 0 && a.History.Count == 2);
+        var resolved = await WaitForAsync(hub, a => a.Active.Count == 0 && a.History.Count == 2);
         Assert.All(resolved.History, h => Assert.NotNull(h.ResolvedAt));
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -101,6 +87,53 @@ public sealed class AlertTests
         Assert.Empty(hub.Logs.Errors);
         var rejections = await hub.GetAsync<RejectionsResponse>("/api/ingest/rejections");
         Assert.Equal(0, rejections!.Total);
+    }
+
+    [Fact]
+    public async Task Active_alerts_their_acknowledgements_and_history_survive_a_restart_and_a_damaged_state_file_is_set_aside()
+    {
+        using var data = new TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "alert-rules.json"), Rules);
+        await using (var hub = await InProcessHub.StartAsync(dataDir: data.Path))
+        {
+            using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
+            await van.PublishAsync("grid/van-8/water_temp", "1.0");
+            await van.PublishAsync("grid/van-8/coolant_temp", "112");
+            await WaitForAsync(hub, a => a.Active.Count(x => x.Subject == "van-8") == 2);
+            using (var ack = await hub.Http.PostAsync("/api/alerts/tank-cold/van-8/ack", null))
+                Assert.True(ack.IsSuccessStatusCode);
+            await van.PublishAsync("grid/van-8/coolant_temp", "90");
+            await WaitForAsync(hub, a => a.History.Any(x => x.RuleId == "coolant-hot"));
+        }
+
+        await using (var again = await InProcessHub.StartAsync(dataDir: data.Path))
+        {
+            var alerts = (await again.GetAsync<AlertsResponse>("/api/alerts"))!;
+            var tank = Assert.Single(alerts.Active);
+            Assert.Equal(("tank-cold", "van-8", Intelligence.Alerts.AlertState.Acknowledged), (tank.RuleId, tank.Subject, tank.State));
+            Assert.Equal("coolant-hot", Assert.Single(alerts.History).RuleId);
+            Assert.Empty(again.Logs.Errors);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(data.Path, "alerts.json"), "{\"active\": [trunc");
+        await using var damaged = await InProcessHub.StartAsync(dataDir: data.Path);
+        Assert.Empty((await damaged.GetAsync<AlertsResponse>("/api/alerts"))!.Active);
+        Assert.Contains(damaged.Logs.Warnings, w => w.Contains("could not be read", StringComparison.Ordinal));
+        Assert.Single(Directory.GetFiles(data.Path, "alerts.json.damaged-*"));
+    }
+
+    private static async Task<AlertsResponse> WaitForAsync(InProcessHub hub, Func<AlertsResponse, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var alerts = (await hub.GetAsync<AlertsResponse>("/api/alerts"))!;
+            if (done(alerts))
+                return alerts;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("alerts: " + JsonSerializer.Serialize(alerts));
+            await Task.Delay(50);
+        }
     }
 
     [Fact]

@@ -141,6 +141,27 @@ public sealed class AlertEngine(IReadOnlyList<AlertRule> rules, TimeProvider tim
         return changed;
     }
 
+    /// <summary>
+    /// Takes back the alerts a previous run left (after a restart): active ones of rules that still exist stay active
+    /// (a person's acknowledgement included), history is kept. Alerts of rules no longer configured are closed.
+    /// </summary>
+    public void Restore(IEnumerable<Alert> active, IEnumerable<Alert> history)
+    {
+        var known = rules.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var alert in history.OrderByDescending(a => a.ResolvedAt ?? a.FiredAt).Take(historyLimit))
+            _history.AddLast(alert);
+        foreach (var alert in active)
+        {
+            if (known.Contains(alert.RuleId))
+                _active[(alert.RuleId, alert.Subject)] = alert;
+            else
+                _history.AddFirst(alert with { State = AlertState.Resolved, ResolvedAt = time.GetUtcNow() });
+        }
+
+        while (_history.Count > historyLimit)
+            _history.RemoveLast();
+    }
+
     /// <summary>A person has seen the alert; it stays until its condition clears. Null when there is no such active alert.</summary>
     public Alert? Acknowledge(string ruleId, string subject)
     {

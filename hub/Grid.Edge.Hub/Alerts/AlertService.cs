@@ -21,6 +21,7 @@ public sealed class AlertService(
     DeviceRegistry devices,
     MqttServer server,
     WebhookNotifier webhooks,
+    AlertStateFile stateFile,
     TimeProvider time,
     ILogger<AlertService> logger) : BackgroundService
 {
@@ -66,10 +67,40 @@ public sealed class AlertService(
     {
         Alert? alert;
         lock (_sync)
+        {
             alert = engine.Acknowledge(ruleId, subject);
+            if (alert is not null)
+                SaveState();
+        }
+
         if (alert is not null)
             await PublishAsync(alert);
         return alert;
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        var state = stateFile.Load(out var setAside);
+        if (setAside is not null)
+            logger.LogWarning("The saved alerts in {File} could not be read; moved to {SetAside}, starting without them", stateFile.FilePath, setAside);
+        lock (_sync)
+            engine.Restore(state.Active, state.History);
+        if (state.Active.Count > 0)
+            logger.LogInformation("{Count} alerts still active from before the restart", state.Active.Count);
+        return base.StartAsync(cancellationToken);
+    }
+
+    // Called under _sync after every change: alerts change seldom, and each one matters after a restart.
+    private void SaveState()
+    {
+        try
+        {
+            stateFile.Save(engine.Active, engine.History);
+        }
+        catch (IOException e)
+        {
+            logger.LogWarning("Could not save the alerts to {File}: {Error}", stateFile.FilePath, e.Message);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -109,6 +140,8 @@ public sealed class AlertService(
         {
             var heard = devices.TryGet(device, out var state) ? state.LastSeen : null;
             changed = engine.Evaluate(device, Latest, heard);
+            if (changed.Count > 0)
+                SaveState();
         }
 
         foreach (var alert in changed)

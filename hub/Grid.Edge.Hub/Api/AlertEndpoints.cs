@@ -9,14 +9,17 @@ public sealed record AlertRuleResponse(string Id, string Title, string Severity,
 
 internal static class AlertEndpoints
 {
+    // Conditions are shown to people: keep < > & as they are written in the rules file.
+    private static readonly System.Text.Json.JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static void Map(WebApplication app)
     {
-        app.MapGet("/api/alerts", (AlertService alerts) => new AlertsResponse(
+        app.MapGet("/api/alerts", (AlertService alerts, int? history) => new AlertsResponse(
                 alerts.Active,
-                alerts.History.Take(100).ToList(),
-                alerts.Rules.Select(r => new AlertRuleResponse(r.Id, r.Title, r.Severity, r.Devices, r.When?.ToJsonString(), r.ClearWhen?.ToJsonString(), r.For.TotalSeconds, r.NoDataFor?.TotalMinutes)).ToList()))
+                alerts.History.Take(Math.Clamp(history ?? 100, 0, 500)).ToList(),
+                alerts.Rules.Select(r => new AlertRuleResponse(r.Id, r.Title, r.Severity, r.Devices, r.When?.ToJsonString(Readable), r.ClearWhen?.ToJsonString(Readable), r.For.TotalSeconds, r.NoDataFor?.TotalMinutes)).ToList()))
             .Produces<AlertsResponse>()
-            .WithSummary("Active alerts (firing or acknowledged), the 100 most recently resolved, and the rules in force.");
+            .WithSummary("Active alerts (firing or acknowledged), the most recently resolved (?history=, 100 by default, at most 500), and the rules in force. Kept across restarts in <data-dir>/alerts.json.");
 
         app.MapGet("/api/alerts/deliveries", (WebhookNotifier notifier) => new
             {

@@ -14,6 +14,7 @@ internal static class DashboardEndpoints
         ("/weather", "weather.html"),
         ("/vehicle", "vehicle.html"),
         ("/explorer", "explorer.html"),
+        ("/alerts", "alerts.html"),
     ];
 
     public static string Folder => Path.Combine(AppContext.BaseDirectory, "dashboard");

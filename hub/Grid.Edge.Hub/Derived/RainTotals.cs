@@ -65,15 +65,7 @@ public sealed class RainTotals(ITimeSeriesStore store, TimeProvider time, string
             text = JsonSerializer.Serialize(_resets, Json);
         }
 
-        Directory.CreateDirectory(dataDir);
-        var temporary = FilePath + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-        {
-            file.Write(System.Text.Encoding.UTF8.GetBytes(text));
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, FilePath, overwrite: true);
+        Persistence.DurableFile.WriteAllText(FilePath, text);
         return now;
     }
 

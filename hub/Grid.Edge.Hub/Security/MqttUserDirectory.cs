@@ -137,17 +137,7 @@ public static class UsersFile
         var text = new StringBuilder("# Grid.Edge MQTT users: name:password-hash[:service]. Manage with 'Grid.Edge.Hub users'.\n");
         foreach (var (name, hash) in users.OrderBy(u => u.Key, StringComparer.Ordinal))
             text.Append(name).Append(':').Append(hash).Append('\n');
-        var temp = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var stream = new FileStream(temp, options))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(text.ToString()));
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
+        Persistence.DurableFile.WriteAllText(path, text.ToString(), ownerOnly: true);
     }
 
     public const string ServiceRole = "service";

@@ -67,10 +67,23 @@ public sealed class VehicleBook(string dataDir)
             _dirty = false;
         }
 
-        Directory.CreateDirectory(dataDir);
-        var temporary = Path + ".tmp";
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, Path, overwrite: true);
+        Persistence.DurableFile.WriteAllText(Path, text);
+    }
+
+    /// <summary>Reads the file when the hub starts, so a damaged one stops it with the reason rather than losing odometers.</summary>
+    public static VehicleBook Open(string dataDir)
+    {
+        var book = new VehicleBook(dataDir);
+        try
+        {
+            book.Records();
+        }
+        catch (JsonException e)
+        {
+            throw new Configuration.HubConfigurationException($"{book.Path} cannot be read ({e.Message}); fix it, or move it away to start the vehicles' odometers and service records afresh");
+        }
+
+        return book;
     }
 
     private Dictionary<string, VehicleRecord> Records()

@@ -131,6 +131,36 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task The_alerts_page_acknowledges_lists_resolved_alerts_with_filters_and_shows_the_rules()
+    {
+        var ahead = DateTimeOffset.UtcNow.AddMinutes(1);
+        await PublishAsync("grid/bus-3/coolant_temp", $"{{\"v\":118,\"t\":{At(ahead)}}}");
+        await using var recorded = await OpenAsync("/alerts");
+        var page = recorded.Page;
+        var row = page.Locator("#active [data-alert=\"coolant-critical/bus-3\"]");
+        await Assertions.Expect(row).ToContainTextAsync("Engine overheating");
+        await Assertions.Expect(row).ToContainTextAsync("coolant_temp 118");
+        await row.Locator("button").ClickAsync();
+        await Assertions.Expect(row.Locator(".state")).ToContainTextAsync("acknowledged");
+
+        // The engine cools down: the alert moves to the history, marked as seen.
+        await PublishAsync("grid/bus-3/coolant_temp", $"{{\"v\":85,\"t\":{At(ahead.AddSeconds(1))}}}");
+        var past = page.Locator("#history [data-history=\"coolant-critical/bus-3\"]");
+        await Assertions.Expect(past).ToContainTextAsync("seen", new LocatorAssertionsToContainTextOptions { Timeout = 20_000 });
+        await Assertions.Expect(row).ToHaveCountAsync(0);
+        await page.SelectOptionAsync("#severity", "info");
+        await Assertions.Expect(past).ToHaveCountAsync(0);
+        await page.SelectOptionAsync("#severity", "critical");
+        await page.SelectOptionAsync("#subject", "bus-3");
+        await Assertions.Expect(past).ToHaveCountAsync(1);
+
+        await Assertions.Expect(page.Locator("[data-rule=\"storm\"]")).ToContainTextAsync("pressure_tendency");
+        await Assertions.Expect(page.Locator("[data-rule=\"coolant-rising\"]")).ToContainTextAsync("rate");
+        await Assertions.Expect(page.Locator("#deliveries")).ToContainTextAsync("No webhooks configured");
+        await FinishAsync(recorded, "alerts-page");
+    }
+
+    [Fact]
     public async Task Home_lists_the_devices_and_a_new_reading_appears_without_a_reload()
     {
         await using var recorded = await OpenAsync("/");

@@ -10,6 +10,8 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
 
     public IEnumerable<string> Errors => Entries.Where(e => e.Level >= LogLevel.Error).Select(e => $"{e.Category}: {e.Message}");
 
+    public IEnumerable<string> Warnings => Entries.Where(e => e.Level == LogLevel.Warning).Select(e => $"{e.Category}: {e.Message}");
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()

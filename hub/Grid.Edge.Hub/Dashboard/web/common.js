@@ -109,7 +109,7 @@ const Grid = (() => {
   }
 
   function header(active) {
-    const pages = [["/", "Home"], ["/weather", "Weather"], ["/vehicle", "Vehicle"], ["/explorer", "Explorer"]];
+    const pages = [["/", "Home"], ["/weather", "Weather"], ["/vehicle", "Vehicle"], ["/explorer", "Explorer"], ["/alerts", "Alerts"]];
     const nav = el("nav", {}, pages.map(([href, text]) => el("a", { href, class: href === active ? "active" : "" }, text)));
     const banner = el("div", { id: "alerts", class: "alerts", "aria-live": "polite" });
     document.body.prepend(el("header", {}, el("span", { class: "brand" }, "Grid.Edge"), nav, el("span", { class: "conn" }, "connecting…")), banner);

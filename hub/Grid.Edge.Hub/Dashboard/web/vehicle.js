@@ -124,6 +124,17 @@
       Grid.el("table", { class: "values service" }, Grid.el("tbody", {}, rows)));
   }
 
+  // The odometer moves with every few readings: refresh the maintenance card at most every 10 s, and never under
+  // someone typing an odometer reading.
+  const SERVICE_METRICS = new Set(["virtual_odometer", "engine_hours", "service_due"]);
+  let serviceRefreshed = 0;
+  function refreshService() {
+    const input = document.getElementById("odometer-km");
+    if (Date.now() - serviceRefreshed < 10_000 || (input && (input.value || document.activeElement === input))) return;
+    serviceRefreshed = Date.now();
+    loadService().catch(Grid.showError);
+  }
+
   const panel = GridChart.panel({
     chartsBox, rangeBox: document.getElementById("ranges"), ranges: RANGES, range: RANGES["6 h"], specs: CHARTS,
     series: () => latest, device: () => device, height: 180,
@@ -142,7 +153,7 @@
   select.addEventListener("change", () => {
     history.replaceState(null, "", `?device=${encodeURIComponent(select.value)}`);
     device = select.value;
-    loadLatest().then(() => Promise.all([loadDtcs(), panel.load()])).catch(Grid.showError);
+    loadLatest().then(() => Promise.all([loadDtcs(), loadService(), panel.load()])).catch(Grid.showError);
   });
 
   Grid.live("", reading => {
@@ -150,7 +161,8 @@
     const s = latest.get(reading.metric);
     if (s) { if (reading.t >= s.latest.t) s.latest = { t: reading.t, v: reading.v }; }
     else latest.set(reading.metric, { metric: reading.metric, unit: reading.unit, latest: { t: reading.t, v: reading.v }, intervalMs: null });
-    if (reading.metric === "dtc") loadDtcs().catch(Grid.showError);
+    if (reading.metric === "dtc" || reading.metric === "dtc_count") loadDtcs().catch(Grid.showError);
+    if (SERVICE_METRICS.has(reading.metric)) refreshService();
     panel.onReading(reading);
     render();
   });

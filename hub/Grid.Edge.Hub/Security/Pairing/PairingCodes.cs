@@ -118,11 +118,6 @@ public sealed class PairingCodes(string path, TimeProvider time)
 
     private void Save(List<PendingCode> codes)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(codes, Json));
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temporary, path, overwrite: true);
+        Persistence.DurableFile.WriteAllText(path, JsonSerializer.Serialize(codes, Json), ownerOnly: true);
     }
 }

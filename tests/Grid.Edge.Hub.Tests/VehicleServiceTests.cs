@@ -75,6 +75,47 @@ public sealed class VehicleServiceTests
         Assert.Equal("due", kept.Items.Single(i => i.Id == "oil").Status);
     }
 
+    [Fact]
+    public async Task Service_items_can_be_added_changed_and_removed_and_bad_ones_are_refused_with_the_reason()
+    {
+        await using var hub = await InProcessHub.StartAsync();
+        using (var anchor = await hub.Http.PostAsJsonAsync("/api/vehicle/van-4/odometer", new OdometerRequest(198_600)))
+            Assert.True(anchor.IsSuccessStatusCode);
+        using (var done = await hub.Http.PostAsJsonAsync("/api/vehicle/van-4/service/oil/done", new ServiceDoneRequest(185_000, DateOnly.FromDateTime(DateTime.UtcNow))))
+            Assert.Equal("dueSoon", (await done.Content.ReadFromJsonAsync<ServiceResponse>(Json.Options))!.Items.Single(i => i.Id == "oil").Status);
+
+        // A shorter oil interval (severe use) makes the same 13,600 km overdue.
+        using (var shorter = await hub.Http.PutAsJsonAsync("/api/vehicle/van-4/service/oil", new ServiceItemRequest("Engine oil (severe use)", 10_000, 180)))
+        {
+            var oil = (await shorter.Content.ReadFromJsonAsync<ServiceResponse>(Json.Options))!.Items.Single(i => i.Id == "oil");
+            Assert.Equal(("Engine oil (severe use)", "overdue", 185_000.0), (oil.Name, oil.Status, oil.DoneAtKm!.Value));
+        }
+
+        using (var added = await hub.Http.PutAsJsonAsync("/api/vehicle/van-4/service/gearbox-oil", new ServiceItemRequest("Gearbox oil", 60_000, null)))
+            Assert.Contains((await added.Content.ReadFromJsonAsync<ServiceResponse>(Json.Options))!.Items, i => i.Id == "gearbox-oil" && i.IntervalKm == 60_000);
+        using (var removed = await hub.Http.DeleteAsync("/api/vehicle/van-4/service/timing-belt"))
+            Assert.DoesNotContain((await removed.Content.ReadFromJsonAsync<ServiceResponse>(Json.Options))!.Items, i => i.Id == "timing-belt");
+        using (var again = await hub.Http.DeleteAsync("/api/vehicle/van-4/service/timing-belt"))
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, again.StatusCode);
+
+        (string Item, ServiceItemRequest Request, string Reason)[] bad =
+        [
+            ("Oil Change", new("Oil", 10_000, null), "not a service item id"),
+            ("wipers", new(" ", 10_000, null), "name of 1-80"),
+            ("wipers", new("Wipers", null, null), "give an interval"),
+            ("wipers", new("Wipers", 5, null), "intervalKm must be"),
+            ("wipers", new("Wipers", null, 100_000), "intervalDays must be"),
+        ];
+        foreach (var (item, request, reason) in bad)
+        {
+            using var refused = await hub.Http.PutAsJsonAsync($"/api/vehicle/van-4/service/{Uri.EscapeDataString(item)}", request);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains(reason, (await refused.Content.ReadFromJsonAsync<ErrorResponse>(Json.Options))!.Error, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain((await hub.GetAsync<ServiceResponse>("/api/vehicle/van-4/service"))!.Items, i => i.Id == "wipers");
+    }
+
     private static async Task<T> PollAsync<T>(InProcessHub hub, string path, Func<T, bool> done)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);

@@ -17,6 +17,8 @@ public sealed record OdometerRequest(double? Km);
 
 public sealed record ServiceDoneRequest(double? Km, DateOnly? On);
 
+public sealed record ServiceItemRequest(string? Name, double? IntervalKm, int? IntervalDays);
+
 public sealed record VehicleNowResponse(string Device, BatteryNow? Battery, IReadOnlyList<TroubleCodeInfo> Codes, string? WorstSeverity);
 
 /// <summary>A vehicle's trouble codes with descriptions and severity, and its battery's health, for people.</summary>
@@ -87,6 +89,38 @@ internal static class VehicleEndpoints
                     ? Results.Ok(Service(device, tracker, book))
                     : Results.NotFound(new ErrorResponse($"no service item '{item}'")))
             .WithSummary("Marks a service item done: now at the current odometer, or at the km and date given.");
+
+        app.MapPut("/api/vehicle/{device}/service/{item}", async (string device, string item, ServiceItemRequest? request, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+            {
+                if (ServiceItemProblem(item, request) is { } problem)
+                    return Results.BadRequest(new ErrorResponse(problem));
+                await tracker.SetItemAsync(device, item, request!.Name!.Trim(), request.IntervalKm, request.IntervalDays);
+                return Results.Ok(Service(device, tracker, book));
+            })
+            .Produces<ServiceResponse>()
+            .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .WithSummary("Adds a service item or changes its name and intervals: {\"name\": \"Engine oil\", \"intervalKm\": 10000, \"intervalDays\": 365}.");
+
+        app.MapDelete("/api/vehicle/{device}/service/{item}", async (string device, string item, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+                await tracker.RemoveItemAsync(device, item)
+                    ? Results.Ok(Service(device, tracker, book))
+                    : Results.NotFound(new ErrorResponse($"no service item '{item}'")))
+            .WithSummary("Removes a service item the vehicle does not have.");
+    }
+
+    private static string? ServiceItemProblem(string item, ServiceItemRequest? request)
+    {
+        if (item.Length is 0 or > 40 || !item.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+            return $"'{item}' is not a service item id: use 1-40 of a-z 0-9 -, like 'gearbox-oil'";
+        if (request is null || string.IsNullOrWhiteSpace(request.Name) || request.Name.Trim().Length > 80)
+            return "give the item a name of 1-80 characters";
+        if (request.IntervalKm is null && request.IntervalDays is null)
+            return "give an interval in km (intervalKm), in days (intervalDays), or both";
+        if (request.IntervalKm is < 100 or > 1_000_000)
+            return "intervalKm must be between 100 and 1,000,000";
+        if (request.IntervalDays is < 1 or > 7300)
+            return "intervalDays must be between 1 and 7300 (20 years)";
+        return null;
     }
 
     private static ServiceResponse Service(string device, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book)

@@ -62,6 +62,35 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         return found;
     }
 
+    /// <summary>Adds a service item or changes its name and intervals (what was done is kept).</summary>
+    public async Task SetItemAsync(string device, string item, string name, double? intervalKm, int? intervalDays)
+    {
+        book.Update(device, r =>
+        {
+            var index = r.Service.FindIndex(s => s.Id == item);
+            if (index < 0)
+                r.Service.Add(new ServiceItem(item, name, intervalKm, intervalDays, null, null));
+            else
+                r.Service[index] = r.Service[index] with { Name = name, IntervalKm = intervalKm, IntervalDays = intervalDays };
+            return 0;
+        });
+        book.Save();
+        await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>Removes a service item the vehicle does not have (a chain instead of a timing belt, an electric car's oil).</summary>
+    public async Task<bool> RemoveItemAsync(string device, string item)
+    {
+        var removed = book.Update(device, r => r.Service.RemoveAll(s => s.Id == item) > 0);
+        if (removed)
+        {
+            book.Save();
+            await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+
+        return removed;
+    }
+
     /// <summary>The service items of a vehicle with their status now.</summary>
     public IReadOnlyList<(ServiceItem Item, ServiceStatus Status, double? DistanceShare, double? TimeShare)> Service(string device)
     {

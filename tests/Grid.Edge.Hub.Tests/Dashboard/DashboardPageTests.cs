@@ -250,9 +250,20 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await Assertions.Expect(page.Locator("#odometer")).ToContainTextAsync("Odometer");
         var oil = page.Locator("[data-service=\"oil\"]");
         await Assertions.Expect(oil).ToContainTextAsync("never recorded");
-        await oil.Locator("button").ClickAsync();
+        await oil.Locator("button", new LocatorLocatorOptions { HasText = "Done today" }).ClickAsync();
         await Assertions.Expect(oil).ToContainTextAsync("done " + DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         await Assertions.Expect(oil.Locator(".status")).ToHaveTextAsync("ok");
+
+        // The van has a timing chain, not a belt; it needs gearbox oil every 60,000 km.
+        var belt = page.Locator("[data-service=\"timing-belt\"]");
+        await belt.Locator("button.link").ClickAsync();
+        await belt.Locator("button", new LocatorLocatorOptions { HasText = "Remove" }).ClickAsync();
+        await Assertions.Expect(belt).ToHaveCountAsync(0);
+        await page.ClickAsync("#add-service");
+        await page.FillAsync(".service-editor input[aria-label=\"service item name\"]", "Gearbox oil");
+        await page.FillAsync(".service-editor input[aria-label=\"interval in km\"]", "60000");
+        await page.ClickAsync(".service-editor button[type=submit]");
+        await Assertions.Expect(page.Locator("[data-service=\"gearbox-oil\"]")).ToContainTextAsync("60,000 km");
         await FinishAsync(recorded, "vehicle");
     }
 

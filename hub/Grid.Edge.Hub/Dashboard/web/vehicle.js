@@ -104,24 +104,54 @@
   async function loadService(data) {
     const box = document.getElementById("service");
     const s = data ?? await Grid.api(`/api/vehicle/${device}/service`);
-    const post = async (path, body) => {
-      const response = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const send = async (method, path, body) => {
+      const response = await fetch(path, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
       if (response.ok) await loadService(await response.json());
       else Grid.showError(new Error((await response.json().catch(() => ({}))).error || response.statusText));
     };
-    const input = Grid.el("input", { type: "number", min: "0", step: "1", placeholder: "dashboard km", "aria-label": "odometer in km", id: "odometer-km" });
-    const anchor = Grid.el("form", { class: "toolbar", onsubmit: e => { e.preventDefault(); post(`/api/vehicle/${device}/odometer`, { km: Number(input.value) }); } },
+    const number = (attrs) => Grid.el("input", { type: "number", min: "0", step: "1", ...attrs });
+    const input = number({ placeholder: "dashboard km", "aria-label": "odometer in km", id: "odometer-km" });
+    const anchor = Grid.el("form", { class: "toolbar", onsubmit: e => { e.preventDefault(); send("POST", `/api/vehicle/${device}/odometer`, { km: Number(input.value) }); } },
       input, Grid.el("button", { type: "submit" }, s.odometerKm == null ? "Set odometer" : "Correct odometer"));
-    const rows = s.items.map(item => Grid.el("tr", { "data-service": item.id, class: "service-" + item.status },
-      Grid.el("td", {}, item.name),
-      Grid.el("td", {}, [item.intervalKm ? `${Grid.format(item.intervalKm, "km")}` : "", item.intervalDays ? `${Math.round(item.intervalDays / 30.4)} months` : ""].filter(Boolean).join(" / ")),
-      Grid.el("td", {}, item.doneOn ? `done ${item.doneOn}${item.doneAtKm != null ? " at " + Grid.format(item.doneAtKm, "km") : ""}` : "never recorded"),
-      Grid.el("td", { class: "status" }, item.doneOn ? STATUS_WORDS[item.status] : "–"),
-      Grid.el("td", {}, Grid.el("button", { type: "button", onclick: () => post(`/api/vehicle/${device}/service/${item.id}/done`, {}) }, "Done today"))));
+    const interval = item => [item.intervalKm ? `${Grid.format(item.intervalKm, "km")}` : "", item.intervalDays ? `${Math.round(item.intervalDays / 30.4)} months` : ""].filter(Boolean).join(" / ");
+
+    // Name and intervals of an item (new when item is null): km and months, either may be left empty.
+    function editor(item, done) {
+      const name = Grid.el("input", { value: item?.name ?? "", placeholder: "name", "aria-label": "service item name", required: "" });
+      const km = number({ value: item?.intervalKm ?? "", placeholder: "km", "aria-label": "interval in km", class: "short" });
+      const months = number({ value: item?.intervalDays ? Math.round(item.intervalDays / 30.4) : "", placeholder: "months", "aria-label": "interval in months", class: "short" });
+      const id = item?.id ?? null;
+      return Grid.el("form", { class: "toolbar service-editor", onsubmit: e => {
+          e.preventDefault();
+          const itemId = id ?? name.value.trim().toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40);
+          send("PUT", `/api/vehicle/${device}/service/${itemId}`, {
+            name: name.value, intervalKm: km.value ? Number(km.value) : null, intervalDays: months.value ? Math.round(Number(months.value) * 30.4) : null });
+        } },
+        name, km, months, Grid.el("button", { type: "submit" }, "Save"),
+        item ? Grid.el("button", { type: "button", onclick: () => send("DELETE", `/api/vehicle/${device}/service/${item.id}`) }, "Remove") : "",
+        Grid.el("button", { type: "button", onclick: done }, "Cancel"));
+    }
+
+    const rows = s.items.map(item => {
+      const row = Grid.el("tr", { "data-service": item.id, class: "service-" + item.status },
+        Grid.el("td", {}, item.name),
+        Grid.el("td", {}, interval(item)),
+        Grid.el("td", {}, item.doneOn ? `done ${item.doneOn}${item.doneAtKm != null ? " at " + Grid.format(item.doneAtKm, "km") : ""}` : "never recorded"),
+        Grid.el("td", { class: "status" }, item.doneOn ? STATUS_WORDS[item.status] : "–"),
+        Grid.el("td", { class: "actions" },
+          Grid.el("button", { type: "button", onclick: () => send("POST", `/api/vehicle/${device}/service/${item.id}/done`, {}) }, "Done today"),
+          Grid.el("button", { type: "button", class: "link", onclick: () => {
+            const cell = Grid.el("td", { colspan: "5" }, editor(item, () => loadService(s)));
+            row.replaceChildren(cell);
+          } }, "edit")));
+      return row;
+    });
+    const adder = Grid.el("button", { type: "button", class: "link", id: "add-service", onclick: () => adder.replaceWith(editor(null, () => loadService(s))) }, "add a service item");
     box.replaceChildren(
       Grid.el("div", { class: "muted", id: "odometer" }, s.odometerKm == null ? "Odometer not set yet: enter the dashboard reading once; the hub counts on from there." : `Odometer ${Grid.format(s.odometerKm, "km")} · engine ${s.engineHours.toFixed(1)} h`),
       anchor,
-      Grid.el("table", { class: "values service" }, Grid.el("tbody", {}, rows)));
+      Grid.el("table", { class: "values service" }, Grid.el("tbody", {}, rows)),
+      adder);
   }
 
   // The odometer moves with every few readings: refresh the maintenance card at most every 10 s, and never under
@@ -130,7 +160,8 @@
   let serviceRefreshed = 0;
   function refreshService() {
     const input = document.getElementById("odometer-km");
-    if (Date.now() - serviceRefreshed < 10_000 || (input && (input.value || document.activeElement === input))) return;
+    const editing = document.querySelector("#service .service-editor");
+    if (Date.now() - serviceRefreshed < 10_000 || editing || (input && (input.value || document.activeElement === input))) return;
     serviceRefreshed = Date.now();
     loadService().catch(Grid.showError);
   }

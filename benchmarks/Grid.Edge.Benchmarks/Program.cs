@@ -17,6 +17,8 @@ const string Usage = """
       agent [--points N] [--runs R]  Edge agent backlog: N readings (default 100000) waiting in the durable outbox
                                      delivered to the hub, against a bare publisher sending the same batches from
                                      memory. Default 3 runs.
+      derived [--days D] [--runs R]  Derived weather on a station's backfill (7 metrics a minute, default 7 days):
+                                     storing it against storing and deriving everything from it. Default 3 runs.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
     """;
@@ -30,6 +32,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 var messages = 200_000;
 var runs = 0;
 var points = 700;
+var days = 7;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -39,6 +42,9 @@ for (var i = 1; i < args.Length; i++)
             break;
         case "--points" when i + 1 < args.Length:
             points = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--days" when i + 1 < args.Length:
+            days = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
         case "--runs" when i + 1 < args.Length:
             runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -66,6 +72,7 @@ return args[0] switch
     "dashboard" => await DashboardCommand.RunAsync(hubDll, runs > 0 ? runs : 5),
     "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3),
     "w5" => await StorageCommand.RunAsync(hubDll, points),
+    "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };
 

@@ -238,7 +238,17 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await Assertions.Expect(page.Locator(".gauge[data-metric=\"rpm\"]")).Not.ToHaveClassAsync("stale");
         await Assertions.Expect(page.Locator("#contact")).ToContainTextAsync("last contact");
         await page.ClickAsync("button[data-range=\"7 d\"]");
-        await page.WaitForFunctionAsync("() => Number(document.querySelector('[data-chart=\"Speed\"]')?.dataset.points) > 100");
+        try
+        {
+            // Seven days of five charts, aggregated: give a loaded machine time.
+            await page.WaitForFunctionAsync("() => Number(document.querySelector('[data-chart=\"Speed\"]')?.dataset.points) > 100", null, new PageWaitForFunctionOptions { Timeout = 60_000 });
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "vehicle-7d-timeout.png"), FullPage = true });
+            var charts = await page.EvaluateAsync<string>("() => [...document.querySelectorAll('[data-chart]')].map(c => c.dataset.chart + '=' + c.dataset.points).join(', ')");
+            throw new TimeoutException($"the 7-day speed chart did not fill: {charts}; errors: {string.Join(" | ", recorded.Errors)}");
+        }
 
         await PublishAsync("grid/demo-van/dtc", "{\"v\":769}"); // 0x0301
         await Assertions.Expect(page.Locator("[data-dtc=\"P0301\"]")).ToBeVisibleAsync();

@@ -207,6 +207,7 @@ public sealed class GpsdSensorTests
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var sendNoFix = new TaskCompletionSource();
+        var finished = new TaskCompletionSource();
         var server = Task.Run(async () =>
         {
             using var client = await listener.AcceptTcpClientAsync();
@@ -223,7 +224,7 @@ public sealed class GpsdSensorTests
             await stream.WriteAsync(Encoding.ASCII.GetBytes(lines.Replace("\r", string.Empty, StringComparison.Ordinal) + "\n"));
             await sendNoFix.Task;
             await stream.WriteAsync("{\"class\":\"TPV\",\"mode\":1}\n"u8.ToArray());
-            await Task.Delay(5000);
+            await finished.Task; // keep gpsd's connection open until the client has seen the fix go
         });
 
         using var gps = new GpsdSensor("127.0.0.1", port, TimeProvider.System);
@@ -258,6 +259,8 @@ public sealed class GpsdSensorTests
         }
 
         Assert.True(lost);
+        finished.SetResult();
+        await server.WaitAsync(TimeSpan.FromSeconds(10));
         listener.Stop();
     }
 }

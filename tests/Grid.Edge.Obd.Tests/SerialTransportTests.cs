@@ -26,7 +26,7 @@ public sealed class SerialTransportTests
 
         await stop.CancelAsync();
         pty.Dispose();
-        await Task.WhenAny(serving, Task.Delay(5000, CancellationToken.None));
+        await serving.WaitAsync(TimeSpan.FromSeconds(10)); // the adapter stops once its pseudo-terminal is closed
     }
 
     [Fact]

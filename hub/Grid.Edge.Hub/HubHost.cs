@@ -59,10 +59,10 @@ public static class HubHost
             stations.TryAdd(Demo.DemoDevices.WeatherDevice, 0); // the demo models sea-level pressure
         var rainResets = Derived.RainTotals.LoadResets(options.DataDir);
         services.AddSingleton(sp => new Derived.RainTotals(sp.GetRequiredService<ITimeSeriesStore>(), sp.GetRequiredService<TimeProvider>(), options.DataDir, rainResets));
+        services.AddSingleton<DerivedReadingWriter>();
         services.AddSingleton(sp => new Derived.DerivedWeather(
             sp.GetRequiredService<ITimeSeriesStore>(),
-            sp.GetRequiredService<LiveFeed>(),
-            sp.GetRequiredService<Alerts.AlertService>(),
+            sp.GetRequiredService<DerivedReadingWriter>(),
             sp.GetRequiredService<Derived.RainTotals>(),
             stations,
             sp.GetRequiredService<ILogger<Derived.DerivedWeather>>()));

@@ -36,20 +36,20 @@ internal static class VehicleEndpoints
                 if (store.TryGetSeries(dtc, out _))
                 {
                     var points = await store.ReadRangeAsync(dtc, now - (30L * 86_400_000), now + 60_000, 100_000, cancellationToken: cancellationToken);
+                    // When the codes were read (each read reports dtc_count), to tell when a code stopped being reported.
                     var reads = new SeriesKey(device, "dtc_count");
-                    var readsKnown = store.TryGetSeries(reads, out _);
+                    var readTimes = store.TryGetSeries(reads, out _)
+                        ? (await store.ReadRangeAsync(reads, now - (30L * 86_400_000), now + 60_000, 100_000, cancellationToken: cancellationToken)).Select(p => p.TimestampMs).ToArray()
+                        : [];
                     foreach (var group in points.GroupBy(p => (int)p.Value))
                     {
                         var code = Text(group.Key);
                         var lastSeen = group.Max(p => p.TimestampMs);
 
-                        // The first read of the codes (its dtc_count) more than a minute after the code was last seen did not have it.
-                        long? clearedAt = null;
-                        if (readsKnown)
-                        {
-                            var later = await store.ReadRangeAsync(reads, lastSeen + 60_000, now + 60_000, 1, cancellationToken: cancellationToken);
-                            clearedAt = later.Count == 1 ? later[0].TimestampMs : null;
-                        }
+                        // The first read more than a minute after the code was last seen (a later read) did not have it.
+                        var later = Array.BinarySearch(readTimes, lastSeen + 60_000);
+                        later = later < 0 ? ~later : later;
+                        long? clearedAt = later < readTimes.Length ? readTimes[later] : null;
 
                         codes.Add(new TroubleCodeInfo(code, TroubleCodeCatalog.Describe(code), TroubleCodeCatalog.Severity(code).ToString().ToLowerInvariant(), group.Min(p => p.TimestampMs), lastSeen, group.Count(), clearedAt));
                     }

@@ -17,8 +17,7 @@ namespace Grid.Edge.Hub.Derived;
 /// </summary>
 public sealed class DerivedWeather(
     ITimeSeriesStore store,
-    LiveFeed live,
-    Alerts.AlertService alerts,
+    DerivedReadingWriter writer,
     RainTotals rainTotals,
     IReadOnlyDictionary<string, double> stationAltitudes,
     ILogger<DerivedWeather> logger) : BackgroundService
@@ -97,18 +96,8 @@ public sealed class DerivedWeather(
         }
     }
 
-    private async Task StoreAsync(List<Reading> derived, CancellationToken cancellationToken)
-    {
-        if (derived.Count == 0)
-            return;
-        var result = await store.AppendAsync(derived, cancellationToken);
-        Interlocked.Add(ref _derived, result.Stored.Count);
-        if (result.Stored.Count > 0)
-        {
-            live.Publish(result.Stored);
-            alerts.Observe(result.Stored);
-        }
-    }
+    private async Task StoreAsync(List<Reading> derived, CancellationToken cancellationToken) =>
+        Interlocked.Add(ref _derived, await writer.AppendAsync(derived, cancellationToken));
 
     /// <summary>
     /// Rain per report from gauges that send their cumulative counter (rtl_433, Tasmota, ESPHome), unless the same

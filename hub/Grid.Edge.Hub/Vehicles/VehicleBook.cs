@@ -6,13 +6,10 @@ namespace Grid.Edge.Hub.Vehicles;
 /// <summary>What the hub keeps about one vehicle between readings: its virtual odometer, engine hours and service items.</summary>
 public sealed class VehicleRecord
 {
-    public double? OdometerKm { get; set; }
+    public DistanceKeeper Distance { get; set; } = new();
 
-    public double? LastDistanceSinceClear { get; set; }
-
-    public long? LastSpeedT { get; set; }
-
-    public double? LastSpeedKmh { get; set; }
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double? OdometerKm => Distance.Odometer;
 
     public double EngineSeconds { get; set; }
 

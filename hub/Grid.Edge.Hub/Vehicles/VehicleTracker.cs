@@ -14,7 +14,7 @@ namespace Grid.Edge.Hub.Vehicles;
 /// and <c>dtc_new</c>: at each trouble-code read, how many of the codes read the vehicle had not reported in the 30
 /// days before.
 /// </summary>
-public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, LiveFeed live, Alerts.AlertService alerts, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
+public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, DerivedReadingWriter writer, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
 {
     private static readonly HashSet<string> Inputs = new(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time", "dtc", "dtc_count" };
     private static readonly long CodeMemoryMs = (long)TimeSpan.FromDays(30).TotalMilliseconds;
@@ -22,7 +22,6 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
     // The codes of one read are stamped a millisecond apart; anything a minute older belongs to an earlier read.
     private static readonly long SameReadMs = 60_000;
     private static readonly string[] BookkeepingMetrics = ["engine_hours", "virtual_odometer", "service_due"];
-    private static readonly TimeSpan MaxSpeedGap = TimeSpan.FromSeconds(10);
     private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     public void Observe(IReadOnlyList<Reading> stored)
@@ -37,9 +36,12 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
     /// <summary>Sets a vehicle's odometer to what its dashboard shows.</summary>
     public async Task AnchorAsync(string device, double km)
     {
-        book.Update(device, r => r.OdometerKm = km);
-        book.Save();
-        await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+        book.Update(device, r =>
+        {
+            r.Distance.Anchor(km);
+            return 0;
+        });
+        await CommitAsync(device);
     }
 
     /// <summary>Marks a service item done now (at the current odometer) or at the given distance and date.</summary>
@@ -55,8 +57,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         });
         if (found)
         {
-            book.Save();
-            await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+            await CommitAsync(device);
         }
 
         return found;
@@ -74,8 +75,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
                 r.Service[index] = r.Service[index] with { Name = name, IntervalKm = intervalKm, IntervalDays = intervalDays };
             return 0;
         });
-        book.Save();
-        await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+        await CommitAsync(device);
     }
 
     /// <summary>Removes a service item the vehicle does not have (a chain instead of a timing belt, an electric car's oil).</summary>
@@ -84,11 +84,17 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         var removed = book.Update(device, r => r.Service.RemoveAll(s => s.Id == item) > 0);
         if (removed)
         {
-            book.Save();
-            await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
+            await CommitAsync(device);
         }
 
         return removed;
+    }
+
+    // A person's change is saved at once (not with the next periodic save) and shows in the series now.
+    private async Task CommitAsync(string device)
+    {
+        book.Save();
+        await PublishAsync(device, time.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     /// <summary>The service items of a vehicle with their status now.</summary>
@@ -152,19 +158,13 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         switch (reading.Series.Metric)
         {
             case "odometer":
-                r.OdometerKm = reading.Value; // the vehicle's own odometer beats any estimate
+                r.Distance.VehicleOdometer(reading.Value);
                 break;
             case "distance_since_clear":
-                var delta = r.LastDistanceSinceClear is { } last ? (reading.Value >= last ? reading.Value - last : reading.Value) : 0;
-                r.LastDistanceSinceClear = reading.Value;
-                if (r.OdometerKm is not null && delta is > 0 and < 1000)
-                    r.OdometerKm += delta;
+                r.Distance.DistanceSinceClear(reading.Value);
                 break;
             case "speed":
-                if (r.LastSpeedT is { } t0 && reading.TimestampMs > t0 && reading.TimestampMs - t0 <= MaxSpeedGap.TotalMilliseconds && r.LastDistanceSinceClear is null && r.OdometerKm is not null)
-                    r.OdometerKm += (r.LastSpeedKmh!.Value + reading.Value) / 2 * ((reading.TimestampMs - t0) / 3_600_000.0);
-                r.LastSpeedT = reading.TimestampMs;
-                r.LastSpeedKmh = reading.Value;
+                r.Distance.Speed(reading.TimestampMs, reading.Value);
                 break;
             case "run_time":
                 // Run time since engine start restarts at every start: add what it grew by, or all of it after a restart.
@@ -223,19 +223,11 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Liv
         await StoreAsync(readings, "vehicle bookkeeping of " + device);
     }
 
-    /// <summary>Stores what the tracker derived and passes it on to the live feed and the alerts, like ingest does.</summary>
     private async Task StoreAsync(List<Reading> readings, string what)
     {
-        if (readings.Count == 0)
-            return;
         try
         {
-            var result = await store.AppendAsync(readings);
-            if (result.Stored.Count > 0)
-            {
-                live.Publish(result.Stored);
-                alerts.Observe(result.Stored);
-            }
+            await writer.AppendAsync(readings);
         }
         catch (StoreWriteException e)
         {

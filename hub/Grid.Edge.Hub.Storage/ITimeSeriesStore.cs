@@ -12,6 +12,12 @@ public interface ITimeSeriesStore : IAsyncDisposable
     ValueTask<AppendResult> AppendAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Stores readings written elsewhere (another hub) with their stamps: a reading whose point holds a value with a
+    /// greater stamp is superseded, not stored, so every store ends with the same value whatever the arrival order.
+    /// </summary>
+    ValueTask<AppendResult> MergeAsync(IReadOnlyList<Versions.StampedReading> readings, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Raw points with <c>from &lt;= t &lt; to</c> in time order, at most <paramref name="limit"/>: the oldest of the
     /// range, or with <paramref name="newestFirst"/> the newest, newest first.
     /// </summary>
@@ -53,6 +59,9 @@ public sealed record SeriesInfo(SeriesKey Key, string Unit, long PointCount, lon
 public sealed record AppendResult(IReadOnlyList<Reading> Stored, int Inserted, int Updated, int Duplicates, IReadOnlyList<Reading> UnitConflicts)
 {
     public static readonly AppendResult Empty = new([], 0, 0, 0, []);
+
+    /// <summary>Merged readings that lost to a value with a greater stamp already stored.</summary>
+    public int Superseded { get; init; }
 }
 
 /// <summary>Store-wide figures for health and benchmarks.</summary>

@@ -28,6 +28,7 @@ public sealed class StorageApiTests
         Assert.Equal(120, series.MinuteRollups);
         Assert.Equal(2, series.HourRollups);
         Assert.InRange(series.BytesPerPoint, 0.01, 2);
+        Assert.StartsWith("store-", storage.Origin, StringComparison.Ordinal);
         Assert.True(storage.Checkpoints >= 1);
         Assert.True(storage.LogBytesWritten > 0);
         Assert.True(storage.BytesWrittenPerReading > 0);

@@ -9,7 +9,7 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// </summary>
 internal static class ChunkIndex
 {
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
     public const int MinuteTier = 1;
     public const int HourTier = 2;
 
@@ -49,7 +49,12 @@ internal static class ChunkIndex
                     series_id INTEGER NOT NULL, tier INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
                     sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, first REAL NOT NULL, last REAL NOT NULL,
                     PRIMARY KEY(series_id, tier, bucket)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS origins(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
                 """);
+
+            // Version 4 only added the origins table (created above) and stamps in new chunks; version 3 chunks read as
+            // first writes of origin 0.
+            Execute(connection, "UPDATE meta SET value='4' WHERE key='schema_version' AND value='3';");
             CheckMeta(connection, "schema_version", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
             CheckMeta(connection, "bucket_ms", bucketMs.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
             return connection;

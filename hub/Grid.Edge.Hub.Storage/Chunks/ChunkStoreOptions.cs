@@ -29,6 +29,12 @@ public sealed class ChunkStoreOptions
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// The name this store stamps its writes with; unique in the grid. By default one is made up when the store is
+    /// created and kept in it.
+    /// </summary>
+    public string? Origin { get; init; }
+
     public string DatabasePath => Path.Combine(DataDirectory, "chunks.db");
 
     public string LogPath => Path.Combine(DataDirectory, "chunks.wal");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Grid.Edge.Hub.Storage.Compression;
+using Grid.Edge.Hub.Storage.Versions;
 using Grid.Edge.Protocol.Readings;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,9 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// hold the full content of the buckets being written. Checkpoints write changed buckets as compressed chunks,
 /// with their 1-minute and 1-hour rollups, to the chunk store and then empty the log. Late data reopens its
 /// bucket: the chunk is decoded, merged and written again, and its rollups recomputed. Recovery replays the log.
+/// Every point has a write stamp (hybrid logical clock, origin): a first write's follows from its time and is not
+/// stored; corrections and merged writes from other stores keep theirs, so that conflicting values resolve the
+/// same way on every hub whatever the order they arrive in.
 /// </summary>
 public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 {
@@ -32,6 +36,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private readonly ConcurrentDictionary<SeriesKey, SeriesState> _series = new();
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<SeriesState> _changedSeries = [];
+    private readonly HybridLogicalClock _clock;
+    private readonly List<string> _originNames = [];
+    private readonly Dictionary<string, int> _originIds = new(StringComparer.Ordinal);
+    private int _savedOrigins;
+    private int _localOrigin;
     private readonly Task _writerLoop;
     private long _nextSeriesId;
     private DateTimeOffset _lastCheckpoint;
@@ -53,7 +62,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         _log = log;
         _readConnectionString = new SqliteConnectionStringBuilder(index.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();
         _lastCheckpoint = options.Time.GetUtcNow();
+        _clock = new HybridLogicalClock(options.Time);
         LoadCatalogue();
+        LoadOrigins(options.Origin);
         _writerLoop = Task.Factory.StartNew(WriterLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -67,7 +78,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         Directory.CreateDirectory(options.DataDirectory);
         var index = ChunkIndex.Open(options.DatabasePath, (long)options.BucketDuration.TotalMilliseconds);
         WriteAheadLog log;
-        List<Reading> recovered;
+        List<LogEntry> recovered;
         try
         {
             log = WriteAheadLog.Open(options.LogPath, out recovered, out var discarded);
@@ -97,7 +108,27 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (readings.Count == 0)
             return ValueTask.FromResult(AppendResult.Empty);
-        var pending = new PendingAppend(readings, replay: false);
+        var pending = new PendingAppend(readings, AppendKind.Local);
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>The origin name this store stamps its own writes with.</summary>
+    public string Origin => _originNames[_localOrigin];
+
+    public ValueTask<AppendResult> MergeAsync(IReadOnlyList<StampedReading> readings, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (readings.Count == 0)
+            return ValueTask.FromResult(AppendResult.Empty);
+        foreach (var stamped in readings)
+        {
+            if (string.IsNullOrEmpty(stamped.Stamp.Origin) || stamped.Stamp.Origin.Length > 200)
+                throw new ArgumentException("Every merged reading needs the origin that wrote it (1 to 200 characters).", nameof(readings));
+        }
+
+        var pending = new PendingAppend(readings.Select(r => r.Reading).ToList(), AppendKind.Merge) { Stamps = readings.Select(r => (WriteStamp?)r.Stamp).ToList() };
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
         return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
     }
@@ -105,7 +136,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     /// <summary>Writes everything buffered to the chunk store now (e.g. before a backup); completes when done.</summary>
     public Task CheckpointAsync()
     {
-        var pending = new PendingAppend([], replay: false) { CheckpointRequest = true };
+        var pending = new PendingAppend([], AppendKind.Local) { CheckpointRequest = true };
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
         return pending.Completion.Task;
     }
@@ -420,9 +451,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
     }
 
-    private void Recover(List<Reading> readings)
+    private void Recover(List<LogEntry> entries)
     {
-        var pending = new PendingAppend(readings, replay: true);
+        var pending = new PendingAppend(entries.Select(e => e.Reading).ToList(), AppendKind.Replay) { Stamps = entries.Select(e => e.Stamp).ToList() };
         ApplyGroup([pending]);
         Checkpoint();
     }
@@ -527,7 +558,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     }
 
     /// <summary>Applies appends to the bucket buffers; returns per-append results and the readings to log.</summary>
-    private (AppendResult[] Results, List<Reading> Stored) ApplyGroup(List<PendingAppend> group)
+    private (AppendResult[] Results, List<LogEntry> Stored) ApplyGroup(List<PendingAppend> group)
     {
         // Buckets touched for the first time since they were written are loaded from their chunk first, so
         // that duplicates and late data are judged against everything stored.
@@ -547,19 +578,21 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         var loaded = toLoad.Select(item => (item.Item1, Buffer: LoadBucket(item.Item1, item.Item2))).ToList();
 
         var results = new AppendResult[group.Count];
-        var logged = new List<Reading>();
+        var logged = new List<LogEntry>();
         lock (_gate)
         {
             foreach (var (state, buffer) in loaded)
                 state.Buckets.TryAdd(buffer.Start, buffer);
             for (var p = 0; p < group.Count; p++)
             {
-                var readings = group[p].Readings;
+                var pending = group[p];
+                var readings = pending.Readings;
                 var stored = new List<Reading>(readings.Count);
                 List<Reading>? conflicts = null;
-                int inserted = 0, updated = 0, duplicates = 0;
-                foreach (var reading in readings)
+                int inserted = 0, updated = 0, duplicates = 0, superseded = 0;
+                for (var i = 0; i < readings.Count; i++)
                 {
+                    var reading = readings[i];
                     if (!_series.TryGetValue(reading.Series, out var state))
                     {
                         state = new SeriesState(++_nextSeriesId, new SeriesInfo(reading.Series, reading.Unit, 0, reading.TimestampMs, reading.TimestampMs, reading.Value));
@@ -571,33 +604,116 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                         continue;
                     }
 
-                    var start = BucketOf(reading.TimestampMs);
+                    var t = reading.TimestampMs;
+                    var start = BucketOf(t);
                     if (!state.Buckets.TryGetValue(start, out var buffer))
                         state.Buckets[start] = buffer = new BucketBuffer(start);
-                    var outcome = buffer.Upsert(reading.TimestampMs, reading.Value);
-                    if (outcome == UpsertResult.Duplicate)
+                    var found = buffer.TryFind(t, out var old, out var oldStamp);
+                    var sameValue = found && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(reading.Value);
+                    PointStamp stamp;
+                    if (pending.Kind == AppendKind.Local)
                     {
+                        if (sameValue)
+                        {
+                            duplicates++;
+                            continue;
+                        }
+
+                        // A correction here is ordered after the value it corrects, wherever that was written.
+                        if (found)
+                            _clock.Observe(oldStamp.Hlc);
+                        stamp = found ? new PointStamp(_clock.Next(), _localOrigin) : PointStamp.FirstWrite(t, _localOrigin);
+                    }
+                    else
+                    {
+                        var given = pending.Stamps![i] ?? WriteStamp.FirstWrite(t, Origin);
+                        stamp = new PointStamp(given.Hlc, OriginId(given.Origin));
+                        _clock.Observe(given.Hlc);
+                        if (pending.Kind == AppendKind.Merge && found)
+                        {
+                            var order = WriteStamp.Compare(given, reading.Value, new WriteStamp(oldStamp.Hlc, _originNames[oldStamp.Origin]), old);
+                            if (order <= 0)
+                            {
+                                if (order < 0)
+                                    superseded++;
+                                else
+                                    duplicates++;
+                                continue;
+                            }
+                        }
+                    }
+
+                    var added = buffer.Put(t, reading.Value, stamp);
+                    buffer.Dirty = true;
+                    if (pending.Kind != AppendKind.Replay)
+                        logged.Add(new LogEntry(reading, stamp == PointStamp.FirstWrite(t, _localOrigin) ? null : new WriteStamp(stamp.Hlc, _originNames[stamp.Origin])));
+                    if (sameValue)
+                    {
+                        // Only the stamp moved on (a merged write of the same value): kept so that later
+                        // writes compare against it, but nothing a reader sees changed.
                         duplicates++;
                         continue;
                     }
 
-                    buffer.Dirty = true;
-                    state.Apply(reading, added: outcome == UpsertResult.Inserted);
+                    state.Apply(reading, added);
                     _changedSeries.Add(state);
                     stored.Add(reading);
-                    if (outcome == UpsertResult.Inserted)
+                    if (added)
                         inserted++;
                     else
                         updated++;
                 }
 
-                if (!group[p].Replay)
-                    logged.AddRange(stored);
-                results[p] = new AppendResult(stored, inserted, updated, duplicates, (IReadOnlyList<Reading>?)conflicts ?? []);
+                results[p] = new AppendResult(stored, inserted, updated, duplicates, (IReadOnlyList<Reading>?)conflicts ?? []) { Superseded = superseded };
             }
         }
 
         return (results, logged);
+    }
+
+    /// <summary>The number of an origin name, taking in a name not seen before (saved with the next checkpoint).</summary>
+    private int OriginId(string name)
+    {
+        if (!_originIds.TryGetValue(name, out var id))
+        {
+            id = _originNames.Count;
+            _originNames.Add(name);
+            _originIds[name] = id;
+        }
+
+        return id;
+    }
+
+    private void LoadOrigins(string? configured)
+    {
+        using (var command = _index.CreateCommand())
+        {
+            command.CommandText = "SELECT id, name FROM origins ORDER BY id";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (reader.GetInt64(0) != _originNames.Count)
+                    throw new InvalidDataException($"{_options.DatabasePath}: origin numbers are not consecutive; the file was changed by something else.");
+                OriginId(reader.GetString(1));
+            }
+        }
+
+        _savedOrigins = _originNames.Count;
+        _localOrigin = OriginId(configured ?? (_originNames.Count > 0 ? _originNames[0] : "store-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))));
+        SaveOrigins(null);
+    }
+
+    private void SaveOrigins(SqliteTransaction? transaction)
+    {
+        for (; _savedOrigins < _originNames.Count; _savedOrigins++)
+        {
+            using var command = _index.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT INTO origins(id, name) VALUES($id, $name)";
+            command.Parameters.AddWithValue("$id", _savedOrigins);
+            command.Parameters.AddWithValue("$name", _originNames[_savedOrigins]);
+            command.ExecuteNonQuery();
+        }
     }
 
     private BucketBuffer LoadBucket(SeriesState state, long start)
@@ -609,8 +725,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         command.Parameters.AddWithValue("$b", start);
         if (command.ExecuteScalar() is byte[] data)
         {
-            var (times, values) = ChunkCodec.Decode(data);
-            buffer.Load(times, values);
+            var (times, values, stamps) = ChunkCodec.DecodeWithStamps(data);
+            buffer.Load(times, values, stamps);
         }
 
         return buffer;
@@ -620,7 +736,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private void Checkpoint()
     {
         var watch = Stopwatch.StartNew();
-        List<(SeriesState State, BucketBuffer Buffer, long[] Times, double[] Values)> dirty = [];
+        List<(SeriesState State, BucketBuffer Buffer, long[] Times, double[] Values, ChunkStampSet Stamps)> dirty = [];
         List<SeriesState> changed;
         lock (_gate)
         {
@@ -631,7 +747,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     if (buffer.Dirty)
                     {
                         var (times, values) = buffer.Snapshot();
-                        dirty.Add((state, buffer, times, values));
+                        dirty.Add((state, buffer, times, values, buffer.SnapshotStamps(times)));
                     }
                 }
             }
@@ -644,10 +760,12 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         if (dirty.Count > 0 || changed.Count > 0 || retention)
         {
             using var transaction = _index.BeginTransaction();
+            lock (_gate)
+                SaveOrigins(transaction);
             foreach (var state in changed)
                 SaveSeries(transaction, state);
-            foreach (var (state, buffer, times, values) in dirty)
-                SaveBucket(transaction, state.Id, buffer.Start, times, values);
+            foreach (var (state, buffer, times, values, stamps) in dirty)
+                SaveBucket(transaction, state.Id, buffer.Start, times, values, stamps);
             if (retention)
                 ApplyRetention(transaction);
             transaction.Commit();
@@ -658,7 +776,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         _log.Truncate();
         lock (_gate)
         {
-            foreach (var (_, buffer, times, _) in dirty)
+            foreach (var (_, buffer, times, _, _) in dirty)
             {
                 if (buffer.Count == times.Length)
                     buffer.Dirty = false;
@@ -703,9 +821,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         command.ExecuteNonQuery();
     }
 
-    private void SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values)
+    private void SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
     {
-        var data = ChunkCodec.Encode(times, values);
+        var data = ChunkCodec.Encode(times, values, stamps);
         Interlocked.Add(ref _chunkBytesWritten, data.Length);
         using (var command = _index.CreateCommand())
         {
@@ -928,11 +1046,26 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         return result.Values.OrderBy(s => s.Key.Id, StringComparer.Ordinal).ToList();
     }
 
-    private sealed class PendingAppend(IReadOnlyList<Reading> readings, bool replay)
+    private enum AppendKind
+    {
+        /// <summary>Written here: a new point gets its first-write stamp, a changed value a new clock value.</summary>
+        Local,
+
+        /// <summary>Written elsewhere with its stamp: kept only if it wins over what is stored.</summary>
+        Merge,
+
+        /// <summary>From the log at start: the winners of before, put back as they were.</summary>
+        Replay,
+    }
+
+    private sealed class PendingAppend(IReadOnlyList<Reading> readings, AppendKind kind)
     {
         public IReadOnlyList<Reading> Readings { get; } = readings;
 
-        public bool Replay { get; } = replay;
+        public AppendKind Kind { get; } = kind;
+
+        /// <summary>For merges and replays: each reading's stamp (null in a replay: a first write of this store).</summary>
+        public List<WriteStamp?>? Stamps { get; init; }
 
         public bool CheckpointRequest { get; init; }
 

@@ -17,6 +17,7 @@ internal sealed class WriteAheadLog : IDisposable
     private const int MaxRecordBytes = 64 * 1024 * 1024;
     private const byte RawValue = 0xFF;
     private const byte SameValue = 0xFE;
+    private const byte StampFollows = 0xFD;
     private readonly FileStream _stream;
     private readonly Dictionary<(SeriesKey, string), int> _numbers = [];
     private readonly List<double?> _lastValues = [];
@@ -36,7 +37,7 @@ internal sealed class WriteAheadLog : IDisposable
     public long BytesWritten { get; private set; }
 
     /// <summary>Opens the log, returning the readings of every intact record in order.</summary>
-    public static WriteAheadLog Open(string path, out List<Reading> recovered, out long discardedBytes)
+    public static WriteAheadLog Open(string path, out List<LogEntry> recovered, out long discardedBytes)
     {
         recovered = [];
         discardedBytes = 0;
@@ -64,7 +65,7 @@ internal sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Appends one record; not durable until <see cref="Sync"/>.</summary>
-    public void Append(IReadOnlyList<Reading> readings)
+    public void Append(IReadOnlyList<LogEntry> readings)
     {
         // The record updates the log's state (series numbers, last values) as it is built; if it cannot be
         // written whole, the state is put back so that no later record relies on it.
@@ -121,7 +122,7 @@ internal sealed class WriteAheadLog : IDisposable
 
     public void Dispose() => _stream.Dispose();
 
-    private static long ReadAll(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<Reading> readings)
+    private static long ReadAll(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<LogEntry> readings)
     {
         stream.Position = 0;
         var header = new byte[HeaderBytes];
@@ -162,14 +163,15 @@ internal sealed class WriteAheadLog : IDisposable
     /// A record: series first seen in this log (their key and unit, once per log generation), then readings as
     /// (series number, time as a delta from the record's first time, value). A value is "same as this series'
     /// last", a short decimal as the change of its scaled integer, or the raw 8 bytes: sensor values mostly cost
-    /// one or two bytes. Numbers and last values restart when the log is emptied.
+    /// one or two bytes. A reading that is not a first write of this store carries its stamp before the value.
+    /// Numbers and last values restart when the log is emptied.
     /// </summary>
-    private static byte[] Serialize(IReadOnlyList<Reading> readings, Dictionary<(SeriesKey, string), int> numbers, List<double?> lastValues, List<(int Number, double? Value)> undo)
+    private static byte[] Serialize(IReadOnlyList<LogEntry> entries, Dictionary<(SeriesKey, string), int> numbers, List<double?> lastValues, List<(int Number, double? Value)> undo)
     {
-        using var buffer = new MemoryStream(readings.Count * 8 + 64);
+        using var buffer = new MemoryStream(entries.Count * 8 + 64);
         using var writer = new BinaryWriter(buffer, Encoding.UTF8);
         var fresh = new List<(SeriesKey Key, string Unit)>();
-        foreach (var reading in readings)
+        foreach (var (reading, _) in entries)
         {
             if (!numbers.ContainsKey((reading.Series, reading.Unit)))
             {
@@ -187,14 +189,21 @@ internal sealed class WriteAheadLog : IDisposable
             writer.Write(unit);
         }
 
-        writer.Write7BitEncodedInt(readings.Count);
-        var baseTime = readings.Count > 0 ? readings[0].TimestampMs : 0;
+        writer.Write7BitEncodedInt(entries.Count);
+        var baseTime = entries.Count > 0 ? entries[0].Reading.TimestampMs : 0;
         writer.Write7BitEncodedInt64(baseTime);
-        foreach (var reading in readings)
+        foreach (var (reading, stamp) in entries)
         {
             var number = numbers[(reading.Series, reading.Unit)];
             writer.Write7BitEncodedInt(number);
             writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(reading.TimestampMs - baseTime)));
+            if (stamp is { } kept)
+            {
+                writer.Write(StampFollows);
+                writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(kept.Hlc - Versions.WriteStamp.HlcOf(reading.TimestampMs))));
+                writer.Write(kept.Origin);
+            }
+
             WriteValue(writer, reading.Value, lastValues[number]);
             undo.Add((number, lastValues[number]));
             lastValues[number] = reading.Value;
@@ -247,7 +256,7 @@ internal sealed class WriteAheadLog : IDisposable
     private static long PreviousScaled(double? last, int scale) =>
         last is { } previous && Compression.ChunkCodec.TryScale(previous, scale, out var k) ? k : 0;
 
-    private static void Deserialize(byte[] payload, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<Reading> readings)
+    private static void Deserialize(byte[] payload, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<LogEntry> readings)
     {
         using var reader = new BinaryReader(new MemoryStream(payload), Encoding.UTF8);
         var fresh = reader.Read7BitEncodedInt();
@@ -268,12 +277,23 @@ internal sealed class WriteAheadLog : IDisposable
             if ((uint)index >= (uint)series.Count)
                 throw new InvalidDataException("bad series number");
             var t = unchecked(baseTime + Compression.BitReader.UnZigZag((ulong)reader.Read7BitEncodedInt64()));
+            Versions.WriteStamp? stamp = null;
+            if (reader.BaseStream.Position < payload.Length && payload[reader.BaseStream.Position] == StampFollows)
+            {
+                reader.ReadByte();
+                var hlc = unchecked(Versions.WriteStamp.HlcOf(t) + Compression.BitReader.UnZigZag((ulong)reader.Read7BitEncodedInt64()));
+                stamp = new Versions.WriteStamp(hlc, reader.ReadString());
+            }
+
             var v = ReadValue(reader, lastValues[index]);
             lastValues[index] = v;
-            readings.Add(new Reading(series[index].Key, t, v, series[index].Unit));
+            readings.Add(new LogEntry(new Reading(series[index].Key, t, v, series[index].Unit), stamp));
         }
 
         if (reader.BaseStream.Position != payload.Length)
             throw new InvalidDataException("trailing bytes in record");
     }
 }
+
+/// <summary>A logged reading; <see cref="Stamp"/> is null for a first write of this store (its stamp follows from its time).</summary>
+internal readonly record struct LogEntry(Reading Reading, Versions.WriteStamp? Stamp);

@@ -6,11 +6,13 @@ namespace Grid.Edge.Hub.Storage.Compression;
 /// Gorilla-style variable-length buckets. Values: most sensor values are short
 /// decimals, so a run whose values are all exactly <c>k / 10^d</c> for one <c>d</c> is stored as integers
 /// <c>k</c>: delta, zigzag, bit-packed in blocks of 128 (the idea behind ALP and Chimp). Anything else falls back
-/// to Gorilla XOR. Decoding gives back every value bit for bit.
+/// to Gorilla XOR. Decoding gives back every value bit for bit. Last, the points' write stamps: the usual origin
+/// and the few stamps that are not a first write of it (format 3; format 2 chunks have none).
 /// </summary>
 public static class ChunkCodec
 {
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
+    private const byte UnstampedFormat = 2;
     private const byte DeltaOfDeltaTimes = 0;
     private const byte RegularTimes = 1;
     private const byte DecimalMode = 0;
@@ -19,7 +21,10 @@ public static class ChunkCodec
     private const int BlockSize = 128;
     internal static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
-    public static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values)
+    public static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values) =>
+        Encode(timestamps, values, Chunks.ChunkStampSet.Local);
+
+    internal static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, Chunks.ChunkStampSet stamps)
     {
         if (timestamps.Length != values.Length)
             throw new ArgumentException("timestamps and values differ in length");
@@ -34,14 +39,22 @@ public static class ChunkCodec
             EncodeDecimal(writer, values, scale);
         else
             EncodeGorilla(writer, values);
+        writer.AlignToByte();
+        EncodeStamps(writer, timestamps, stamps);
         return writer.ToArray();
     }
 
     public static (long[] Timestamps, double[] Values) Decode(ReadOnlySpan<byte> data)
     {
+        var (timestamps, values, _) = DecodeWithStamps(data);
+        return (timestamps, values);
+    }
+
+    internal static (long[] Timestamps, double[] Values, Chunks.ChunkStampSet Stamps) DecodeWithStamps(ReadOnlySpan<byte> data)
+    {
         var reader = new BitReader(data);
         var version = reader.ReadBits(8);
-        if (version != FormatVersion)
+        if (version != FormatVersion && version != UnstampedFormat)
             throw new InvalidDataException($"chunk format {version} is not {FormatVersion}");
         var count = reader.ReadVarint();
         if (count > 100_000_000)
@@ -49,7 +62,7 @@ public static class ChunkCodec
         var timestamps = new long[count];
         var values = new double[count];
         if (count == 0)
-            return (timestamps, values);
+            return (timestamps, values, Chunks.ChunkStampSet.Local);
         DecodeTimestamps(ref reader, timestamps);
         reader.AlignToByte();
         switch (reader.ReadBits(8))
@@ -64,7 +77,48 @@ public static class ChunkCodec
                 throw new InvalidDataException("unknown value encoding");
         }
 
-        return (timestamps, values);
+        if (version == UnstampedFormat)
+            return (timestamps, values, Chunks.ChunkStampSet.Local);
+        reader.AlignToByte();
+        return (timestamps, values, DecodeStamps(ref reader, timestamps));
+    }
+
+    /// <summary>Usual origin, count of kept stamps, then each as (index gap, clock minus first-write clock, origin).</summary>
+    private static void EncodeStamps(BitWriter writer, ReadOnlySpan<long> timestamps, Chunks.ChunkStampSet stamps)
+    {
+        writer.WriteVarint((ulong)stamps.UsualOrigin);
+        writer.WriteVarint((ulong)stamps.Kept.Count);
+        var previous = -1;
+        foreach (var (index, stamp) in stamps.Kept)
+        {
+            writer.WriteVarint((ulong)(index - previous - 1));
+            writer.WriteVarint(BitWriter.ZigZag(unchecked(stamp.Hlc - Versions.WriteStamp.HlcOf(timestamps[index]))));
+            writer.WriteVarint((ulong)stamp.Origin);
+            previous = index;
+        }
+    }
+
+    private static Chunks.ChunkStampSet DecodeStamps(ref BitReader reader, long[] timestamps)
+    {
+        var usual = reader.ReadVarint();
+        var count = reader.ReadVarint();
+        if (usual > int.MaxValue || count > (ulong)timestamps.Length)
+            throw new InvalidDataException("chunk stamps are implausible");
+        var kept = new List<(int, Chunks.PointStamp)>((int)count);
+        long index = -1;
+        for (var i = 0UL; i < count; i++)
+        {
+            index += (long)Math.Min(reader.ReadVarint(), (ulong)timestamps.Length) + 1;
+            if (index >= timestamps.Length)
+                throw new InvalidDataException("chunk stamp index out of range");
+            var hlc = unchecked(Versions.WriteStamp.HlcOf(timestamps[index]) + BitReader.UnZigZag(reader.ReadVarint()));
+            var origin = reader.ReadVarint();
+            if (origin > int.MaxValue)
+                throw new InvalidDataException("chunk stamp origin out of range");
+            kept.Add(((int)index, new Chunks.PointStamp(hlc, (int)origin)));
+        }
+
+        return new Chunks.ChunkStampSet((int)usual, kept);
     }
 
     private static void EncodeTimestamps(BitWriter writer, ReadOnlySpan<long> t)

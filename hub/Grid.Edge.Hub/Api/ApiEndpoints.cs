@@ -113,7 +113,10 @@ internal static class ApiEndpoints
             stats.DroppedChunks,
             stats.DroppedPoints,
             HubConfiguration.RetentionRules(configuration, options).Select(r => new RetentionResponse(r.Pattern, Days(r.Raw), Days(r.Minute), Days(r.Hour))).ToList(),
-            series.Select(s => new SeriesStorageResponse(s.Key.Id, s.Chunks, s.RawPoints, s.RawBytes, s.RawPoints > 0 ? Math.Round((double)s.RawBytes / s.RawPoints, 3) : 0, s.MinuteRollups, s.HourRollups)).ToList());
+            series.Select(s => new SeriesStorageResponse(s.Key.Id, s.Chunks, s.RawPoints, s.RawBytes, s.RawPoints > 0 ? Math.Round((double)s.RawBytes / s.RawPoints, 3) : 0, s.MinuteRollups, s.HourRollups)).ToList())
+        {
+            Origin = store.Origin,
+        };
     }
 
     /// <summary>What this process has written to storage devices (Linux /proc/self/io), the figure that wears SD cards.</summary>

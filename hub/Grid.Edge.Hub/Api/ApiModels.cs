@@ -65,7 +65,11 @@ public sealed record StorageResponse(
     long DroppedChunks,
     long DroppedPoints,
     IReadOnlyList<RetentionResponse> Retention,
-    IReadOnlyList<SeriesStorageResponse> Series);
+    IReadOnlyList<SeriesStorageResponse> Series)
+{
+    /// <summary>The name this hub's store stamps its writes with (conflicting values resolve by stamp).</summary>
+    public string? Origin { get; init; }
+}
 
 public sealed record RetentionResponse(string Pattern, double? RawDays, double? MinuteDays, double? HourDays);
 

@@ -256,11 +256,17 @@ internal static class StorageCommand
         await SettledHubBytesAsync(hub);
         using var hubHttp = new HttpClient { BaseAddress = hub.Http };
         var windowEnd = t0 + pointsPerSeries * 1000L;
+        var influxDay = await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT v FROM bench24 WHERE time >= {day}ms AND time < {day + 86_400_000L}ms")}"));
+        static byte[] Check(byte[] body) => body.Length == 86_400 * 16 ? body : throw new InvalidDataException($"expected 86,400 points, got {body.Length / 16}");
         var rows = new List<string>
         {
             Row(
-                "24 h raw read of one 1 Hz series (86,400 points)",
-                await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT v FROM bench24 WHERE time >= {day}ms AND time < {day + 86_400_000L}ms")}")),
+                "24 h raw read of one 1 Hz series (86,400 points), hub binary columns",
+                influxDay,
+                await TimeAsync(async () => Check(await hubHttp.GetByteArrayAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000&format=binary")))),
+            Row(
+                "24 h raw read of one 1 Hz series (86,400 points), hub JSON",
+                influxDay,
                 await TimeAsync(() => hubHttp.GetStringAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000"))),
             Row(
                 $"1-minute means of 1000 series over {pointsPerSeries / 60} whole minutes",
@@ -277,7 +283,7 @@ internal static class StorageCommand
     private static string Row(string name, (double P50, double P99) influx, (double P50, double P99) hub) =>
         $"| {name} | {influx.P50:0.0} / {influx.P99:0.0} ms | {hub.P50:0.0} / {hub.P99:0.0} ms | {hub.P50 / influx.P50:0.00}x |";
 
-    private static async Task<(double P50, double P99)> TimeAsync(Func<Task<string>> query)
+    private static async Task<(double P50, double P99)> TimeAsync<T>(Func<Task<T>> query)
     {
         await query(); // warm up
         var times = new List<double>();

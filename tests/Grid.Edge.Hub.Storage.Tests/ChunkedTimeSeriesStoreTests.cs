@@ -268,6 +268,46 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Buckets_being_written_answer_aggregates_like_raw_points_through_appends_late_points_and_changes()
+    {
+        // Queries between writes build the in-memory minutes of unwritten buckets; appends keep them current and
+        // late points or changed values make them be rebuilt.
+        await Gen.Select(Gen.Int[0, 3].Array[20, 80], Gen.Int[0, int.MaxValue]).SampleAsync(
+            async (operations, seed) =>
+            {
+                var random = new Random(seed);
+                var next = T0;
+                foreach (var operation in operations)
+                {
+                    switch (operation)
+                    {
+                        case 0:
+                            var batch = Enumerable.Range(0, random.Next(1, 400)).Select(i => R("x", next += random.Next(1, 20_000), Math.Round(random.NextDouble() * 50, 1))).ToList();
+                            await _store.AppendAsync(batch);
+                            break;
+                        case 1:
+                            await _store.AppendAsync([R("x", T0 + (long)(random.NextDouble() * (next - T0 + 1)), Math.Round(random.NextDouble() * 50, 2))]);
+                            break;
+                        case 2:
+                            await AssertAggregatesMatchRawAsync();
+                            break;
+                        default:
+                            if (random.Next(4) == 0)
+                                await _store.CheckpointAsync();
+                            break;
+                    }
+                }
+
+                await AssertAggregatesMatchRawAsync();
+                await _store.DisposeAsync();
+                Directory.Delete(_dir.Path, recursive: true);
+                _store = Open();
+            },
+            iter: 15,
+            threads: 1);
+    }
+
+    [Fact]
     public async Task Open_ended_ranges_read_stored_chunks_too()
     {
         await _store.AppendAsync([R("x", T0, 1), R("x", T0 + 1000, 2), R("x", T0 + 2000, 3)]);

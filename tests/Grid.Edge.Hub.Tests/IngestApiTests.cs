@@ -182,6 +182,45 @@ public sealed class IngestApiTests(HubFixture fixture) : IClassFixture<HubFixtur
         Assert.True(raw.Truncated);
     }
 
+    [Fact]
+    public async Task Binary_points_carry_the_same_points_as_json_and_csv()
+    {
+        var device = NewDevice();
+        using var client = await TestMqtt.ConnectAsync(_hub.Mqtt);
+        var t0 = Ms("2026-11-22T06:00:00Z");
+        var values = Enumerable.Range(0, 300).Select(i => i % 7 == 0 ? -0.1 * i : Math.Round(Math.Sin(i) * 1000, 3)).ToArray();
+        var readings = string.Join(",", values.Select((v, i) => $"{{\"m\":\"level\",\"v\":{v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)},\"t\":{t0 + i * 1000L}}}"));
+        Assert.True((await client.PublishAsync($"grid/{device}/batch", $"{{\"readings\":[{readings}]}}")).IsSuccess);
+
+        foreach (var query in new[] { $"from={t0}&to={t0 + 300_000}", $"from={t0}&to={t0 + 300_000}&limit=250", $"from={t0}&to={t0 + 300_000}&step=1m&agg=max" })
+        {
+            var json = (await PointsAsync(device, "level", query))!;
+            using var response = await _hub.Http.GetAsync($"/api/series/{device}/level/points?{query}&format=binary");
+            response.EnsureSuccessStatusCode();
+            Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+            var body = await response.Content.ReadAsByteArrayAsync();
+            var n = json.Points.Count;
+            Assert.Equal(n * 16, body.Length);
+            Assert.Equal(n.ToString(System.Globalization.CultureInfo.InvariantCulture), response.Headers.GetValues("X-Grid-Points").Single());
+            Assert.Equal(json.Truncated ? "true" : "false", response.Headers.GetValues("X-Grid-Truncated").Single());
+            Assert.Equal(Uri.EscapeDataString(json.Series), response.Headers.GetValues("X-Grid-Series").Single());
+            Assert.Equal(json.Agg, response.Headers.TryGetValues("X-Grid-Agg", out var agg) ? agg.Single() : null);
+            for (var i = 0; i < n; i++)
+            {
+                Assert.Equal(json.Points[i][0], System.Buffers.Binary.BinaryPrimitives.ReadDoubleLittleEndian(body.AsSpan(i * 8)));
+                Assert.Equal(json.Points[i][1], System.Buffers.Binary.BinaryPrimitives.ReadDoubleLittleEndian(body.AsSpan((n + i) * 8)));
+            }
+
+            var csv = (await _hub.Http.GetStringAsync($"/api/series/{device}/level/points?{query}&format=csv")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(n + 1, csv.Length);
+            Assert.Equal(json.Points[^1][1], double.Parse(csv[^1].Split(',')[2], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        var refused = await _hub.Http.GetAsync($"/api/series/{device}/level/points?format=xml");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("not json, csv or binary", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("from=yesterday", "from: 'yesterday' is not a time")]
     [InlineData("to=12:00", "to: '12:00' is not a time")]

@@ -8,9 +8,15 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// </summary>
 internal sealed class BucketBuffer(long start)
 {
+    private const long MinuteMs = 60_000;
     private readonly List<long> _times = [];
     private readonly List<double> _values = [];
     private Dictionary<long, PointStamp>? _stamps;
+
+    // Per-minute aggregates kept up to date by appends in time order, so that aggregated reads of a bucket still
+    // being written need not scan its points; a late point or a changed value makes them be recomputed once.
+    private Accumulator[]? _minutes;
+    private bool _minutesStale;
 
     public long Start { get; } = start;
 
@@ -63,9 +69,12 @@ internal sealed class BucketBuffer(long start)
         {
             _times.Add(t);
             _values.Add(v);
+            if (_minutes is not null && !_minutesStale)
+                _minutes[(t - Start) / MinuteMs].Add(v);
             return true;
         }
 
+        _minutesStale = true;
         var index = _times.BinarySearch(t);
         if (index >= 0)
         {
@@ -76,6 +85,34 @@ internal sealed class BucketBuffer(long start)
         _times.Insert(~index, t);
         _values.Insert(~index, v);
         return true;
+    }
+
+    /// <summary>Adds the minutes in [from, to) (whole minutes) to <paramref name="add"/>, by minute start.</summary>
+    public void AddMinutes(long from, long to, long bucketMs, Action<long, Accumulator> add)
+    {
+        if (_minutes is null || _minutesStale)
+        {
+            _minutes = new Accumulator[bucketMs / MinuteMs];
+            for (var i = 0; i < _times.Count; i++)
+                _minutes[(_times[i] - Start) / MinuteMs].Add(_values[i]);
+            _minutesStale = false;
+        }
+
+        var first = Math.Max(0, (from - Start) / MinuteMs);
+        var last = Math.Min(_minutes.Length, (to - Start) / MinuteMs);
+        for (var m = first; m < last; m++)
+        {
+            if (_minutes[m].Count > 0)
+                add(Start + m * MinuteMs, _minutes[m]);
+        }
+    }
+
+    /// <summary>Adds each point in [from, to) to <paramref name="add"/>.</summary>
+    public void AddPoints(long from, long to, Action<long, double> add)
+    {
+        var index = _times.BinarySearch(from);
+        for (var i = index >= 0 ? index : ~index; i < _times.Count && _times[i] < to; i++)
+            add(_times[i], _values[i]);
     }
 
     public (long[] Times, double[] Values) Snapshot() => (_times.ToArray(), _values.ToArray());

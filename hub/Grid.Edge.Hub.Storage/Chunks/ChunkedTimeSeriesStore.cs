@@ -226,11 +226,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     public async ValueTask<IReadOnlyList<AggregatePoint>> ReadAggregatedAsync(SeriesKey series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
-        if (!_series.TryGetValue(series, out var state) || fromMs >= toMs)
-            return [];
-        await using var connection = await OpenReaderAsync(cancellationToken);
-        return await AggregateAsync(connection, state, fromMs, toMs, stepMs, cancellationToken);
+        var all = await ReadAggregatedAsync([series], fromMs, toMs, stepMs, cancellationToken);
+        return all[series];
     }
 
     public async ValueTask<IReadOnlyDictionary<SeriesKey, IReadOnlyList<AggregatePoint>>> ReadAggregatedAsync(IReadOnlyList<SeriesKey> series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default)
@@ -239,29 +236,38 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
         var result = new Dictionary<SeriesKey, IReadOnlyList<AggregatePoint>>();
         await using var connection = await OpenReaderAsync(cancellationToken);
+        using var queries = new RollupQueries(connection);
         foreach (var key in series)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             result[key] = _series.TryGetValue(key, out var state) && fromMs < toMs
-                ? await AggregateAsync(connection, state, fromMs, toMs, stepMs, cancellationToken)
+                ? Aggregate(connection, queries, state, fromMs, toMs, stepMs)
                 : [];
         }
 
         return result;
     }
 
-    private async Task<IReadOnlyList<AggregatePoint>> AggregateAsync(SqliteConnection connection, SeriesState state, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Aggregates of one series: the coarsest rollup tier whose buckets fit the step answers for the whole tier
+    /// buckets inside the range (stored rollups for written buckets, the in-memory minutes of buckets still being
+    /// written); the ragged ends and steps that fit no tier come from raw points.
+    /// </summary>
+    private List<AggregatePoint> Aggregate(SqliteConnection connection, RollupQueries queries, SeriesState state, long fromMs, long toMs, long stepMs)
     {
-        var output = new SortedDictionary<long, Accumulator>();
-        void Add(long t, long count, double sum, double min, double max)
+        var output = new Dictionary<long, Accumulator>();
+        void Add(long t, Accumulator part)
         {
             var bucket = t >= 0 ? t / stepMs * stepMs : ((t + 1) / stepMs - 1) * stepMs;
-            if (!output.TryGetValue(bucket, out var acc))
-                output[bucket] = acc = new Accumulator();
-            acc.Add(count, sum, min, max);
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(output, bucket, out _).Add(part.Count, part.Sum, part.Min, part.Max);
         }
 
-        // The coarsest rollup tier whose buckets fit the step answers for the whole tier buckets inside the
-        // range; the ragged ends and the buckets still being written come from raw points.
+        void AddPoint(long t, double v)
+        {
+            var bucket = t >= 0 ? t / stepMs * stepMs : ((t + 1) / stepMs - 1) * stepMs;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(output, bucket, out _).Add(v);
+        }
+
         var tierSize = stepMs % HourMs == 0 ? HourMs : stepMs % MinuteMs == 0 ? MinuteMs : 0;
         long inner = 0, innerEnd = 0;
         if (tierSize > 0)
@@ -270,70 +276,141 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             innerEnd = toMs / tierSize * tierSize;
         }
 
-        // Buckets with unwritten changes answer from their raw points; the stored rollups of the others are current.
+        var tiered = tierSize > 0 && inner < innerEnd;
         var dirty = new HashSet<long>();
-        var buffered = BufferedBuckets(state, fromMs, toMs, dirty);
-        if (tierSize == MinuteMs && inner < innerEnd)
+        if (tiered)
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT bucket, data FROM minute_rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to";
-            command.Parameters.AddWithValue("$s", state.Id);
-            command.Parameters.AddWithValue("$from", BucketOf(inner));
-            command.Parameters.AddWithValue("$to", innerEnd);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            // Buckets with unwritten changes answer from their in-memory minutes; their stored rollups are older.
+            lock (_gate)
             {
-                if (dirty.Contains(reader.GetInt64(0)))
-                    continue; // being written: its raw points below are newer than its stored rollup
-                foreach (var minute in RollupCodec.Decode((byte[])reader.GetValue(1)))
+                foreach (var (start, buffer) in state.Buckets)
                 {
-                    if (minute.Start >= inner && minute.Start < innerEnd)
-                        Add(minute.Start, minute.Count, minute.Sum, minute.Min, minute.Max);
+                    if (buffer.Dirty && start + _bucketMs > inner && start < innerEnd)
+                    {
+                        dirty.Add(start);
+                        buffer.AddMinutes(Math.Max(start, inner), Math.Min(start + _bucketMs, innerEnd), _bucketMs, Add);
+                    }
                 }
             }
-        }
-        else if (tierSize == HourMs && inner < innerEnd)
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT bucket, count, sum, min, max FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to";
-            command.Parameters.AddWithValue("$s", state.Id);
-            command.Parameters.AddWithValue("$tier", ChunkIndex.HourTier);
-            command.Parameters.AddWithValue("$from", inner);
-            command.Parameters.AddWithValue("$to", innerEnd);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var bucket = reader.GetInt64(0);
-                if (dirty.Contains(BucketOf(bucket)))
-                    continue; // being written: its raw points below are newer than its stored rollup
-                Add(bucket, reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4));
-            }
-        }
 
-        // Raw points: only where no rollup answered (ragged ends, unwritten buckets, steps that fit no tier).
-        var rawRanges = tierSize > 0 && inner < innerEnd ? new[] { (fromMs, inner), (innerEnd, toMs) } : new[] { (fromMs, toMs) };
-        foreach (var start in dirty)
-        {
-            if (tierSize > 0 && inner < innerEnd)
-                rawRanges = [.. rawRanges, (Math.Max(start, inner), Math.Min(start + _bucketMs, innerEnd))];
-        }
-
-        foreach (var (rawFrom, rawTo) in rawRanges.Where(r => r.Item1 < r.Item2))
-        {
-            await foreach (var (times, values) in BucketsAsync(state, rawFrom, rawTo, newestFirst: false, cancellationToken, buffered, connection))
+            if (tierSize == MinuteMs)
             {
-                for (var i = 0; i < times.Length; i++)
+                using var reader = queries.Minutes(state.Id, BucketOf(inner), innerEnd);
+                while (reader.Read())
                 {
-                    var t = times[i];
-                    if (t >= rawFrom && t < rawTo)
-                        Add(t, 1, values[i], values[i], values[i]);
+                    if (dirty.Contains(reader.GetInt64(0)))
+                        continue;
+                    foreach (var minute in RollupCodec.Decode((byte[])reader.GetValue(1)))
+                    {
+                        if (minute.Start >= inner && minute.Start < innerEnd)
+                            Add(minute.Start, new Accumulator { Count = minute.Count, Sum = minute.Sum, Min = minute.Min, Max = minute.Max });
+                    }
+                }
+            }
+            else
+            {
+                using var reader = queries.Hours(state.Id, inner, innerEnd);
+                while (reader.Read())
+                {
+                    var hour = reader.GetInt64(0);
+                    if (dirty.Contains(BucketOf(hour)))
+                        continue;
+                    Add(hour, new Accumulator { Count = reader.GetInt64(1), Sum = reader.GetDouble(2), Min = reader.GetDouble(3), Max = reader.GetDouble(4) });
                 }
             }
         }
 
-        return output.Select(kv => new AggregatePoint(kv.Key, kv.Value.Count, kv.Value.Sum, kv.Value.Min, kv.Value.Max)).ToList();
+        foreach (var (rawFrom, rawTo) in tiered ? [(fromMs, inner), (innerEnd, toMs)] : new[] { (fromMs, toMs) })
+        {
+            if (rawFrom < rawTo)
+                AddRawPoints(connection, state, rawFrom, rawTo, AddPoint);
+        }
+
+        var keys = output.Keys.ToArray();
+        Array.Sort(keys);
+        var result = new List<AggregatePoint>(keys.Length);
+        foreach (var key in keys)
+        {
+            var acc = output[key];
+            result.Add(new AggregatePoint(key, acc.Count, acc.Sum, acc.Min, acc.Max));
+        }
+
+        return result;
     }
 
+    /// <summary>Every point of a series in [from, to): buckets in memory from their buffers, the others from their chunks.</summary>
+    private void AddRawPoints(SqliteConnection connection, SeriesState state, long fromMs, long toMs, Action<long, double> add)
+    {
+        var inMemory = new HashSet<long>();
+        lock (_gate)
+        {
+            foreach (var (start, buffer) in state.Buckets)
+            {
+                if (start + _bucketMs > fromMs && start < toMs)
+                {
+                    inMemory.Add(start);
+                    buffer.AddPoints(fromMs, toMs, add);
+                }
+            }
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT bucket, data FROM chunks WHERE series_id=$s AND bucket>=$from AND bucket<$to";
+        command.Parameters.AddWithValue("$s", state.Id);
+        command.Parameters.AddWithValue("$from", BucketOf(fromMs));
+        command.Parameters.AddWithValue("$to", toMs);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (inMemory.Contains(reader.GetInt64(0)))
+                continue;
+            var (times, values) = ChunkCodec.Decode((byte[])reader.GetValue(1));
+            for (var i = 0; i < times.Length; i++)
+            {
+                if (times[i] >= fromMs && times[i] < toMs)
+                    add(times[i], values[i]);
+            }
+        }
+    }
+
+    /// <summary>The two rollup queries, prepared once for a read that covers many series.</summary>
+    private sealed class RollupQueries : IDisposable
+    {
+        private readonly SqliteCommand _minutes;
+        private readonly SqliteCommand _hours;
+
+        public RollupQueries(SqliteConnection connection)
+        {
+            _minutes = connection.CreateCommand();
+            _minutes.CommandText = "SELECT bucket, data FROM minute_rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to";
+            _hours = connection.CreateCommand();
+            _hours.CommandText = $"SELECT bucket, count, sum, min, max FROM rollups WHERE series_id=$s AND tier={ChunkIndex.HourTier} AND bucket>=$from AND bucket<$to";
+            foreach (var command in new[] { _minutes, _hours })
+            {
+                command.Parameters.Add("$s", SqliteType.Integer);
+                command.Parameters.Add("$from", SqliteType.Integer);
+                command.Parameters.Add("$to", SqliteType.Integer);
+            }
+        }
+
+        public SqliteDataReader Minutes(long seriesId, long from, long to) => Run(_minutes, seriesId, from, to);
+
+        public SqliteDataReader Hours(long seriesId, long from, long to) => Run(_hours, seriesId, from, to);
+
+        private static SqliteDataReader Run(SqliteCommand command, long seriesId, long from, long to)
+        {
+            command.Parameters[0].Value = seriesId;
+            command.Parameters[1].Value = from;
+            command.Parameters[2].Value = to;
+            return command.ExecuteReader();
+        }
+
+        public void Dispose()
+        {
+            _minutes.Dispose();
+            _hours.Dispose();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -1097,25 +1174,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         public void Dropped(long points, long? firstMs) =>
             Info = Info with { PointCount = Math.Max(0, Info.PointCount - points), FirstMs = firstMs ?? Info.LatestMs };
-    }
-
-    private sealed class Accumulator
-    {
-        public long Count { get; private set; }
-
-        public double Sum { get; private set; }
-
-        public double Min { get; private set; } = double.PositiveInfinity;
-
-        public double Max { get; private set; } = double.NegativeInfinity;
-
-        public void Add(long count, double sum, double min, double max)
-        {
-            Count += count;
-            Sum += sum;
-            Min = Math.Min(Min, min);
-            Max = Math.Max(Max, max);
-        }
     }
 }
 

@@ -21,15 +21,16 @@ public static class ChunkCodec
     private const int BlockSize = 128;
     internal static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
+    /// <summary>Points without stamps (format 2): for columns that are not stored points, such as rollups.</summary>
     public static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values) =>
-        Encode(timestamps, values, Chunks.ChunkStampSet.Local);
+        Encode(timestamps, values, null);
 
-    internal static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, Chunks.ChunkStampSet stamps)
+    internal static byte[] Encode(ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values, Chunks.ChunkStampSet? stamps)
     {
         if (timestamps.Length != values.Length)
             throw new ArgumentException("timestamps and values differ in length");
         var writer = new BitWriter(16 + timestamps.Length * 2);
-        writer.WriteBits(FormatVersion, 8);
+        writer.WriteBits(stamps is null ? UnstampedFormat : FormatVersion, 8);
         writer.WriteVarint((ulong)timestamps.Length);
         if (timestamps.Length == 0)
             return writer.ToArray();
@@ -39,8 +40,12 @@ public static class ChunkCodec
             EncodeDecimal(writer, values, scale);
         else
             EncodeGorilla(writer, values);
-        writer.AlignToByte();
-        EncodeStamps(writer, timestamps, stamps);
+        if (stamps is not null)
+        {
+            writer.AlignToByte();
+            EncodeStamps(writer, timestamps, stamps);
+        }
+
         return writer.ToArray();
     }
 

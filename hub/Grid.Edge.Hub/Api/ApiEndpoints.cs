@@ -36,7 +36,7 @@ internal static class ApiEndpoints
         api.MapGet("/series/{device}/{metric}/points", GetPointsAsync)
             .Produces<PointsResponse>()
             .WithSummary("Points of one series in [from, to): raw, or aggregated per step with agg=mean|min|max|sum|count.")
-            .WithDescription("from/to: Unix ms, RFC 3339, 'now' or relative like -6h (defaults: the last 24 h). step: 10s, 1m, 1h or ms. limit: raw points cap (default 100000, max 1000000).");
+            .WithDescription("from/to: Unix ms, RFC 3339, 'now' or relative like -6h (defaults: the last 24 h). step: 10s, 1m, 1h or ms. limit: raw points cap (default 100000, max 1000000). format: json (default), csv, or binary (little-endian float64 times then values; metadata in X-Grid-* headers).");
 
         api.MapGet("/storage", GetStorageAsync)
             .WithSummary("The time-series engine: points and bytes per series and tier, bytes written per reading (SD-card wear), checkpoints, retention.");
@@ -209,8 +209,8 @@ internal static class ApiEndpoints
             return problem;
         var key = info.Key;
         string? error;
-        if (format is not null and not "json" and not "csv")
-            return BadRequest($"format: '{format}' is not json or csv");
+        if (format is not null and not "json" and not "csv" and not "binary")
+            return BadRequest($"format: '{format}' is not json, csv or binary");
 
         if (step is null)
         {
@@ -220,10 +220,12 @@ internal static class ApiEndpoints
             if (cap is < 1 or > MaxRawLimit)
                 return BadRequest($"limit must be between 1 and {MaxRawLimit}");
             var raw = await store.ReadRangeAsync(key, fromMs, toMs, cap + 1, cancellationToken: cancellationToken);
-            var truncated = raw.Count > cap;
-            var points = raw.Take(cap).Select(p => new[] { p.TimestampMs, p.Value }).ToList();
-            var response = new PointsResponse(key.Id, info.Unit, fromMs, toMs, null, null, truncated, points);
-            return format == "csv" ? Csv(response) : new PointsJsonResult(response);
+            var count = Math.Min(cap, raw.Count);
+            var times = new long[count];
+            var values = new double[count];
+            for (var i = 0; i < count; i++)
+                (times[i], values[i]) = (raw[i].TimestampMs, raw[i].Value);
+            return Answer(new PointSet(key.Id, info.Unit, fromMs, toMs, null, null, raw.Count > cap, times, values), format);
         }
 
         if (!QueryParameters.TryParseDuration(step, out var stepMs, out error))
@@ -235,10 +237,25 @@ internal static class ApiEndpoints
             return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
 
         var buckets = await store.ReadAggregatedAsync(key, fromMs, toMs, stepMs, cancellationToken);
-        var values = buckets.Select(b => new[] { b.BucketStartMs, Pick(b, aggregate) }).ToList();
-        var aggregated = new PointsResponse(key.Id, info.Unit, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), false, values);
-        return format == "csv" ? Csv(aggregated) : new PointsJsonResult(aggregated);
+        var aggregated = new PointSet(
+            key.Id,
+            info.Unit,
+            fromMs,
+            toMs,
+            stepMs,
+            aggregate.ToString().ToLowerInvariant(),
+            false,
+            buckets.Select(b => b.BucketStartMs).ToArray(),
+            buckets.Select(b => Pick(b, aggregate)).ToArray());
+        return Answer(aggregated, format);
     }
+
+    private static IResult Answer(PointSet points, string? format) => format switch
+    {
+        "csv" => Csv(points),
+        "binary" => new PointsBinaryResult(points),
+        _ => new PointsJsonResult(points),
+    };
 
     private static async Task<IResult> GetDevicePointsAsync(string device, string? from, string? to, string? step, string? agg, ITimeSeriesStore store, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -350,15 +367,15 @@ internal static class ApiEndpoints
     }
 
     /// <summary>Points as CSV for spreadsheets: an RFC 3339 time column, Unix ms, and the value in the series' unit.</summary>
-    private static IResult Csv(PointsResponse points)
+    private static IResult Csv(PointSet points)
     {
         var text = new System.Text.StringBuilder();
         var valueColumn = points.Agg is null ? "value" : points.Agg;
         text.Append(System.Globalization.CultureInfo.InvariantCulture, $"time,unix_ms,{valueColumn}{(points.Unit.Length > 0 ? $" ({points.Unit})" : string.Empty)}\n");
-        foreach (var point in points.Points)
+        for (var i = 0; i < points.Times.Length; i++)
         {
-            var ms = (long)point[0];
-            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{DateTimeOffset.FromUnixTimeMilliseconds(ms):yyyy-MM-dd'T'HH:mm:ss.fff'Z'},{ms},{point[1]:R}\n");
+            var ms = points.Times[i];
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{DateTimeOffset.FromUnixTimeMilliseconds(ms):yyyy-MM-dd'T'HH:mm:ss.fff'Z'},{ms},{points.Values[i]:R}\n");
         }
 
         var name = points.Series.Replace('/', '_') + ".csv";

@@ -1,12 +1,16 @@
+using System.Buffers.Binary;
 using System.Text.Json;
 
 namespace Grid.Edge.Hub.Api;
+
+/// <summary>The points of one answer in columns (a day of 1 Hz data is 86,400 of them: no object per point).</summary>
+internal sealed record PointSet(string Series, string Unit, long From, long To, long? Step, string? Agg, bool Truncated, long[] Times, double[] Values);
 
 /// <summary>
 /// Writes a <see cref="PointsResponse"/> straight to the response as it is serialised: a day of 1 Hz data is
 /// 86,400 pairs, and general-purpose serialisation of nested arrays costs more than reading them from the store.
 /// </summary>
-internal sealed class PointsJsonResult(PointsResponse points) : IResult
+internal sealed class PointsJsonResult(PointSet points) : IResult
 {
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -28,20 +32,61 @@ internal sealed class PointsJsonResult(PointsResponse points) : IResult
             json.WriteNull("agg");
         json.WriteBoolean("truncated", points.Truncated);
         json.WriteStartArray("points");
-        var written = 0;
-        foreach (var point in points.Points)
+        for (var i = 0; i < points.Times.Length; i++)
         {
             json.WriteStartArray();
-            json.WriteNumberValue((long)point[0]);
-            json.WriteNumberValue(point[1]);
+            json.WriteNumberValue(points.Times[i]);
+            json.WriteNumberValue(points.Values[i]);
             json.WriteEndArray();
-            if (++written % 8192 == 0)
+            if ((i + 1) % 8192 == 0)
                 await json.FlushAsync(httpContext.RequestAborted);
         }
 
         json.WriteEndArray();
         json.WriteEndObject();
         await json.FlushAsync(httpContext.RequestAborted);
+    }
+}
+
+/// <summary>
+/// The same points as little-endian float64 columns (<c>format=binary</c>): all times (Unix ms), then all values;
+/// what the answer is about goes in <c>X-Grid-*</c> headers. A browser reads it with one <c>Float64Array</c>, with
+/// no number formatting or parsing on either side: a day of 1 Hz data is 1.4 MB and copies straight out.
+/// </summary>
+internal sealed class PointsBinaryResult(PointSet points) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var response = httpContext.Response;
+        response.ContentType = "application/octet-stream";
+        response.Headers["X-Grid-Series"] = Uri.EscapeDataString(points.Series);
+        response.Headers["X-Grid-Unit"] = Uri.EscapeDataString(points.Unit);
+        response.Headers["X-Grid-From"] = points.From.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.Headers["X-Grid-To"] = points.To.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (points.Step is { } step)
+            response.Headers["X-Grid-Step"] = step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (points.Agg is { } agg)
+            response.Headers["X-Grid-Agg"] = agg;
+        response.Headers["X-Grid-Truncated"] = points.Truncated ? "true" : "false";
+        response.Headers["X-Grid-Points"] = points.Times.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        response.ContentLength = points.Times.Length * 16L;
+        await WriteColumnAsync(response, points.Times.Length, i => points.Times[i], httpContext.RequestAborted);
+        await WriteColumnAsync(response, points.Values.Length, i => points.Values[i], httpContext.RequestAborted);
+    }
+
+    private static async Task WriteColumnAsync(HttpResponse response, int count, Func<int, double> value, CancellationToken cancellationToken)
+    {
+        const int PerWrite = 8192;
+        for (var start = 0; start < count; start += PerWrite)
+        {
+            var n = Math.Min(PerWrite, count - start);
+            var span = response.BodyWriter.GetSpan(n * 8);
+            for (var i = 0; i < n; i++)
+                BinaryPrimitives.WriteDoubleLittleEndian(span.Slice(i * 8, 8), value(start + i));
+            response.BodyWriter.Advance(n * 8);
+            await response.BodyWriter.FlushAsync(cancellationToken);
+        }
     }
 }
 

@@ -6,23 +6,23 @@ const GridChart = (() => {
 
   // A pause in reporting (a parked van, a station without power) is drawn as a gap, not as a line across it:
   // a null goes in wherever two points are further apart than five typical intervals and 20 minutes.
-  function withGaps(points) {
+  function withGaps(times, values) {
     const xs = [], ys = [];
-    const deltas = [];
-    for (let i = 1; i < points.length; i++) deltas.push(points[i][0] - points[i - 1][0]);
-    deltas.sort((a, b) => a - b);
+    const deltas = new Float64Array(Math.max(0, times.length - 1));
+    for (let i = 1; i < times.length; i++) deltas[i - 1] = times[i] - times[i - 1];
+    deltas.sort();
     const gap = deltas.length ? Math.max(5 * deltas[Math.floor(deltas.length / 2)], 20 * 60_000) : Infinity;
-    for (let i = 0; i < points.length; i++) {
-      if (i > 0 && points[i][0] - points[i - 1][0] > gap) { xs.push(points[i - 1][0] + 1); ys.push(null); }
-      xs.push(points[i][0]);
-      ys.push(points[i][1]);
+    for (let i = 0; i < times.length; i++) {
+      if (i > 0 && times[i] - times[i - 1] > gap) { xs.push(times[i - 1] + 1); ys.push(null); }
+      xs.push(times[i]);
+      ys.push(values[i]);
     }
     return [xs, ys];
   }
 
-  // points: { unit, points: [[t, v], ...] } per series, as the API returns them.
+  // results: { unit, times, values } per series, as Grid.points returns them.
   function toColumns(results) {
-    const tables = results.map(r => withGaps(r.points));
+    const tables = results.map(r => withGaps(r.times, r.values));
     if (tables.length === 1) return tables[0];
     // Keep our nulls as gaps (mode 1); values missing only because the series do not align are spanned.
     return uPlot.join(tables, tables.map(t => t.map(() => 1)));
@@ -75,7 +75,7 @@ const GridChart = (() => {
       // results: one API points response per label; timing: { started, fetched } from performance.now().
       set(results, timing = null) {
         const columns = toColumns(results);
-        const count = results.reduce((n, r) => Math.max(n, r.points.length), 0);
+        const count = results.reduce((n, r) => Math.max(n, r.times.length), 0);
         container.dataset.points = String(count);
         heading.textContent = title + (results[0] && results[0].stepText && results[0].stepText !== "raw" ? ` · ${results[0].stepText} ${results[0].agg}` : "");
         if (count === 0) {

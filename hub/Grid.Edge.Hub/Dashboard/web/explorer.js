@@ -33,7 +33,7 @@
     const started = performance.now();
     const result = await Grid.points(s.id, window_.from, window_.to, "mean", s.intervalMs);
     chart.set([result], { started, fetched: performance.now() });
-    info.textContent = `${result.points.length.toLocaleString()} points · resolution ${result.stepText}${result.truncated ? " · truncated: zoom in" : ""} · ${new Date(result.from).toLocaleString()} – ${new Date(result.to).toLocaleString()}`;
+    info.textContent = `${result.times.length.toLocaleString()} points · resolution ${result.stepText}${result.truncated ? " · truncated: zoom in" : ""} · ${new Date(result.from).toLocaleString()} – ${new Date(result.to).toLocaleString()}`;
     const query = new URLSearchParams({ from: String(result.from), to: String(result.to), format: "csv" });
     if (result.step) { query.set("step", String(result.step)); query.set("agg", result.agg); }
     csv.href = `/api/series/${s.id}/points?${query}`;

@@ -85,6 +85,9 @@ public sealed record StoreStatistics(int SeriesCount, long PointCount, long Byte
 
     public int DirtyBuckets { get; init; }
 
+    /// <summary>Points held uncompressed in memory (written since the last checkpoint, or opened up by late data).</summary>
+    public long OpenPoints { get; init; }
+
     /// <summary>Current size of the write-ahead log (emptied by each checkpoint).</summary>
     public long LogBytes { get; init; }
 

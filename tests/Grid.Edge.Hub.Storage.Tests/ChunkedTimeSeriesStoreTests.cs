@@ -308,6 +308,34 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_backfill_is_checkpointed_by_point_count_and_keeps_only_compressed_chunks_in_memory()
+    {
+        await _store.DisposeAsync();
+        Directory.Delete(_dir.Path, recursive: true);
+        _store = Open(o => o.CheckpointPoints = 2000);
+        var random = new Random(9);
+        var expected = new List<DataPoint>();
+        for (var batch = 0; batch < 12; batch++)
+        {
+            var readings = Enumerable.Range(batch * 1000, 1000).Select(i => R("x", T0 + i * 1000L, Math.Round(random.NextDouble() * 40, 1))).ToList();
+            await _store.AppendAsync(readings);
+            expected.AddRange(readings.Select(r => new DataPoint(r.TimestampMs, r.Value)));
+            Assert.InRange(_store.GetStatistics().OpenPoints, 0, 2000);
+        }
+
+        var stats = _store.GetStatistics();
+        Assert.InRange(stats.Checkpoints, 5, 6);
+        Assert.Equal(expected, await AllAsync("x"));
+
+        // A late point into a sealed bucket opens it up; the next checkpoint seals it again.
+        await _store.AppendAsync([R("x", T0 + 500, 99)]);
+        Assert.True(_store.GetStatistics().OpenPoints >= 3600);
+        await _store.CheckpointAsync();
+        Assert.Equal(0, _store.GetStatistics().OpenPoints);
+        Assert.Equal(expected.Count + 1, (await AllAsync("x")).Count);
+    }
+
+    [Fact]
     public async Task Open_ended_ranges_read_stored_chunks_too()
     {
         await _store.AppendAsync([R("x", T0, 1), R("x", T0 + 1000, 2), R("x", T0 + 2000, 3)]);
@@ -440,5 +468,7 @@ internal sealed class ChunkStoreOptionsBuilder
 
     public IReadOnlyList<RetentionRule> Retention { get; set; } = [];
 
-    public ChunkStoreOptions Build() => new() { DataDirectory = DataDirectory, Time = Time, Retention = Retention, CheckpointInterval = TimeSpan.FromHours(1) };
+    public long CheckpointPoints { get; set; } = 1_000_000;
+
+    public ChunkStoreOptions Build() => new() { DataDirectory = DataDirectory, Time = Time, Retention = Retention, CheckpointInterval = TimeSpan.FromHours(1), CheckpointPoints = CheckpointPoints };
 }

@@ -1,17 +1,26 @@
+using Grid.Edge.Hub.Storage.Compression;
+
 namespace Grid.Edge.Hub.Storage.Chunks;
 
 /// <summary>
-/// The full content of one raw bucket of one series while it is being written: points sorted by time with
-/// unique timestamps, and their write stamps. Appends in time order are O(1); late points are inserted in place.
-/// A point's stamp is kept only when it is not the first-write stamp of the bucket's usual origin, which is
-/// almost never: corrections and points from other origins.
+/// The full content of one raw bucket of one series while it is being written: points sorted by time with unique
+/// timestamps, and their write stamps. What is already in the chunk store stays compressed (the sealed part, the
+/// chunk as last written) and only points after it are kept as plain lists, so that a bucket filling up over an
+/// hour costs a few bytes per point in memory, not sixteen. A late point into the sealed part opens it up.
+/// Appends in time order are O(1). A point's stamp is kept only when it is not the first-write stamp of the
+/// bucket's usual origin, which is almost never: corrections and points from other origins.
 /// </summary>
 internal sealed class BucketBuffer(long start)
 {
     private const long MinuteMs = 60_000;
-    private readonly List<long> _times = [];
-    private readonly List<double> _values = [];
+    private List<long> _times = [];
+    private List<double> _values = [];
     private Dictionary<long, PointStamp>? _stamps;
+
+    // The chunk as last written (or loaded): points up to _sealedLast; the lists hold only later points.
+    private byte[]? _sealed;
+    private int _sealedCount;
+    private long _sealedLast = long.MinValue;
 
     // Per-minute aggregates kept up to date by appends in time order, so that aggregated reads of a bucket still
     // being written need not scan its points; a late point or a changed value makes them be recomputed once.
@@ -20,7 +29,10 @@ internal sealed class BucketBuffer(long start)
 
     public long Start { get; } = start;
 
-    public int Count => _times.Count;
+    public int Count => _sealedCount + _times.Count;
+
+    /// <summary>Points held as plain lists (not yet written, or opened up by a late point).</summary>
+    public int OpenCount => _times.Count;
 
     /// <summary>The origin of points without a kept stamp; -1 until the first point.</summary>
     public int UsualOrigin { get; private set; } = -1;
@@ -28,27 +40,43 @@ internal sealed class BucketBuffer(long start)
     /// <summary>Changed since it was last written to the chunk store.</summary>
     public bool Dirty { get; set; }
 
-    public void Load(long[] times, double[] values, ChunkStampSet stamps)
+    private long Last => _times.Count > 0 ? _times[^1] : _sealedLast;
+
+    /// <summary>Takes a stored chunk as the sealed part of an empty buffer.</summary>
+    public void LoadSealed(byte[] chunk)
     {
-        _times.AddRange(times);
-        _values.AddRange(values);
+        var (times, _, stamps) = ChunkCodec.DecodeWithStamps(chunk);
         UsualOrigin = stamps.UsualOrigin;
-        foreach (var (index, stamp) in stamps.Kept)
-            (_stamps ??= [])[times[index]] = stamp;
+        if (times.Length == 0)
+            return;
+        _sealed = chunk;
+        _sealedCount = times.Length;
+        _sealedLast = times[^1];
+    }
+
+    /// <summary>The buffer's whole content has just been written as <paramref name="chunk"/>: keep that instead of lists.</summary>
+    public void Seal(byte[] chunk)
+    {
+        _sealedCount = Count;
+        _sealedLast = Last;
+        _sealed = _sealedCount > 0 ? chunk : null;
+        _times = [];
+        _values = [];
+        _stamps = null;
     }
 
     /// <summary>Finds the point at <paramref name="t"/>; the common case, a point past the last one, is O(1).</summary>
     public bool TryFind(long t, out double value, out PointStamp stamp)
     {
-        var n = _times.Count;
-        int index;
-        if (n == 0 || t > _times[n - 1] || (index = _times.BinarySearch(t)) < 0)
-        {
-            value = 0;
-            stamp = default;
+        value = 0;
+        stamp = default;
+        if (Count == 0 || t > Last)
             return false;
-        }
-
+        if (t <= _sealedLast)
+            Unseal();
+        var index = _times.BinarySearch(t);
+        if (index < 0)
+            return false;
         value = _values[index];
         stamp = _stamps is not null && _stamps.TryGetValue(t, out var kept) ? kept : PointStamp.FirstWrite(t, UsualOrigin);
         return true;
@@ -57,6 +85,8 @@ internal sealed class BucketBuffer(long start)
     /// <summary>Puts a point in, replacing whatever is at its time; returns whether it was new.</summary>
     public bool Put(long t, double v, PointStamp stamp)
     {
+        if (_sealed is not null && t <= _sealedLast)
+            Unseal();
         if (UsualOrigin < 0)
             UsualOrigin = stamp.Origin;
         if (stamp == PointStamp.FirstWrite(t, UsualOrigin))
@@ -93,8 +123,7 @@ internal sealed class BucketBuffer(long start)
         if (_minutes is null || _minutesStale)
         {
             _minutes = new Accumulator[bucketMs / MinuteMs];
-            for (var i = 0; i < _times.Count; i++)
-                _minutes[(_times[i] - Start) / MinuteMs].Add(_values[i]);
+            ForEachPoint(long.MinValue, long.MaxValue, (t, v) => _minutes[(t - Start) / MinuteMs].Add(v));
             _minutesStale = false;
         }
 
@@ -107,31 +136,78 @@ internal sealed class BucketBuffer(long start)
         }
     }
 
-    /// <summary>Adds each point in [from, to) to <paramref name="add"/>.</summary>
-    public void AddPoints(long from, long to, Action<long, double> add)
+    /// <summary>Adds each point in [from, to) to <paramref name="add"/>, in time order.</summary>
+    public void ForEachPoint(long from, long to, Action<long, double> add)
     {
+        if (_sealed is not null && from <= _sealedLast)
+        {
+            var (times, values) = ChunkCodec.Decode(_sealed);
+            var first = Array.BinarySearch(times, from);
+            for (var i = first >= 0 ? first : ~first; i < times.Length && times[i] < to; i++)
+                add(times[i], values[i]);
+        }
+
         var index = _times.BinarySearch(from);
         for (var i = index >= 0 ? index : ~index; i < _times.Count && _times[i] < to; i++)
             add(_times[i], _values[i]);
     }
 
-    public (long[] Times, double[] Values) Snapshot() => (_times.ToArray(), _values.ToArray());
-
-    /// <summary>The kept stamps by point index, for writing the chunk (times as returned by <see cref="Snapshot"/>).</summary>
-    public ChunkStampSet SnapshotStamps(long[] times)
+    /// <summary>The whole content as arrays, with the kept stamps by point index (for writing the chunk, or a read).</summary>
+    public (long[] Times, double[] Values, ChunkStampSet Stamps) Snapshot()
     {
-        if (_stamps is null || _stamps.Count == 0)
-            return new ChunkStampSet(Math.Max(0, UsualOrigin), []);
-        var kept = new List<(int, PointStamp)>(_stamps.Count);
-        foreach (var (t, stamp) in _stamps)
+        long[] times;
+        double[] values;
+        var kept = new List<(int, PointStamp)>();
+        if (_sealed is null)
         {
-            var index = Array.BinarySearch(times, t);
-            if (index >= 0)
-                kept.Add((index, stamp));
+            times = [.. _times];
+            values = [.. _values];
+        }
+        else
+        {
+            var (sealedTimes, sealedValues, sealedStamps) = ChunkCodec.DecodeWithStamps(_sealed);
+            times = new long[sealedTimes.Length + _times.Count];
+            values = new double[times.Length];
+            sealedTimes.CopyTo(times, 0);
+            sealedValues.CopyTo(values, 0);
+            _times.CopyTo(times, sealedTimes.Length);
+            _values.CopyTo(values, sealedTimes.Length);
+            kept.AddRange(sealedStamps.Kept);
+        }
+
+        if (_stamps is not null)
+        {
+            foreach (var (t, stamp) in _stamps)
+            {
+                var index = Array.BinarySearch(times, t);
+                if (index >= 0)
+                    kept.Add((index, stamp));
+            }
         }
 
         kept.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-        return new ChunkStampSet(Math.Max(0, UsualOrigin), kept);
+        return (times, values, new ChunkStampSet(Math.Max(0, UsualOrigin), kept));
+    }
+
+    /// <summary>Turns the sealed part back into lists, for a point at or before its end.</summary>
+    private void Unseal()
+    {
+        if (_sealed is null)
+            return;
+        var (times, values, stamps) = ChunkCodec.DecodeWithStamps(_sealed);
+        var openTimes = new List<long>(times.Length + _times.Count + 16);
+        var openValues = new List<double>(openTimes.Capacity);
+        openTimes.AddRange(times);
+        openTimes.AddRange(_times);
+        openValues.AddRange(values);
+        openValues.AddRange(_values);
+        foreach (var (index, stamp) in stamps.Kept)
+            (_stamps ??= [])[times[index]] = stamp;
+        _times = openTimes;
+        _values = openValues;
+        _sealed = null;
+        _sealedCount = 0;
+        _sealedLast = long.MinValue;
     }
 }
 

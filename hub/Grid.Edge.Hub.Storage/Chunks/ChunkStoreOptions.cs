@@ -15,6 +15,12 @@ public sealed class ChunkStoreOptions
     /// <summary>A checkpoint also happens when the log grows past this many bytes.</summary>
     public long CheckpointLogBytes { get; init; } = 32L * 1024 * 1024;
 
+    /// <summary>
+    /// A checkpoint also happens once this many points were written since the last one: points waiting for their
+    /// checkpoint are held uncompressed in memory, so this bounds the memory a fast backfill takes.
+    /// </summary>
+    public long CheckpointPoints { get; init; } = 1_000_000;
+
     /// <summary>Upper bound of readings in one group commit.</summary>
     public int MaxReadingsPerCommit { get; init; } = 50_000;
 

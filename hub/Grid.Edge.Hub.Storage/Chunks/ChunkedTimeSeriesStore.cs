@@ -51,6 +51,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private long _checkpoints;
     private long _droppedChunks;
     private long _droppedPoints;
+    private long _pointsSinceCheckpoint;
     private int _disposed;
 
     private ChunkedTimeSeriesStore(ChunkStoreOptions options, ILogger logger, SqliteConnection index, WriteAheadLog log)
@@ -170,12 +171,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
 
         int buffered = 0, dirty = 0;
+        long open = 0;
         lock (_gate)
         {
             foreach (var state in _series.Values)
             {
                 buffered += state.Buckets.Count;
-                dirty += state.Buckets.Values.Count(b => b.Dirty);
+                foreach (var buffer in state.Buckets.Values)
+                {
+                    dirty += buffer.Dirty ? 1 : 0;
+                    open += buffer.OpenCount;
+                }
             }
         }
 
@@ -183,6 +189,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         {
             BufferedBuckets = buffered,
             DirtyBuckets = dirty,
+            OpenPoints = open,
             LogBytes = _log.Length,
             LastCheckpoint = _lastCheckpoint,
             LogBytesWritten = _log.BytesWritten,
@@ -349,7 +356,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 if (start + _bucketMs > fromMs && start < toMs)
                 {
                     inMemory.Add(start);
-                    buffer.AddPoints(fromMs, toMs, add);
+                    buffer.ForEachPoint(fromMs, toMs, add);
                 }
             }
         }
@@ -452,7 +459,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             {
                 if (start + _bucketMs > fromMs && start < toMs)
                 {
-                    copies[start] = buffer.Snapshot();
+                    var (times, values, _) = buffer.Snapshot();
+                    copies[start] = (times, values);
                     if (buffer.Dirty)
                         dirty?.Add(start);
                 }
@@ -589,7 +597,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     checkpointRequest.Completion.TrySetException(new StoreWriteException("Checkpoint failed: " + ex.Message, ex));
                 }
             }
-            else if (_options.Time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval || _log.Length >= _options.CheckpointLogBytes)
+            else if (_options.Time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval
+                || _log.Length >= _options.CheckpointLogBytes
+                || Interlocked.Read(ref _pointsSinceCheckpoint) >= _options.CheckpointPoints)
             {
                 TryCheckpoint();
             }
@@ -722,6 +732,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
                     var added = buffer.Put(t, reading.Value, stamp);
                     buffer.Dirty = true;
+                    _pointsSinceCheckpoint++;
                     if (pending.Kind != AppendKind.Replay)
                         logged.Add(new LogEntry(reading, stamp == PointStamp.FirstWrite(t, _localOrigin) ? null : new WriteStamp(stamp.Hlc, _originNames[stamp.Origin])));
                     if (sameValue)
@@ -801,10 +812,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         command.Parameters.AddWithValue("$s", state.Id);
         command.Parameters.AddWithValue("$b", start);
         if (command.ExecuteScalar() is byte[] data)
-        {
-            var (times, values, stamps) = ChunkCodec.DecodeWithStamps(data);
-            buffer.Load(times, values, stamps);
-        }
+            buffer.LoadSealed(data);
 
         return buffer;
     }
@@ -813,7 +821,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private void Checkpoint()
     {
         var watch = Stopwatch.StartNew();
-        List<(SeriesState State, BucketBuffer Buffer, long[] Times, double[] Values, ChunkStampSet Stamps)> dirty = [];
+        List<(SeriesState State, BucketBuffer Buffer)> dirty = [];
         List<SeriesState> changed;
         lock (_gate)
         {
@@ -822,10 +830,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 foreach (var buffer in state.Buckets.Values)
                 {
                     if (buffer.Dirty)
-                    {
-                        var (times, values) = buffer.Snapshot();
-                        dirty.Add((state, buffer, times, values, buffer.SnapshotStamps(times)));
-                    }
+                        dirty.Add((state, buffer));
                 }
             }
 
@@ -833,6 +838,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             _changedSeries.Clear();
         }
 
+        // Only this (the writer's) thread changes buffers, so their content can be read without the lock.
+        var written = new Dictionary<BucketBuffer, byte[]>();
         var retention = _options.Time.GetUtcNow() - _lastRetention >= TimeSpan.FromHours(1) || _options.DiskBudgetBytes is not null;
         if (dirty.Count > 0 || changed.Count > 0 || retention)
         {
@@ -841,8 +848,12 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 SaveOrigins(transaction);
             foreach (var state in changed)
                 SaveSeries(transaction, state);
-            foreach (var (state, buffer, times, values, stamps) in dirty)
-                SaveBucket(transaction, state.Id, buffer.Start, times, values, stamps);
+            foreach (var (state, buffer) in dirty)
+            {
+                var (times, values, stamps) = buffer.Snapshot();
+                written[buffer] = SaveBucket(transaction, state.Id, buffer.Start, times, values, stamps);
+            }
+
             if (retention)
                 ApplyRetention(transaction);
             transaction.Commit();
@@ -851,25 +862,26 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
 
         _log.Truncate();
+        Interlocked.Exchange(ref _pointsSinceCheckpoint, 0);
         lock (_gate)
         {
-            foreach (var (_, buffer, times, _, _) in dirty)
-            {
-                if (buffer.Count == times.Length)
-                    buffer.Dirty = false;
-            }
-
-            // Written buckets leave memory: the next point into one loads it again (a decode of one chunk), so memory
-            // holds only what changed since the last checkpoint.
+            // A written bucket keeps only its chunk (compressed) in memory, for the points still coming into it; a
+            // bucket nothing was written to since the last checkpoint leaves memory (the next point loads it again).
             foreach (var state in _series.Values)
             {
                 foreach (var (start, buffer) in state.Buckets.ToList())
                 {
-                    if (!buffer.Dirty)
+                    if (written.TryGetValue(buffer, out var chunk))
+                    {
+                        buffer.Dirty = false;
+                        buffer.Seal(chunk);
+                    }
+                    else if (!buffer.Dirty)
+                    {
                         state.Buckets.Remove(start);
+                    }
                 }
             }
-
         }
 
         _lastCheckpoint = _options.Time.GetUtcNow();
@@ -898,7 +910,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         command.ExecuteNonQuery();
     }
 
-    private void SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
+    /// <summary>Writes one bucket's chunk and rollups; returns the chunk.</summary>
+    private byte[] SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
     {
         var data = ChunkCodec.Encode(times, values, stamps);
         Interlocked.Add(ref _chunkBytesWritten, data.Length);
@@ -957,6 +970,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             parameters[8].Value = hour.Last;
             insert.ExecuteNonQuery();
         }
+
+        return data;
     }
 
     private static List<RollupEntry> Rollups(long[] times, double[] values, long size)

@@ -116,6 +116,7 @@ internal static class ApiEndpoints
             series.Select(s => new SeriesStorageResponse(s.Key.Id, s.Chunks, s.RawPoints, s.RawBytes, s.RawPoints > 0 ? Math.Round((double)s.RawBytes / s.RawPoints, 3) : 0, s.MinuteRollups, s.HourRollups)).ToList())
         {
             Origin = store.Origin,
+            OpenPoints = stats.OpenPoints,
         };
     }
 

@@ -69,6 +69,9 @@ public sealed record StorageResponse(
 {
     /// <summary>The name this hub's store stamps its writes with (conflicting values resolve by stamp).</summary>
     public string? Origin { get; init; }
+
+    /// <summary>Points held uncompressed in memory until the next checkpoint.</summary>
+    public long OpenPoints { get; init; }
 }
 
 public sealed record RetentionResponse(string Pattern, double? RawDays, double? MinuteDays, double? HourDays);

@@ -83,7 +83,24 @@ public class ChunkCodecTests
         var jittered = t.Select((x, i) => x + (i % 7 == 0 ? 1 : 0)).ToArray();
         AssertRoundTrip(jittered, walk);
         Assert.True((double)ChunkCodec.Encode(jittered, walk).Length / t.Length < 1.0, "jittered timestamps stay compact");
-        Assert.True(BytesPerPoint(noise) < 8.5, $"random float64: {BytesPerPoint(noise):0.00} B/point");
+        Assert.True(BytesPerPoint(noise) < 7.2, $"random float64: {BytesPerPoint(noise):0.00} B/point");
+        var single = t.Select(_ => (double)(float)(random.NextDouble() * 100)).ToArray();
+        AssertRoundTrip(t, single);
+        Assert.True(BytesPerPoint(single) < 3.5, $"single-precision noise: {BytesPerPoint(single):0.00} B/point");
+    }
+
+    [Fact]
+    public void Full_precision_values_of_few_exponents_round_trip_whatever_their_mix()
+    {
+        // Values drawn from a handful of binades, in any order, with single-precision and exact-zero mantissas
+        // mixed in: every path of the exponent list (hit at each position, miss when full) and every mantissa shift.
+        var exponent = Gen.Int[-3, 8];
+        var value = Gen.Select(exponent, Gen.Double[1, 2], Gen.Int[0, 3], Gen.Bool).Select((e, m, kind, negative) =>
+        {
+            var v = Math.ScaleB(kind switch { 0 => m, 1 => (float)m, 2 => 1.0, _ => Math.Round(m, 6) }, e);
+            return negative ? -v : v;
+        });
+        Gen.Select(Timestamps, value.Array[601]).Sample((t, values) => AssertRoundTrip(t, values[..t.Length]), iter: 3_000);
     }
 
     [Fact]

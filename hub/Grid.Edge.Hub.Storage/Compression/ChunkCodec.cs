@@ -5,8 +5,9 @@ namespace Grid.Edge.Hub.Storage.Compression;
 /// Timestamps: first time and interval when the interval never changes (most sensors), else delta-of-delta with
 /// Gorilla-style variable-length buckets. Values: most sensor values are short
 /// decimals, so a run whose values are all exactly <c>k / 10^d</c> for one <c>d</c> is stored as integers
-/// <c>k</c>: delta, zigzag, bit-packed in blocks of 128 (the idea behind ALP and Chimp). Anything else falls back
-/// to Gorilla XOR. Decoding gives back every value bit for bit. Last, the points' write stamps: the usual origin
+/// <c>k</c>: delta, zigzag, bit-packed in blocks of 128 (the idea behind ALP and Chimp). Anything else is Gorilla
+/// XOR, or, when that would be larger (noisy full-precision values), exponents from a short move-to-front list
+/// and raw mantissas. Decoding gives back every value bit for bit. Last, the points' write stamps: the usual origin
 /// and the few stamps that are not a first write of it (format 3; format 2 chunks have none).
 /// </summary>
 public static class ChunkCodec
@@ -17,6 +18,9 @@ public static class ChunkCodec
     private const byte RegularTimes = 1;
     private const byte DecimalMode = 0;
     private const byte GorillaMode = 1;
+    private const byte SplitMode = 2;
+    private const int MantissaBits = 52;
+    private const int RecentExponents = 4;
     internal const int MaxScale = 9;
     private const int BlockSize = 128;
     internal static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
@@ -38,6 +42,8 @@ public static class ChunkCodec
         writer.AlignToByte();
         if (TryDecimalScale(values, out var scale))
             EncodeDecimal(writer, values, scale);
+        else if (SplitBits(values) < GorillaBits(values))
+            EncodeSplit(writer, values);
         else
             EncodeGorilla(writer, values);
         if (stamps is not null)
@@ -77,6 +83,9 @@ public static class ChunkCodec
                 break;
             case GorillaMode:
                 DecodeGorilla(ref reader, values);
+                break;
+            case SplitMode:
+                DecodeSplit(ref reader, values);
                 break;
             default:
                 throw new InvalidDataException("unknown value encoding");
@@ -353,6 +362,153 @@ public static class ChunkCodec
                 writer.WriteBits((ulong)(meaningful - 1), 6);
                 writer.WriteBits(xor >> trailing, meaningful);
             }
+        }
+    }
+
+    /// <summary>Bits <see cref="EncodeGorilla"/> would write (without writing them).</summary>
+    private static long GorillaBits(ReadOnlySpan<double> values)
+    {
+        long bits = 64;
+        var previous = (ulong)BitConverter.DoubleToInt64Bits(values[0]);
+        int leading = -1, trailing = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            var current = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
+            var xor = current ^ previous;
+            previous = current;
+            if (xor == 0)
+            {
+                bits++;
+                continue;
+            }
+
+            var lz = Math.Min(31, System.Numerics.BitOperations.LeadingZeroCount(xor));
+            var tz = System.Numerics.BitOperations.TrailingZeroCount(xor);
+            if (leading >= 0 && lz >= leading && tz >= trailing)
+            {
+                bits += 2 + 64 - leading - trailing;
+            }
+            else
+            {
+                leading = lz;
+                trailing = tz;
+                bits += 2 + 5 + 6 + 64 - leading - trailing;
+            }
+        }
+
+        return bits;
+    }
+
+    /// <summary>
+    /// Noisy full-precision values (a float64 from a calculation, a calibrated ADC reading) share little from one to
+    /// the next, and XOR coding then costs more than the 64 bits it saves. Split: sign and exponent (12 bits) from a
+    /// move-to-front list of the last four seen (1 or 3 bits when it hits), the mantissa raw, less the trailing zero
+    /// bits every value of the chunk has (29 for values that were single precision on the device).
+    /// </summary>
+    private static long SplitBits(ReadOnlySpan<double> values)
+    {
+        var shift = CommonMantissaZeros(values);
+        Span<ulong> recent = stackalloc ulong[RecentExponents];
+        var count = 0;
+        long bits = 6;
+        foreach (var value in values)
+        {
+            var high = (ulong)BitConverter.DoubleToInt64Bits(value) >> MantissaBits;
+            var index = MoveToFront(recent, ref count, high);
+            bits += (index == 0 ? 1 : index > 0 ? 3 : 3 + 12) + MantissaBits - shift;
+        }
+
+        return bits;
+    }
+
+    private static int CommonMantissaZeros(ReadOnlySpan<double> values)
+    {
+        var shift = MantissaBits;
+        foreach (var value in values)
+        {
+            var mantissa = (ulong)BitConverter.DoubleToInt64Bits(value) & ((1UL << MantissaBits) - 1);
+            if (mantissa != 0)
+                shift = Math.Min(shift, System.Numerics.BitOperations.TrailingZeroCount(mantissa));
+        }
+
+        return shift;
+    }
+
+    /// <summary>The position of <paramref name="high"/> in the list before it moves to the front; -1 when it was not there.</summary>
+    private static int MoveToFront(Span<ulong> recent, ref int count, ulong high)
+    {
+        var index = recent[..count].IndexOf(high);
+        var from = index >= 0 ? index : Math.Min(count, RecentExponents - 1);
+        if (index < 0 && count < RecentExponents)
+            count++;
+        for (var i = from; i > 0; i--)
+            recent[i] = recent[i - 1];
+        recent[0] = high;
+        return index;
+    }
+
+    private static void EncodeSplit(BitWriter writer, ReadOnlySpan<double> values)
+    {
+        writer.WriteBits(SplitMode, 8);
+        var shift = CommonMantissaZeros(values);
+        writer.WriteBits((ulong)shift, 6);
+        Span<ulong> recent = stackalloc ulong[RecentExponents];
+        var count = 0;
+        foreach (var value in values)
+        {
+            var bits = (ulong)BitConverter.DoubleToInt64Bits(value);
+            var high = bits >> MantissaBits;
+            var index = MoveToFront(recent, ref count, high);
+            if (index == 0)
+            {
+                writer.WriteBit(false);
+            }
+            else
+            {
+                writer.WriteBit(true);
+                writer.WriteBits(index > 0 ? (ulong)(index - 1) : 3, 2);
+                if (index < 0)
+                    writer.WriteBits(high, 12);
+            }
+
+            writer.WriteBits((bits & ((1UL << MantissaBits) - 1)) >> shift, MantissaBits - shift);
+        }
+    }
+
+    private static void DecodeSplit(ref BitReader reader, double[] values)
+    {
+        var shift = (int)reader.ReadBits(6);
+        if (shift > MantissaBits)
+            throw new InvalidDataException("mantissa shift out of range");
+        Span<ulong> recent = stackalloc ulong[RecentExponents];
+        var count = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            ulong high;
+            if (!reader.ReadBit())
+            {
+                if (count == 0)
+                    throw new InvalidDataException("split value refers to an exponent before any");
+                high = recent[0];
+            }
+            else
+            {
+                var code = (int)reader.ReadBits(2);
+                if (code < 3)
+                {
+                    if (code + 1 >= count)
+                        throw new InvalidDataException("split value refers to an exponent not seen");
+                    high = recent[code + 1];
+                }
+                else
+                {
+                    high = reader.ReadBits(12);
+                }
+            }
+
+            MoveToFront(recent, ref count, high);
+            var mantissa = reader.ReadBits(MantissaBits - shift) << shift;
+            values[i] = BitConverter.Int64BitsToDouble((long)((high << MantissaBits) | mantissa));
         }
     }
 }

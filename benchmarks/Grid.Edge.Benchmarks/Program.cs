@@ -10,9 +10,10 @@ const string Usage = """
       w1 [--messages N] [--runs R]   MQTT saturation (DESIGN.md W1): the hub, storing durably, against Mosquitto
                                      2.0.11 forwarding; QoS 0 and 1, 64 B. Default 200000 messages, 3 runs.
                                      Needs Debian's mosquitto and taskset: brokers on core 0, load on core 1.
-      w5 [--points N]                Storage (DESIGN.md W5/W6): 1000 series, three value shapes, the hub (MQTT
+      w5 [--points N] [--shape S]    Storage (DESIGN.md W5/W6): 1000 series, three value shapes, the hub (MQTT
                                      batches, QoS 1) against InfluxDB 1.6.7 (line protocol); ingest rate, bytes per
-                                     point, bytes written, memory, query latencies. Default 700 points per series.
+                                     point, bytes written, memory, query latencies. Default 700 points per series;
+                                     --shape constant|walk|random runs one shape only (walk includes the queries).
                                      Needs Debian's influxdb.
       agent [--points N] [--runs R]  Edge agent backlog: N readings (default 100000) waiting in the durable outbox
                                      delivered to the hub, against a bare publisher sending the same batches from
@@ -33,6 +34,7 @@ var messages = 200_000;
 var runs = 0;
 var points = 700;
 var days = 7;
+string? shape = null;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -45,6 +47,9 @@ for (var i = 1; i < args.Length; i++)
             break;
         case "--days" when i + 1 < args.Length:
             days = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--shape" when i + 1 < args.Length && args[i + 1] is "constant" or "walk" or "random":
+            shape = args[++i];
             break;
         case "--runs" when i + 1 < args.Length:
             runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -71,7 +76,7 @@ return args[0] switch
     "w1" => await SaturationCommand.RunAsync(hubDll, messages, runs > 0 ? runs : 3),
     "dashboard" => await DashboardCommand.RunAsync(hubDll, runs > 0 ? runs : 5),
     "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3),
-    "w5" => await StorageCommand.RunAsync(hubDll, points),
+    "w5" => await StorageCommand.RunAsync(hubDll, points, shape),
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };

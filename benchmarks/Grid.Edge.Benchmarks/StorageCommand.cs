@@ -19,7 +19,7 @@ internal static class StorageCommand
     private const int InFlight = 4;
     private static readonly string[] Shapes = ["constant", "1-decimal walk", "random float64"];
 
-    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries)
+    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries, string? onlyShape = null)
     {
         if (!File.Exists("/usr/bin/influxd"))
         {
@@ -33,6 +33,8 @@ internal static class StorageCommand
         var queries = new List<string>();
         for (var shape = 0; shape < Shapes.Length; shape++)
         {
+            if (onlyShape is not null && !Shapes[shape].Contains(onlyShape, StringComparison.Ordinal))
+                continue;
             var values = Values(shape, pointsPerSeries);
             await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, 0);
             await using var influx = await InfluxUnderTest.StartAsync(0);
@@ -45,6 +47,7 @@ internal static class StorageCommand
             var influxRate = points / influxRun.Elapsed.TotalSeconds;
             var hubWritten = WriteBytes(hub.ProcessId) / points;
             var influxWritten = WriteBytes(influx.ProcessId) / points;
+            Console.WriteLine("  hub memory after ingest: " + await MemoryAsync(hub));
             rows.Add($"| {Shapes[shape]} | {influxRate:N0} | {hubRate:N0} | {hubRate / influxRate:0.00}x | {influxDisk / points:0.00} | {hubDisk / points:0.00} | {hubDisk / (double)influxDisk:0.00}x | {influxWritten:0.0} | {hubWritten:0.0} | {RssMb(hub.ProcessId):N0} MB |");
             Console.WriteLine("  " + rows[^1]);
 
@@ -208,6 +211,13 @@ internal static class StorageCommand
         var output = du.StandardOutput.ReadToEnd();
         du.WaitForExit();
         return long.Parse(output.Split('\t')[0], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> MemoryAsync(BrokerUnderTest hub)
+    {
+        using var http = new HttpClient { BaseAddress = hub.Http };
+        using var health = await http.GetFromJsonAsync<JsonDocument>("/api/health");
+        return health!.RootElement.GetProperty("memory").ToString();
     }
 
     private static long WriteBytes(int pid)

@@ -86,7 +86,18 @@ internal static class ApiEndpoints
             new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir),
             new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected),
             live.ListenerCount,
-            new DerivedHealth(derived.Derived, derived.Pending, derived.Skipped, derived.ImplausibleRainSteps));
+            new DerivedHealth(derived.Derived, derived.Pending, derived.Skipped, derived.ImplausibleRainSteps))
+        {
+            Memory = CurrentMemory(),
+        };
+    }
+
+    private static MemoryHealth CurrentMemory()
+    {
+        const double Mb = 1024 * 1024;
+        var gc = GC.GetGCMemoryInfo();
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new MemoryHealth(Math.Round(process.WorkingSet64 / Mb, 1), Math.Round(gc.HeapSizeBytes / Mb, 1), Math.Round(gc.TotalCommittedBytes / Mb, 1));
     }
 
     private static async Task<StorageResponse> GetStorageAsync(ChunkedTimeSeriesStore store, HubOptions options, IConfiguration configuration, CancellationToken cancellationToken)

@@ -10,7 +10,13 @@ public sealed record HealthResponse(
     StoreHealth Store,
     IngestHealth Ingest,
     int LiveListeners,
-    DerivedHealth Derived);
+    DerivedHealth Derived)
+{
+    public MemoryHealth? Memory { get; init; }
+}
+
+/// <summary>The hub process's memory in MiB: resident set, managed heap in use and committed by the runtime.</summary>
+public sealed record MemoryHealth(double ResidentMb, double ManagedHeapMb, double ManagedCommittedMb);
 
 /// <summary>
 /// Derived weather: readings derived, inputs waiting (a backfill being worked through), inputs skipped because

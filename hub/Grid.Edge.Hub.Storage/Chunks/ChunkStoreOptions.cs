@@ -21,6 +21,12 @@ public sealed class ChunkStoreOptions
     /// </summary>
     public long CheckpointPoints { get; init; } = 1_000_000;
 
+    /// <summary>
+    /// When a checkpoint lets go of at least this many buffered points (a backfill went through), the store has the
+    /// runtime compact its heap and return the freed memory to the system; 0 never does.
+    /// </summary>
+    public long ReturnMemoryAfterPoints { get; init; } = 100_000;
+
     /// <summary>Upper bound of readings in one group commit.</summary>
     public int MaxReadingsPerCommit { get; init; } = 50_000;
 

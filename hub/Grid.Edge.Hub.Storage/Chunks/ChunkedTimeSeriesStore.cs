@@ -863,6 +863,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         _log.Truncate();
         Interlocked.Exchange(ref _pointsSinceCheckpoint, 0);
+        long released = 0;
         lock (_gate)
         {
             // A written bucket keeps only its chunk (compressed) in memory, for the points still coming into it; a
@@ -873,16 +874,23 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 {
                     if (written.TryGetValue(buffer, out var chunk))
                     {
+                        released += buffer.OpenCount;
                         buffer.Dirty = false;
                         buffer.Seal(chunk);
                     }
                     else if (!buffer.Dirty)
                     {
+                        released += buffer.Count;
                         state.Buckets.Remove(start);
                     }
                 }
             }
         }
+
+        // After a backfill the runtime keeps the memory its buffers used, for the next burst that may never come;
+        // on a Raspberry Pi that memory is better given back.
+        if (_options.ReturnMemoryAfterPoints > 0 && released >= _options.ReturnMemoryAfterPoints)
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         _lastCheckpoint = _options.Time.GetUtcNow();
         Interlocked.Increment(ref _checkpoints);

@@ -31,6 +31,7 @@ internal static class StorageCommand
         Console.WriteLine($"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); servers on core 0, load on core 1");
         var rows = new List<string>();
         var queries = new List<string>();
+        var loaded = new List<string>();
         for (var shape = 0; shape < Shapes.Length; shape++)
         {
             if (onlyShape is not null && !Shapes[shape].Contains(onlyShape, StringComparison.Ordinal))
@@ -55,7 +56,10 @@ internal static class StorageCommand
             Console.WriteLine("  " + rows[^1]);
 
             if (shape == 1)
-                queries.AddRange(await QueriesAsync(hub, influx, t0, pointsPerSeries));
+            {
+                queries.AddRange(await QueriesAsync(hub, influx, t0, pointsPerSeries, null));
+                loaded.AddRange(await QueriesAsync(hub, influx, t0, pointsPerSeries, (hubRate / 2, influxRate / 2)));
+            }
         }
 
         Console.WriteLine();
@@ -66,6 +70,14 @@ internal static class StorageCommand
         Console.WriteLine("| W6 query (idle servers, 20 runs) | InfluxDB p50 / p99 | hub p50 / p99 | hub / InfluxDB (p50) |");
         Console.WriteLine("|---|---:|---:|---:|");
         queries.ForEach(Console.WriteLine);
+        if (loaded.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("| W6 query while W5 ingest runs at half speed (each server loaded alone, 20 runs) | InfluxDB p50 / p99 | hub p50 / p99 | hub / InfluxDB (p50) |");
+            Console.WriteLine("|---|---:|---:|---:|");
+            loaded.ForEach(Console.WriteLine);
+        }
+
         return 0;
     }
 
@@ -257,10 +269,117 @@ internal static class StorageCommand
         return 0;
     }
 
-    private static async Task<List<string>> QueriesAsync(BrokerUnderTest hub, InfluxUnderTest influx, long t0, int pointsPerSeries)
+    private static async Task<List<string>> QueriesAsync(BrokerUnderTest hub, InfluxUnderTest influx, long t0, int pointsPerSeries, (double Hub, double Influx)? load)
     {
-        // One 1 Hz series over 24 h (86,400 points) in each.
+        // One 1 Hz series over 24 h (86,400 points) in each (written once, before the idle queries).
         var day = t0 - 86_400_000L;
+        if (load is null)
+            await WriteDayAsync(hub, influx, day);
+        using var influxHttp = new HttpClient { BaseAddress = influx.Http };
+        using var hubHttp = new HttpClient { BaseAddress = hub.Http };
+        var windowEnd = t0 + pointsPerSeries * 1000L;
+        var next = windowEnd + (load is null ? 0 : 10_000_000L); // load writes after everything queried
+        Func<Func<Task<(double, double)>>, Task<(double, double)>> underHubLoad = measure => load is null ? measure() : WhileLoadedAsync(token => HubLoadAsync(hub, load.Value.Hub, next, token), measure);
+        Func<Func<Task<(double, double)>>, Task<(double, double)>> underInfluxLoad = measure => load is null ? measure() : WhileLoadedAsync(token => InfluxLoadAsync(influx, load.Value.Influx, next, token), measure);
+        var influxDay = await underInfluxLoad(() => TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT v FROM bench24 WHERE time >= {day}ms AND time < {day + 86_400_000L}ms")}")));
+        static byte[] Check(byte[] body) => body.Length == 86_400 * 16 ? body : throw new InvalidDataException($"expected 86,400 points, got {body.Length / 16}");
+        var minutes = pointsPerSeries / 60 * 60_000L;
+        var influxMeans = $"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT mean(v) FROM bench WHERE time >= {t0}ms AND time < {t0 + minutes}ms GROUP BY time(1m), s")}";
+        var influxMeansRagged = $"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT mean(v) FROM bench WHERE time >= {t0}ms AND time < {windowEnd}ms GROUP BY time(1m), s")}";
+        return
+        [
+            Row(
+                "24 h raw read of one 1 Hz series (86,400 points), hub binary columns",
+                influxDay,
+                await underHubLoad(() => TimeAsync(async () => Check(await hubHttp.GetByteArrayAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000&format=binary"))))),
+            Row(
+                "24 h raw read of one 1 Hz series (86,400 points), hub JSON",
+                influxDay,
+                await underHubLoad(() => TimeAsync(() => hubHttp.GetStringAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000")))),
+            Row(
+                $"1-minute means of 1000 series over {pointsPerSeries / 60} whole minutes",
+                await underInfluxLoad(() => TimeAsync(() => influxHttp.GetStringAsync(influxMeans))),
+                await underHubLoad(() => TimeAsync(() => hubHttp.GetStringAsync($"/api/devices/bench/points?from={t0}&to={t0 + minutes}&step=1m&agg=mean")))),
+            Row(
+                $"1-minute means of 1000 series over {pointsPerSeries / 60} min ending mid-minute",
+                await underInfluxLoad(() => TimeAsync(() => influxHttp.GetStringAsync(influxMeansRagged))),
+                await underHubLoad(() => TimeAsync(() => hubHttp.GetStringAsync($"/api/devices/bench/points?from={t0}&to={windowEnd}&step=1m&agg=mean")))),
+        ];
+    }
+
+    /// <summary>Runs <paramref name="measure"/> while <paramref name="load"/> writes in the background.</summary>
+    private static async Task<(double, double)> WhileLoadedAsync(Func<CancellationToken, Task> load, Func<Task<(double, double)>> measure)
+    {
+        using var stop = new CancellationTokenSource();
+        var writing = Task.Run(() => load(stop.Token));
+        await Task.Delay(2000); // let the load settle into its pace
+        try
+        {
+            return await measure();
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writing;
+        }
+    }
+
+    /// <summary>W5-shaped batches (1000 series, one second each) at <paramref name="pointsPerSecond"/>, QoS 1, until cancelled.</summary>
+    private static async Task HubLoadAsync(BrokerUnderTest hub, double pointsPerSecond, long from, CancellationToken cancellationToken)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w6-load").Build(), CancellationToken.None);
+        await PacedAsync(pointsPerSecond, Series, async i =>
+        {
+            var text = new StringBuilder("{\"readings\":[", Series * 40);
+            for (var s = 0; s < Series; s++)
+                text.Append(CultureInfo.InvariantCulture, $"{(s > 0 ? "," : "")}{{\"m\":\"s{s:D4}\",\"v\":{20 + (i + s) % 100 / 10.0:0.0},\"t\":{from + i * 1000L}}}");
+            await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/bench/batch").WithPayload(text.Append("]}").ToString()).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), CancellationToken.None);
+        }, cancellationToken);
+    }
+
+    /// <summary>The same points as line protocol in 5000-line batches at <paramref name="pointsPerSecond"/>, until cancelled.</summary>
+    private static async Task InfluxLoadAsync(InfluxUnderTest influx, double pointsPerSecond, long from, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = influx.Http };
+        await PacedAsync(pointsPerSecond, 5000, async i =>
+        {
+            var body = new StringBuilder(5000 * 30);
+            for (var line = 0; line < 5000; line++)
+            {
+                var n = i * 5000L + line;
+                body.Append(CultureInfo.InvariantCulture, $"bench,s=s{n % Series:D4} v={20 + n % 100 / 10.0:0.0} {from + n / Series * 1000L}\n");
+            }
+
+            using var response = await http.PostAsync("/write?db=bench&precision=ms", new StringContent(body.ToString()), CancellationToken.None);
+        }, cancellationToken);
+    }
+
+    /// <summary>Sends batch after batch of <paramref name="perBatch"/> points so that the rate holds at <paramref name="pointsPerSecond"/>.</summary>
+    private static async Task PacedAsync(double pointsPerSecond, int perBatch, Func<long, Task> send, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        for (long i = 0; !cancellationToken.IsCancellationRequested; i++)
+        {
+            var due = TimeSpan.FromSeconds(i * perBatch / pointsPerSecond) - watch.Elapsed;
+            if (due > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(due, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            await send(i);
+        }
+    }
+
+    private static async Task WriteDayAsync(BrokerUnderTest hub, InfluxUnderTest influx, long day)
+    {
         using (var client = new MqttClientFactory().CreateMqttClient())
         {
             await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w6").Build());
@@ -279,30 +398,6 @@ internal static class StorageCommand
         }
 
         await SettledHubBytesAsync(hub);
-        using var hubHttp = new HttpClient { BaseAddress = hub.Http };
-        var windowEnd = t0 + pointsPerSeries * 1000L;
-        var influxDay = await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT v FROM bench24 WHERE time >= {day}ms AND time < {day + 86_400_000L}ms")}"));
-        static byte[] Check(byte[] body) => body.Length == 86_400 * 16 ? body : throw new InvalidDataException($"expected 86,400 points, got {body.Length / 16}");
-        var rows = new List<string>
-        {
-            Row(
-                "24 h raw read of one 1 Hz series (86,400 points), hub binary columns",
-                influxDay,
-                await TimeAsync(async () => Check(await hubHttp.GetByteArrayAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000&format=binary")))),
-            Row(
-                "24 h raw read of one 1 Hz series (86,400 points), hub JSON",
-                influxDay,
-                await TimeAsync(() => hubHttp.GetStringAsync($"/api/series/bench24/day/points?from={day}&to={day + 86_400_000L}&limit=100000"))),
-            Row(
-                $"1-minute means of 1000 series over {pointsPerSeries / 60} whole minutes",
-                await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT mean(v) FROM bench WHERE time >= {t0}ms AND time < {t0 + pointsPerSeries / 60 * 60_000L}ms GROUP BY time(1m), s")}")),
-                await TimeAsync(() => hubHttp.GetStringAsync($"/api/devices/bench/points?from={t0}&to={t0 + pointsPerSeries / 60 * 60_000L}&step=1m&agg=mean"))),
-            Row(
-                $"1-minute means of 1000 series over {pointsPerSeries / 60} min ending mid-minute",
-                await TimeAsync(() => influxHttp.GetStringAsync($"/query?db=bench&epoch=ms&q={Uri.EscapeDataString($"SELECT mean(v) FROM bench WHERE time >= {t0}ms AND time < {windowEnd}ms GROUP BY time(1m), s")}")),
-                await TimeAsync(() => hubHttp.GetStringAsync($"/api/devices/bench/points?from={t0}&to={windowEnd}&step=1m&agg=mean"))),
-        };
-        return rows;
     }
 
     private static string Row(string name, (double P50, double P99) influx, (double P50, double P99) hub) =>

@@ -734,7 +734,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     buffer.Dirty = true;
                     _pointsSinceCheckpoint++;
                     if (pending.Kind != AppendKind.Replay)
-                        logged.Add(new LogEntry(reading, stamp == PointStamp.FirstWrite(t, _localOrigin) ? null : new WriteStamp(stamp.Hlc, _originNames[stamp.Origin])));
+                        logged.Add(new LogEntry(reading, stamp == PointStamp.FirstWrite(t, _localOrigin) ? null : new WriteStamp(stamp.Hlc, _originNames[stamp.Origin]), state.Id));
                     if (sameValue)
                     {
                         // Only the stamp moved on (a merged write of the same value): kept so that later
@@ -743,8 +743,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                         continue;
                     }
 
-                    state.Apply(reading, added);
-                    _changedSeries.Add(state);
+                    if (state.Apply(reading, added))
+                        _changedSeries.Add(state);
                     stored.Add(reading);
                     if (added)
                         inserted++;
@@ -754,6 +754,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
                 results[p] = new AppendResult(stored, inserted, updated, duplicates, (IReadOnlyList<Reading>?)conflicts ?? []) { Superseded = superseded };
             }
+
+            foreach (var state in _changedSeries)
+                state.Publish();
         }
 
         return (results, logged);
@@ -1182,17 +1185,38 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         /// <summary>Buffers of the buckets being written; guarded by the store's lock.</summary>
         public Dictionary<long, BucketBuffer> Buckets { get; } = [];
 
-        public void Apply(Reading reading, bool added)
+        // Changes of a group of appends collect here and become one new Info at the end of the group: a series
+        // taking a thousand readings in one message costs one record, not a thousand.
+        private bool _pending;
+        private long _count;
+        private long _firstMs;
+        private long _latestMs;
+        private double _latestValue;
+
+        /// <summary>Takes in a stored reading; true when it is the series' first change since it last published.</summary>
+        public bool Apply(Reading reading, bool added)
         {
-            var info = Info;
-            var latest = reading.TimestampMs >= info.LatestMs;
-            Info = info with
+            var first = !_pending;
+            if (first)
             {
-                PointCount = info.PointCount + (added ? 1 : 0),
-                FirstMs = Math.Min(info.FirstMs, reading.TimestampMs),
-                LatestMs = latest ? reading.TimestampMs : info.LatestMs,
-                LatestValue = latest ? reading.Value : info.LatestValue,
-            };
+                (_count, _firstMs, _latestMs, _latestValue) = (Info.PointCount, Info.FirstMs, Info.LatestMs, Info.LatestValue);
+                _pending = true;
+            }
+
+            _count += added ? 1 : 0;
+            _firstMs = Math.Min(_firstMs, reading.TimestampMs);
+            if (reading.TimestampMs >= _latestMs)
+                (_latestMs, _latestValue) = (reading.TimestampMs, reading.Value);
+            return first;
+        }
+
+        /// <summary>Makes what <see cref="Apply"/> took in visible to readers.</summary>
+        public void Publish()
+        {
+            if (!_pending)
+                return;
+            Info = Info with { PointCount = _count, FirstMs = _firstMs, LatestMs = _latestMs, LatestValue = _latestValue };
+            _pending = false;
         }
 
         public void Dropped(long points, long? firstMs) =>

@@ -19,17 +19,11 @@ internal sealed class WriteAheadLog : IDisposable
     private const byte SameValue = 0xFE;
     private const byte StampFollows = 0xFD;
     private readonly FileStream _stream;
-    private readonly Dictionary<(SeriesKey, string), int> _numbers = [];
+    private readonly Dictionary<long, int> _numbers = [];
     private readonly List<double?> _lastValues = [];
     private bool _broken;
 
-    private WriteAheadLog(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues)
-    {
-        _stream = stream;
-        for (var i = 0; i < series.Count; i++)
-            _numbers[series[i]] = i;
-        _lastValues.AddRange(lastValues);
-    }
+    private WriteAheadLog(FileStream stream) => _stream = stream;
 
     public long Length => _stream.Length;
 
@@ -55,7 +49,12 @@ internal sealed class WriteAheadLog : IDisposable
             }
 
             stream.Position = valid;
-            return new WriteAheadLog(stream, series, lastValues);
+            var log = new WriteAheadLog(stream);
+
+            // Records without readings leave nothing to replay, and their series numbers must not carry over.
+            if (recovered.Count == 0 && valid > 0)
+                log.Truncate();
+            return log;
         }
         catch
         {
@@ -71,6 +70,8 @@ internal sealed class WriteAheadLog : IDisposable
         // written whole, the state is put back so that no later record relies on it.
         if (_broken)
             throw new IOException("The store's log could not be repaired after a failed write; restart the hub to recover from it.");
+        if (_numbers.Count == 0 && _stream.Length > 0)
+            throw new InvalidOperationException("The log still holds records from before the store opened: replay them and empty it first.");
         var numbersBefore = _numbers.Count;
         var position = _stream.Position;
         var undo = new List<(int Number, double? Value)>();
@@ -166,16 +167,15 @@ internal sealed class WriteAheadLog : IDisposable
     /// one or two bytes. A reading that is not a first write of this store carries its stamp before the value.
     /// Numbers and last values restart when the log is emptied.
     /// </summary>
-    private static byte[] Serialize(IReadOnlyList<LogEntry> entries, Dictionary<(SeriesKey, string), int> numbers, List<double?> lastValues, List<(int Number, double? Value)> undo)
+    private static byte[] Serialize(IReadOnlyList<LogEntry> entries, Dictionary<long, int> numbers, List<double?> lastValues, List<(int Number, double? Value)> undo)
     {
         using var buffer = new MemoryStream(entries.Count * 8 + 64);
         using var writer = new BinaryWriter(buffer, Encoding.UTF8);
         var fresh = new List<(SeriesKey Key, string Unit)>();
-        foreach (var (reading, _) in entries)
+        foreach (var (reading, _, seriesId) in entries)
         {
-            if (!numbers.ContainsKey((reading.Series, reading.Unit)))
+            if (numbers.TryAdd(seriesId, numbers.Count))
             {
-                numbers[(reading.Series, reading.Unit)] = numbers.Count;
                 lastValues.Add(null);
                 fresh.Add((reading.Series, reading.Unit));
             }
@@ -192,9 +192,9 @@ internal sealed class WriteAheadLog : IDisposable
         writer.Write7BitEncodedInt(entries.Count);
         var baseTime = entries.Count > 0 ? entries[0].Reading.TimestampMs : 0;
         writer.Write7BitEncodedInt64(baseTime);
-        foreach (var (reading, stamp) in entries)
+        foreach (var (reading, stamp, seriesId) in entries)
         {
-            var number = numbers[(reading.Series, reading.Unit)];
+            var number = numbers[seriesId];
             writer.Write7BitEncodedInt(number);
             writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(reading.TimestampMs - baseTime)));
             if (stamp is { } kept)
@@ -296,4 +296,5 @@ internal sealed class WriteAheadLog : IDisposable
 }
 
 /// <summary>A logged reading; <see cref="Stamp"/> is null for a first write of this store (its stamp follows from its time).</summary>
-internal readonly record struct LogEntry(Reading Reading, Versions.WriteStamp? Stamp);
+/// <remarks><see cref="SeriesId"/> numbers the series in the log (the store's id); replayed entries carry 0.</remarks>
+internal readonly record struct LogEntry(Reading Reading, Versions.WriteStamp? Stamp, long SeriesId = 0);

@@ -24,6 +24,12 @@ public interface ITimeSeriesStore : IAsyncDisposable
     ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, bool newestFirst = false, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The oldest raw points with <c>from &lt;= t &lt; to</c>, at most <paramref name="limit"/>, as two columns: what
+    /// a chart or a binary answer needs, without an object per point (a day of 1 Hz data is 86,400 points).
+    /// </summary>
+    ValueTask<PointColumns> ReadColumnsAsync(SeriesKey series, long fromMs, long toMs, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Per-bucket aggregates with <c>from &lt;= t &lt; to</c>; buckets start at multiples of <paramref name="stepMs"/>
     /// since the Unix epoch so that the same bucket reads the same from any range. Empty buckets are absent.
     /// </summary>
@@ -42,6 +48,14 @@ public interface ITimeSeriesStore : IAsyncDisposable
 
 /// <summary>One stored point.</summary>
 public readonly record struct DataPoint(long TimestampMs, double Value);
+
+/// <summary>Points as columns: times (Unix ms, ascending) and values of the same length.</summary>
+public sealed record PointColumns(long[] Times, double[] Values)
+{
+    public static readonly PointColumns Empty = new([], []);
+
+    public int Count => Times.Length;
+}
 
 /// <summary>The aggregates of one bucket.</summary>
 public readonly record struct AggregatePoint(long BucketStartMs, long Count, double Sum, double Min, double Max)

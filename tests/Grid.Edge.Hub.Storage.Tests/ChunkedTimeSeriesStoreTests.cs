@@ -336,6 +336,25 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Columns_hold_the_same_points_as_a_range_read_for_any_range_and_limit()
+    {
+        var random = new Random(17);
+        var points = Enumerable.Range(0, 4 * 3600).Where(_ => random.Next(4) > 0).Select(i => R("x", T0 + i * 1000L, Math.Round(random.NextDouble() * 100, 1))).ToList();
+        await _store.AppendAsync(points[..(points.Count / 2)]);
+        await _store.CheckpointAsync();
+        await _store.AppendAsync(points[(points.Count / 2)..]); // half in chunks, half still buffered
+        var key = new SeriesKey("dev", "x");
+        Gen.Select(Gen.Long[-3_600_000, 5 * 3_600_000], Gen.Long[0, 5 * 3_600_000], Gen.Int[1, 20_000]).Sample((from, length, limit) =>
+        {
+            var range = _store.ReadRangeAsync(key, T0 + from, T0 + from + length, limit).AsTask().GetAwaiter().GetResult();
+            var columns = _store.ReadColumnsAsync(key, T0 + from, T0 + from + length, limit).AsTask().GetAwaiter().GetResult();
+            Assert.Equal(range.Select(p => p.TimestampMs), columns.Times);
+            Assert.Equal(range.Select(p => p.Value), columns.Values);
+        }, iter: 200);
+        Assert.Equal(0, (await _store.ReadColumnsAsync(new SeriesKey("dev", "absent"), 0, long.MaxValue, 10)).Count);
+    }
+
+    [Fact]
     public async Task Open_ended_ranges_read_stored_chunks_too()
     {
         await _store.AppendAsync([R("x", T0, 1), R("x", T0 + 1000, 2), R("x", T0 + 2000, 3)]);

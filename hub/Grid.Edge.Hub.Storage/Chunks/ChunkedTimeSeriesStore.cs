@@ -231,6 +231,48 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         return result;
     }
 
+    public async ValueTask<PointColumns> ReadColumnsAsync(SeriesKey series, long fromMs, long toMs, int limit, CancellationToken cancellationToken = default)
+    {
+        if (!_series.TryGetValue(series, out var state) || fromMs >= toMs || limit <= 0)
+            return PointColumns.Empty;
+
+        // Slices of whole decoded buckets, copied once into arrays of the exact size.
+        var slices = new List<(long[] Times, double[] Values, int Start, int Count)>();
+        var total = 0;
+        await foreach (var (times, values) in BucketsAsync(state, fromMs, toMs, newestFirst: false, cancellationToken))
+        {
+            var start = LowerBound(times, fromMs);
+            var end = LowerBound(times, toMs);
+            var count = Math.Min(end - start, limit - total);
+            if (count > 0)
+            {
+                slices.Add((times, values, start, count));
+                total += count;
+            }
+
+            if (total >= limit)
+                break;
+        }
+
+        var columns = new PointColumns(new long[total], new double[total]);
+        var at = 0;
+        foreach (var (times, values, start, count) in slices)
+        {
+            Array.Copy(times, start, columns.Times, at, count);
+            Array.Copy(values, start, columns.Values, at, count);
+            at += count;
+        }
+
+        return columns;
+    }
+
+    /// <summary>The index of the first time at or after <paramref name="t"/>.</summary>
+    private static int LowerBound(long[] times, long t)
+    {
+        var index = Array.BinarySearch(times, t);
+        return index >= 0 ? index : ~index;
+    }
+
     public async ValueTask<IReadOnlyList<AggregatePoint>> ReadAggregatedAsync(SeriesKey series, long fromMs, long toMs, long stepMs, CancellationToken cancellationToken = default)
     {
         var all = await ReadAggregatedAsync([series], fromMs, toMs, stepMs, cancellationToken);

@@ -231,13 +231,17 @@ internal static class ApiEndpoints
             var cap = limit ?? DefaultRawLimit;
             if (cap is < 1 or > MaxRawLimit)
                 return BadRequest($"limit must be between 1 and {MaxRawLimit}");
-            var raw = await store.ReadRangeAsync(key, fromMs, toMs, cap + 1, cancellationToken: cancellationToken);
-            var count = Math.Min(cap, raw.Count);
-            var times = new long[count];
-            var values = new double[count];
-            for (var i = 0; i < count; i++)
-                (times[i], values[i]) = (raw[i].TimestampMs, raw[i].Value);
-            return Answer(new PointSet(key.Id, info.Unit, fromMs, toMs, null, null, raw.Count > cap, times, values), format);
+            var raw = await store.ReadColumnsAsync(key, fromMs, toMs, cap + 1, cancellationToken);
+            var truncated = raw.Count > cap;
+            var times = raw.Times;
+            var values = raw.Values;
+            if (truncated)
+            {
+                Array.Resize(ref times, cap);
+                Array.Resize(ref values, cap);
+            }
+
+            return Answer(new PointSet(key.Id, info.Unit, fromMs, toMs, null, null, truncated, times, values), format);
         }
 
         if (!QueryParameters.TryParseDuration(step, out var stepMs, out error))

@@ -19,7 +19,7 @@ internal static class StorageCommand
     private const int InFlight = 4;
     private static readonly string[] Shapes = ["constant", "1-decimal walk", "random float64"];
 
-    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries, string? onlyShape = null)
+    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries, string? onlyShape = null, int batchSize = 1000)
     {
         if (!File.Exists("/usr/bin/influxd"))
         {
@@ -28,7 +28,7 @@ internal static class StorageCommand
         }
 
         var t0 = DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
-        Console.WriteLine($"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); servers on core 0, load on core 1");
+        Console.WriteLine($"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub batches of {Math.Max(1, batchSize / Series) * Series} readings, InfluxDB batches of 5000 lines; servers on core 0, load on core 1");
         var rows = new List<string>();
         var queries = new List<string>();
         var loaded = new List<string>();
@@ -37,10 +37,19 @@ internal static class StorageCommand
             if (onlyShape is not null && !Shapes[shape].Contains(onlyShape, StringComparison.Ordinal))
                 continue;
             var values = Values(shape, pointsPerSeries);
-            await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, 0);
+            // Batches past the default 64 KiB payload limit need the hub told to take them.
+            await using var hub = batchSize > Series
+                ? await BrokerUnderTest.StartHubAsync(hubDll, 0, "--max-payload-bytes", (batchSize * 64).ToString(CultureInfo.InvariantCulture))
+                : await BrokerUnderTest.StartHubAsync(hubDll, 0);
             await using var influx = await InfluxUnderTest.StartAsync(0);
-            var hubRun = await IngestHubAsync(hub, values, t0);
+            var hubRun = await IngestHubAsync(hub, values, t0, batchSize);
             var influxRun = await IngestInfluxAsync(influx, values, t0);
+            if (hubRun.Failures > 0 || influxRun.Failures > 0)
+            {
+                Console.Error.WriteLine($"error: {hubRun.Failures} hub batches and {influxRun.Failures} InfluxDB batches were refused; the figures would be meaningless");
+                return 1;
+            }
+
             var hubDisk = await SettledHubBytesAsync(hub);
             var influxDisk = await SettledInfluxBytesAsync(influx);
             var points = (double)Series * pointsPerSeries;
@@ -104,15 +113,22 @@ internal static class StorageCommand
         return values;
     }
 
-    private static async Task<(TimeSpan Elapsed, int Failures)> IngestHubAsync(BrokerUnderTest hub, double[][] values, long t0)
+    private static async Task<(TimeSpan Elapsed, int Failures)> IngestHubAsync(BrokerUnderTest hub, double[][] values, long t0, int batchSize)
     {
         using var client = new MqttClientFactory().CreateMqttClient();
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w5").WithTimeout(TimeSpan.FromSeconds(60)).Build());
-        var payloads = Enumerable.Range(0, values[0].Length).Select(i =>
+        // Each message carries whole seconds of all series: batchSize / 1000 of them.
+        var seconds = Math.Max(1, batchSize / Series);
+        var payloads = Enumerable.Range(0, (values[0].Length + seconds - 1) / seconds).Select(m =>
         {
-            var text = new StringBuilder("{\"readings\":[", Series * 40);
-            for (var s = 0; s < Series; s++)
-                text.Append(CultureInfo.InvariantCulture, $"{(s > 0 ? "," : "")}{{\"m\":\"s{s:D4}\",\"v\":{values[s][i].ToString("R", CultureInfo.InvariantCulture)},\"t\":{t0 + i * 1000L}}}");
+            var text = new StringBuilder("{\"readings\":[", seconds * Series * 40);
+            var first = true;
+            for (var i = m * seconds; i < Math.Min(values[0].Length, (m + 1) * seconds); i++)
+            {
+                for (var s = 0; s < Series; s++, first = false)
+                    text.Append(CultureInfo.InvariantCulture, $"{(first ? "" : ",")}{{\"m\":\"s{s:D4}\",\"v\":{values[s][i].ToString("R", CultureInfo.InvariantCulture)},\"t\":{t0 + i * 1000L}}}");
+            }
+
             return Encoding.ASCII.GetBytes(text.Append("]}").ToString());
         }).ToList();
         var watch = Stopwatch.StartNew();

@@ -175,6 +175,30 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task Home_shows_what_the_store_takes_on_disk_its_memory_retention_and_largest_series()
+    {
+        (await fixture.Hub.Http.PostAsync("/api/storage/checkpoint", null)).EnsureSuccessStatusCode(); // chunks to list
+        await using var recorded = await OpenAsync("/");
+        var page = recorded.Page;
+        var storage = (await fixture.Hub.GetAsync<Grid.Edge.Hub.Api.StorageResponse>("/api/storage"))!;
+        var points = page.Locator("[data-storage=\"points\"] td.v");
+        await Assertions.Expect(points).Not.ToHaveTextAsync("0");
+        Assert.True(long.Parse((await points.TextContentAsync())!, NumberStyles.AllowThousands, CultureInfo.InvariantCulture) >= storage.Points * 9 / 10);
+        await Assertions.Expect(page.Locator("[data-storage=\"disk\"] td.v")).ToContainTextAsync("B/point");
+        await Assertions.Expect(page.Locator("[data-storage=\"memory\"] td.v")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+ MB$"));
+        await Assertions.Expect(page.Locator("#storage")).ToContainTextAsync("1-h forever");
+        await Assertions.Expect(page.Locator("#storage")).ToContainTextAsync("store " + storage.Origin);
+
+        // The largest series first, at most ten, each with its points and bytes per point.
+        var rows = page.Locator("#storage-series tbody tr");
+        await Assertions.Expect(rows.First).ToBeVisibleAsync();
+        Assert.InRange(await rows.CountAsync(), 1, 10);
+        var largest = storage.Series.OrderByDescending(s => s.RawBytes).First();
+        await Assertions.Expect(rows.First.Locator("td").First).ToHaveTextAsync(largest.Id);
+        await FinishAsync(recorded, "home-storage");
+    }
+
+    [Fact]
     public async Task A_device_that_stopped_reporting_is_shown_as_stale_with_its_age()
     {
         await PublishAsync("grid/stale-test/humidity", $"{{\"v\":61,\"t\":{At(DateTimeOffset.UtcNow.AddHours(-2))}}}");

@@ -98,7 +98,47 @@
       Grid.el("code", {}, `grid-agent pair ${location.origin} ${body.code}${body.device ? "" : " --device <id>"}`));
   });
 
+  // Storage: what the readings take on disk and how hard the hub works the SD card (bytes written per reading),
+  // memory, checkpoints, retention, and the series taking the most room.
+  function bytes(n) {
+    if (n == null) return "?";
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let i = 0;
+    while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+    return `${n >= 100 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+  }
+
+  function days(d) { return d == null ? "forever" : d >= 365 && d % 365 === 0 ? `${d / 365} y` : `${d} d`; }
+
+  async function loadStorage() {
+    const [storage, health] = await Promise.all([Grid.api("/api/storage"), Grid.api("/api/health")]);
+    const box = document.getElementById("storage");
+    const checkpoint = storage.lastCheckpoint ? `${Grid.age(Date.now() - Date.parse(storage.lastCheckpoint))} ago` : "not yet";
+    const facts = [
+      ["points stored", storage.points.toLocaleString("en-US"), "points"],
+      ["on disk", `${bytes(storage.bytesOnDisk)} (${storage.bytesOnDiskPerPoint} B/point)`, "disk"],
+      ["written per reading", storage.bytesWrittenPerReading == null ? "—" : `${storage.bytesWrittenPerReading} B`, "written"],
+      ["last checkpoint", `${checkpoint} · ${storage.openPoints.toLocaleString("en-US")} points waiting`, "checkpoint"],
+      ["hub memory", health.memory ? `${Math.round(health.memory.residentMb)} MB` : "?", "memory"],
+      ["dropped by retention", `${storage.droppedChunks} chunks, ${storage.droppedPoints.toLocaleString("en-US")} points`, "dropped"],
+    ];
+    const rules = storage.retention.map(r => `${r.pattern}: raw ${days(r.rawDays)}, 1-min ${days(r.minuteDays)}, 1-h ${days(r.hourDays)}`).join(" · ");
+    const top = [...storage.series].sort((a, b) => b.rawBytes - a.rawBytes).slice(0, 10);
+    box.replaceChildren(
+      Grid.el("table", { class: "values" }, Grid.el("tbody", {}, facts.map(([label, value, key]) =>
+        Grid.el("tr", { "data-storage": key }, Grid.el("td", {}, label), Grid.el("td", { class: "v" }, value))))),
+      Grid.el("p", { class: "muted" }, "retention ", rules, storage.origin ? ` · store ${storage.origin}` : ""),
+      top.length ? Grid.el("table", { class: "values", id: "storage-series" },
+        Grid.el("thead", {}, Grid.el("tr", {}, ["series", "points", "on disk", "B/point", "1-min rows", "1-h rows"].map(h => Grid.el("th", {}, h)))),
+        Grid.el("tbody", {}, top.map(s => Grid.el("tr", { "data-series-storage": s.id },
+          Grid.el("td", {}, s.id), Grid.el("td", { class: "v" }, s.rawPoints.toLocaleString("en-US")), Grid.el("td", { class: "v" }, bytes(s.rawBytes)),
+          Grid.el("td", { class: "v" }, String(s.bytesPerPoint)), Grid.el("td", { class: "v" }, String(s.minuteRollups)), Grid.el("td", { class: "v" }, String(s.hourRollups))))))
+        : Grid.el("p", { class: "muted" }, "Nothing in the chunk store yet: readings wait in the log until the first checkpoint."));
+  }
+
   load().catch(Grid.showError);
+  loadStorage().catch(Grid.showError);
   setInterval(() => load().catch(Grid.showError), 15_000);
+  setInterval(() => loadStorage().catch(Grid.showError), 30_000);
   setInterval(render, 1000);
 })();

@@ -48,7 +48,7 @@ public sealed class HubOptions
     public int DemoDays { get; set; } = 7;
 
     /// <summary>How often buffered chunks are written to the chunk store (the log holds them until then).</summary>
-    public int CheckpointSeconds { get; set; } = 60;
+    public int CheckpointSeconds { get; set; } = 300;
 
     /// <summary>Days raw points are kept (0: forever), unless a retention rule says otherwise.</summary>
     public int RetentionRawDays { get; set; } = 90;

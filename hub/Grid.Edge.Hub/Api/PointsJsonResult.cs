@@ -32,11 +32,15 @@ internal sealed class PointsJsonResult(PointSet points) : IResult
             json.WriteNull("agg");
         json.WriteBoolean("truncated", points.Truncated);
         json.WriteStartArray("points");
+        var number = new byte[32];
         for (var i = 0; i < points.Times.Length; i++)
         {
             json.WriteStartArray();
             json.WriteNumberValue(points.Times[i]);
-            json.WriteNumberValue(points.Values[i]);
+            if (ShortDecimal.TryFormat(points.Values[i], number, out var written))
+                json.WriteRawValue(number.AsSpan(0, written), skipInputValidation: true);
+            else
+                json.WriteNumberValue(points.Values[i]);
             json.WriteEndArray();
             if ((i + 1) % 8192 == 0)
                 await json.FlushAsync(httpContext.RequestAborted);

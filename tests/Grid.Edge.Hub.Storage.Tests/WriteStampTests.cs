@@ -181,10 +181,13 @@ public sealed class WriteStampTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_merged_reading_without_an_origin_is_refused()
+    public async Task A_merged_reading_without_an_origin_or_with_an_unstampable_time_or_value_is_refused()
     {
         var store = Open("a");
         await Assert.ThrowsAsync<ArgumentException>(async () => await store.MergeAsync([new StampedReading(R(T0, 1), new WriteStamp(1, ""))]));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.MergeAsync([S(1L << 50, 1, T0, "hub-b")]));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.MergeAsync([S(T0, double.NaN, T0, "hub-b")]));
+        Assert.Equal(0, store.GetStatistics().PointCount);
     }
 
     [Fact]

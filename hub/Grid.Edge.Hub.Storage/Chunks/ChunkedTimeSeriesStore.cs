@@ -24,6 +24,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 {
     private const long MinuteMs = 60_000;
     private const long HourMs = 3_600_000;
+    private const long MaxStampableMs = 1L << 46;
     private static readonly string[] RollupParameters = ["$s", "$tier", "$b", "$c", "$sum", "$min", "$max", "$first", "$last"];
 
     private readonly ChunkStoreOptions _options;
@@ -127,6 +128,10 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         {
             if (string.IsNullOrEmpty(stamped.Stamp.Origin) || stamped.Stamp.Origin.Length > 200)
                 throw new ArgumentException("Every merged reading needs the origin that wrote it (1 to 200 characters).", nameof(readings));
+
+            // A clock value holds milliseconds shifted past the counter bits; times beyond this would wrap around.
+            if (Math.Abs(stamped.Reading.TimestampMs) >= MaxStampableMs || !double.IsFinite(stamped.Reading.Value))
+                throw new ArgumentException($"Merged readings need a finite value and a time within {MaxStampableMs} ms of 1970 (series {stamped.Reading.Series.Id}).", nameof(readings));
         }
 
         var pending = new PendingAppend(readings.Select(r => r.Reading).ToList(), AppendKind.Merge) { Stamps = readings.Select(r => (WriteStamp?)r.Stamp).ToList() };

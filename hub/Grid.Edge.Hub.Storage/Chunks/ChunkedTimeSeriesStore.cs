@@ -623,7 +623,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 }
 
                 group.Add(pending);
-                readings += pending.Readings.Count;
+                readings += pending.Readings.Length;
             }
 
             if (group.Count > 0)
@@ -701,10 +701,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         {
             foreach (var pending in group)
             {
-                foreach (var reading in pending.Readings)
+                // The series of each reading is looked up once here and kept for the pass that applies it.
+                var readings = pending.Readings;
+                pending.States = new SeriesState?[readings.Length];
+                for (var i = 0; i < readings.Length; i++)
                 {
-                    if (_series.TryGetValue(reading.Series, out var state) && !state.Buckets.ContainsKey(BucketOf(reading.TimestampMs)))
-                        toLoad.Add((state, BucketOf(reading.TimestampMs)));
+                    if (_series.TryGetValue(readings[i].Series, out var state))
+                    {
+                        pending.States[i] = state;
+                        if (!state.Buckets.ContainsKey(BucketOf(readings[i].TimestampMs)))
+                            toLoad.Add((state, BucketOf(readings[i].TimestampMs)));
+                    }
                 }
             }
         }
@@ -721,13 +728,14 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             {
                 var pending = group[p];
                 var readings = pending.Readings;
-                var stored = new List<Reading>(readings.Count);
+                var stored = new List<Reading>(readings.Length);
                 List<Reading>? conflicts = null;
                 int inserted = 0, updated = 0, duplicates = 0, superseded = 0;
-                for (var i = 0; i < readings.Count; i++)
+                for (var i = 0; i < readings.Length; i++)
                 {
                     var reading = readings[i];
-                    if (!_series.TryGetValue(reading.Series, out var state))
+                    var state = pending.States![i];
+                    if (state is null && !_series.TryGetValue(reading.Series, out state))
                     {
                         state = new SeriesState(++_nextSeriesId, new SeriesInfo(reading.Series, reading.Unit, 0, reading.TimestampMs, reading.TimestampMs, reading.Value));
                         _series[reading.Series] = state;
@@ -1210,7 +1218,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     private sealed class PendingAppend(IReadOnlyList<Reading> readings, AppendKind kind)
     {
-        public IReadOnlyList<Reading> Readings { get; } = readings;
+        /// <summary>A copy in an array: the writer's loops then index it directly, not through an interface.</summary>
+        public Reading[] Readings { get; } = readings as Reading[] ?? [.. readings];
+
+        /// <summary>The series of each reading as found before applying the group (null: new).</summary>
+        public SeriesState?[]? States { get; set; }
 
         public AppendKind Kind { get; } = kind;
 

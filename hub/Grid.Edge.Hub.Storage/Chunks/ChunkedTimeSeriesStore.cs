@@ -13,7 +13,8 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// <summary>
 /// The time-series engine (DESIGN.md section 4). An append is written to the log and synced (group commit: one
 /// fsync for everything queued meanwhile) before its task completes, and applied to in-memory bucket buffers that
-/// hold the full content of the buckets being written. Checkpoints write changed buckets as compressed chunks,
+/// hold the buckets being written (what is already in the chunk store compressed, newer points as plain numbers).
+/// Checkpoints write changed buckets as compressed chunks,
 /// with their 1-minute and 1-hour rollups, to the chunk store and then empty the log. Late data reopens its
 /// bucket: the chunk is decoded, merged and written again, and its rollups recomputed. Recovery replays the log.
 /// Every point has a write stamp (hybrid logical clock, origin): a first write's follows from its time and is not

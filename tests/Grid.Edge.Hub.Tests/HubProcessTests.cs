@@ -91,7 +91,8 @@ public sealed class HubProcessTests : IDisposable
         var next = 0;
         for (var cycle = 0; cycle <= kills; cycle++)
         {
-            var hub = await HubProcess.StartAsync(_dir.Path);
+            // Checkpoints every second: kills also land while buckets are written out, sealed and let go.
+            var hub = await HubProcess.StartAsync(_dir.Path, "--checkpoint-seconds", "1");
             try
             {
                 // Every reading acknowledged before any earlier kill is there, and the store opened clean.

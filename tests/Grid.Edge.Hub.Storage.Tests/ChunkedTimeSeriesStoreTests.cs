@@ -355,6 +355,78 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_fast_series_is_stored_in_bounded_parts_that_read_back_whole_in_either_order()
+    {
+        await _store.DisposeAsync();
+        Directory.Delete(_dir.Path, recursive: true);
+        _store = Open(o => o.MaxChunkPoints = 37);
+        var key = new SeriesKey("dev", "x");
+        var expected = new SortedDictionary<long, double>();
+        var random = new Random(23);
+        for (var round = 0; round < 6; round++)
+        {
+            // In order at 10 Hz, plus late points and changed values into parts written before.
+            var readings = Enumerable.Range(round * 300, 300).Select(i => R("x", T0 + i * 100L, Math.Round(random.NextDouble() * 50, 1)))
+                .Concat(Enumerable.Range(0, 20).Select(_ => R("x", T0 + random.Next(0, (round + 1) * 300) * 100L + random.Next(0, 2) * 50, random.NextDouble())))
+                .ToList();
+            await _store.AppendAsync(readings);
+            foreach (var r in readings)
+                expected[r.TimestampMs] = r.Value;
+            await _store.CheckpointAsync();
+            if (round == 3)
+            {
+                await _store.DisposeAsync();
+                _store = Open(o => o.MaxChunkPoints = 37);
+            }
+        }
+
+        var all = expected.Select(kv => new DataPoint(kv.Key, kv.Value)).ToList();
+        Assert.Equal(all, await AllAsync("x"));
+        Assert.Equal(all.AsEnumerable().Reverse().Take(500), await _store.ReadRangeAsync(key, 0, long.MaxValue, 500, newestFirst: true));
+        Assert.Equal(all.Select(p => p.TimestampMs).ToArray(), (await _store.ReadColumnsAsync(key, 0, long.MaxValue, int.MaxValue)).Times);
+        var described = Assert.Single(await _store.DescribeAsync());
+        Assert.Equal(all.Count, described.RawPoints);
+        Assert.True(described.Chunks >= all.Count / 37, $"{described.Chunks} parts for {all.Count} points");
+        await AssertAggregatesMatchRawAsync();
+    }
+
+    [Fact]
+    public async Task A_store_of_schema_four_is_upgraded_with_its_chunks_kept()
+    {
+        await _store.DisposeAsync();
+        Directory.Delete(_dir.Path, recursive: true);
+        Directory.CreateDirectory(_dir.Path);
+        var times = Enumerable.Range(0, 100).Select(i => T0 + i * 1000L).ToArray();
+        var values = times.Select((_, i) => i / 10.0).ToArray();
+        using (var db = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "chunks.db")};Pooling=False"))
+        {
+            db.Open();
+            using var command = db.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO meta VALUES('schema_version', '4'), ('bucket_ms', '3600000');
+                CREATE TABLE series(id INTEGER PRIMARY KEY, device TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,
+                    point_count INTEGER NOT NULL, first_t INTEGER NOT NULL, last_t INTEGER NOT NULL, last_v REAL NOT NULL, UNIQUE(device, metric));
+                INSERT INTO series VALUES(1, 'dev', 'x', '', 100, $first, $last, 9.9);
+                CREATE TABLE chunks(series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+                    min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL, UNIQUE(series_id, bucket));
+                INSERT INTO chunks VALUES(1, $bucket, 100, $first, $last, $data);
+                """;
+            command.Parameters.AddWithValue("$first", times[0]);
+            command.Parameters.AddWithValue("$last", times[^1]);
+            command.Parameters.AddWithValue("$bucket", T0);
+            command.Parameters.AddWithValue("$data", Grid.Edge.Hub.Storage.Compression.ChunkCodec.Encode(times, values));
+            command.ExecuteNonQuery();
+        }
+
+        _store = Open();
+        Assert.Equal(times.Zip(values, (t, v) => new DataPoint(t, v)), await AllAsync("x"));
+        await _store.AppendAsync([R("x", T0 + 50_500, 7)]); // a late point rewrites the bucket in the new layout
+        await _store.CheckpointAsync();
+        Assert.Equal(101, (await AllAsync("x")).Count);
+    }
+
+    [Fact]
     public async Task Open_ended_ranges_read_stored_chunks_too()
     {
         await _store.AppendAsync([R("x", T0, 1), R("x", T0 + 1000, 2), R("x", T0 + 2000, 3)]);
@@ -489,5 +561,7 @@ internal sealed class ChunkStoreOptionsBuilder
 
     public long CheckpointPoints { get; set; } = 1_000_000;
 
-    public ChunkStoreOptions Build() => new() { DataDirectory = DataDirectory, Time = Time, Retention = Retention, CheckpointInterval = TimeSpan.FromHours(1), CheckpointPoints = CheckpointPoints };
+    public int MaxChunkPoints { get; set; } = 36_000;
+
+    public ChunkStoreOptions Build() => new() { DataDirectory = DataDirectory, Time = Time, Retention = Retention, CheckpointInterval = TimeSpan.FromHours(1), CheckpointPoints = CheckpointPoints, MaxChunkPoints = MaxChunkPoints };
 }

@@ -23,13 +23,14 @@ public sealed class WriteStampTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private ChunkedTimeSeriesStore Open(string name, string? origin = null)
+    private ChunkedTimeSeriesStore Open(string name, string? origin = null, int maxChunkPoints = 36_000)
     {
         var store = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions
         {
             DataDirectory = Path.Combine(_dir.Path, name),
             Origin = origin,
             CheckpointInterval = TimeSpan.FromHours(1),
+            MaxChunkPoints = maxChunkPoints,
         });
         _open.Add(store);
         return store;
@@ -118,6 +119,23 @@ public sealed class WriteStampTests : IAsyncLifetime
         Assert.Equal(1, (await store.MergeAsync([S(T0 + 2000, 90, T0 + 2000, "hub-0")])).Superseded);
         Assert.Equal(1, (await store.MergeAsync([S(T0 + 2000, 91, T0 + 2000, "hub-b")])).Updated);
         Assert.Equal([7.0, 8, 91], (await store.ReadRangeAsync(Pressure, T0, T0 + 3000, 10)).Select(p => p.Value));
+    }
+
+    [Fact]
+    public async Task Kept_stamps_of_a_bucket_split_into_parts_survive_a_restart()
+    {
+        var store = Open("a", origin: "hub-a", maxChunkPoints: 16);
+        await store.AppendAsync(Enumerable.Range(0, 100).Select(i => R(T0 + i * 1000L, i)).ToList());
+        await store.MergeAsync(Enumerable.Range(0, 100).Where(i => i % 7 == 0).Select(i => S(T0 + i * 1000L, -i, T0 + 500_000, "hub-b")).ToList());
+        await store.CheckpointAsync();
+        await CloseAsync(store);
+
+        store = Open("a", maxChunkPoints: 16);
+        var lower = await store.MergeAsync(Enumerable.Range(0, 100).Where(i => i % 7 == 0).Select(i => S(T0 + i * 1000L, 1000 + i, T0 + 499_999, "hub-z")).ToList());
+        Assert.Equal(15, lower.Superseded);
+        var higher = await store.MergeAsync(Enumerable.Range(0, 100).Where(i => i % 7 != 0).Select(i => S(T0 + i * 1000L, 2000 + i, T0 + i * 1000L, "hub-b")).ToList());
+        Assert.Equal(85, higher.Updated); // first writes of "hub-a" lose a tie to "hub-b"
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => i % 7 == 0 ? -i : 2000.0 + i), (await store.ReadRangeAsync(Pressure, T0, T0 + 100_000, 200)).Select(p => p.Value));
     }
 
     [Fact]

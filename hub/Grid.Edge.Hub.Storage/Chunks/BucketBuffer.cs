@@ -17,8 +17,8 @@ internal sealed class BucketBuffer(long start)
     private List<double> _values = [];
     private Dictionary<long, PointStamp>? _stamps;
 
-    // The chunk as last written (or loaded): points up to _sealedLast; the lists hold only later points.
-    private byte[]? _sealed;
+    // The chunk parts as last written (or loaded): points up to _sealedLast; the lists hold only later points.
+    private IReadOnlyList<byte[]>? _sealed;
     private int _sealedCount;
     private long _sealedLast = long.MinValue;
 
@@ -42,27 +42,60 @@ internal sealed class BucketBuffer(long start)
 
     private long Last => _times.Count > 0 ? _times[^1] : _sealedLast;
 
-    /// <summary>Takes a stored chunk as the sealed part of an empty buffer.</summary>
-    public void LoadSealed(byte[] chunk)
+    /// <summary>Takes a bucket's stored chunk parts (oldest first) as the sealed part of an empty buffer.</summary>
+    public void LoadSealed(IReadOnlyList<byte[]> parts)
     {
-        var (times, _, stamps) = ChunkCodec.DecodeWithStamps(chunk);
+        if (parts.Count == 0)
+            return;
+        var (times, _, stamps) = DecodeSealed(parts);
         UsualOrigin = stamps.UsualOrigin;
         if (times.Length == 0)
             return;
-        _sealed = chunk;
+        _sealed = parts;
         _sealedCount = times.Length;
         _sealedLast = times[^1];
     }
 
-    /// <summary>The buffer's whole content has just been written as <paramref name="chunk"/>: keep that instead of lists.</summary>
-    public void Seal(byte[] chunk)
+    /// <summary>The buffer's whole content has just been written as <paramref name="parts"/>: keep those instead of lists.</summary>
+    public void Seal(IReadOnlyList<byte[]> parts)
     {
         _sealedCount = Count;
         _sealedLast = Last;
-        _sealed = _sealedCount > 0 ? chunk : null;
+        _sealed = _sealedCount > 0 ? parts : null;
         _times = [];
         _values = [];
         _stamps = null;
+    }
+
+    /// <summary>Parts decoded into one run, their kept stamps re-indexed; parts of another usual origin keep all stamps.</summary>
+    private static (long[] Times, double[] Values, ChunkStampSet Stamps) DecodeSealed(IReadOnlyList<byte[]> parts)
+    {
+        if (parts.Count == 1)
+            return ChunkCodec.DecodeWithStamps(parts[0]);
+        var decoded = parts.Select(part => ChunkCodec.DecodeWithStamps(part)).ToList();
+        var total = decoded.Sum(d => d.Timestamps.Length);
+        var times = new long[total];
+        var values = new double[total];
+        var kept = new List<(int, PointStamp)>();
+        var usual = decoded[0].Stamps.UsualOrigin;
+        var at = 0;
+        foreach (var (partTimes, partValues, stamps) in decoded)
+        {
+            partTimes.CopyTo(times, at);
+            partValues.CopyTo(values, at);
+            var explicitStamps = stamps.Kept.ToDictionary(k => k.Index, k => k.Stamp);
+            for (var i = 0; i < partTimes.Length; i++)
+            {
+                if (explicitStamps.TryGetValue(i, out var stamp))
+                    kept.Add((at + i, stamp));
+                else if (stamps.UsualOrigin != usual)
+                    kept.Add((at + i, PointStamp.FirstWrite(partTimes[i], stamps.UsualOrigin)));
+            }
+
+            at += partTimes.Length;
+        }
+
+        return (times, values, new ChunkStampSet(usual, kept));
     }
 
     /// <summary>Finds the point at <paramref name="t"/>; the common case, a point past the last one, is O(1).</summary>
@@ -141,7 +174,7 @@ internal sealed class BucketBuffer(long start)
     {
         if (_sealed is not null && from <= _sealedLast)
         {
-            var (times, values) = ChunkCodec.Decode(_sealed);
+            var (times, values, _) = DecodeSealed(_sealed);
             var first = Array.BinarySearch(times, from);
             for (var i = first >= 0 ? first : ~first; i < times.Length && times[i] < to; i++)
                 add(times[i], values[i]);
@@ -165,7 +198,7 @@ internal sealed class BucketBuffer(long start)
         }
         else
         {
-            var (sealedTimes, sealedValues, sealedStamps) = ChunkCodec.DecodeWithStamps(_sealed);
+            var (sealedTimes, sealedValues, sealedStamps) = DecodeSealed(_sealed);
             times = new long[sealedTimes.Length + _times.Count];
             values = new double[times.Length];
             sealedTimes.CopyTo(times, 0);
@@ -194,7 +227,7 @@ internal sealed class BucketBuffer(long start)
     {
         if (_sealed is null)
             return;
-        var (times, values, stamps) = ChunkCodec.DecodeWithStamps(_sealed);
+        var (times, values, stamps) = DecodeSealed(_sealed);
         var openTimes = new List<long>(times.Length + _times.Count + 16);
         var openValues = new List<double>(openTimes.Capacity);
         openTimes.AddRange(times);

@@ -9,7 +9,7 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// </summary>
 internal static class ChunkIndex
 {
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
     public const int MinuteTier = 1;
     public const int HourTier = 2;
 
@@ -40,10 +40,12 @@ internal static class ChunkIndex
                     UNIQUE(device, metric));
                 -- Rowid tables on purpose: they keep rows up to ~4 KB inside their pages, where a WITHOUT ROWID
                 -- table moves anything over ~1 KB to an overflow page of its own (most of it empty).
+                -- A bucket's points are split into parts of a bounded number of points (a fast series does not
+                -- make one huge chunk); part 0 holds the oldest.
                 CREATE TABLE IF NOT EXISTS chunks(
-                    series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+                    series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, part INTEGER NOT NULL, count INTEGER NOT NULL,
                     min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL,
-                    UNIQUE(series_id, bucket));
+                    UNIQUE(series_id, bucket, part));
                 CREATE TABLE IF NOT EXISTS minute_rollups(
                     series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, minutes INTEGER NOT NULL, data BLOB NOT NULL,
                     UNIQUE(series_id, bucket));
@@ -55,8 +57,24 @@ internal static class ChunkIndex
                 """);
 
             // Version 4 only added the origins table (created above) and stamps in new chunks; version 3 chunks read as
-            // first writes of origin 0.
+            // first writes of origin 0. Version 5 numbers the parts of a bucket: earlier chunks become part 0.
             Execute(connection, "UPDATE meta SET value='4' WHERE key='schema_version' AND value='3';");
+            if (ReadMeta(connection, "schema_version") == "4")
+            {
+                Execute(connection, """
+                    BEGIN IMMEDIATE;
+                    CREATE TABLE chunks_parts(
+                        series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, part INTEGER NOT NULL, count INTEGER NOT NULL,
+                        min_t INTEGER NOT NULL, max_t INTEGER NOT NULL, data BLOB NOT NULL,
+                        UNIQUE(series_id, bucket, part));
+                    INSERT INTO chunks_parts SELECT series_id, bucket, 0, count, min_t, max_t, data FROM chunks;
+                    DROP TABLE chunks;
+                    ALTER TABLE chunks_parts RENAME TO chunks;
+                    UPDATE meta SET value='5' WHERE key='schema_version';
+                    COMMIT;
+                    """);
+            }
+
             CheckMeta(connection, "schema_version", SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
             CheckMeta(connection, "bucket_ms", bucketMs.ToString(System.Globalization.CultureInfo.InvariantCulture), path);
             return connection;
@@ -68,12 +86,17 @@ internal static class ChunkIndex
         }
     }
 
-    private static void CheckMeta(SqliteConnection connection, string key, string expected, string path)
+    private static string? ReadMeta(SqliteConnection connection, string key)
     {
         using var read = connection.CreateCommand();
         read.CommandText = "SELECT value FROM meta WHERE key=$k";
         read.Parameters.AddWithValue("$k", key);
-        var value = read.ExecuteScalar() as string;
+        return read.ExecuteScalar() as string;
+    }
+
+    private static void CheckMeta(SqliteConnection connection, string key, string expected, string path)
+    {
+        var value = ReadMeta(connection, key);
         if (value is null)
         {
             using var write = connection.CreateCommand();

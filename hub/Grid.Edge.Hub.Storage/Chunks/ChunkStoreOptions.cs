@@ -9,6 +9,12 @@ public sealed class ChunkStoreOptions
     /// <summary>Raw chunks cover aligned buckets of this length (also the unit of retention and of re-encoding late data).</summary>
     public TimeSpan BucketDuration { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Most points in one chunk: a bucket of a fast series is split into parts of at most this many (36,000 is an
+    /// hour at 10 Hz), so no chunk grows without bound.
+    /// </summary>
+    public int MaxChunkPoints { get; init; } = 36_000;
+
     /// <summary>How often buffered chunks are written to the chunk store and the log emptied.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(1);
 

@@ -77,6 +77,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         ArgumentNullException.ThrowIfNull(options);
         if (options.BucketDuration < TimeSpan.FromHours(1) || options.BucketDuration.Ticks % TimeSpan.TicksPerHour != 0)
             throw new ArgumentException("BucketDuration must be a whole number of hours, so that rollup buckets never straddle chunks.", nameof(options));
+        if (options.MaxChunkPoints < 16)
+            throw new ArgumentException("MaxChunkPoints must be at least 16.", nameof(options));
         logger ??= NullLogger.Instance;
         Directory.CreateDirectory(options.DataDirectory);
         var index = ChunkIndex.Open(options.DatabasePath, (long)options.BucketDuration.TotalMilliseconds);
@@ -538,18 +540,23 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         await using var ownership = own;
         var connection = shared ?? own!;
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT bucket, data FROM chunks WHERE series_id=$s AND bucket>=$from AND bucket<$to ORDER BY bucket " + (newestFirst ? "DESC" : "ASC");
+        var order = newestFirst ? "DESC" : "ASC";
+        command.CommandText = $"SELECT bucket, data FROM chunks WHERE series_id=$s AND bucket>=$from AND bucket<$to ORDER BY bucket {order}, part {order}";
         command.Parameters.AddWithValue("$s", state.Id);
         command.Parameters.AddWithValue("$from", BucketOf(fromMs));
         command.Parameters.AddWithValue("$to", toMs);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        long? fromMemory = null;
         while (await reader.ReadAsync(cancellationToken))
         {
             var bucket = reader.GetInt64(0);
+            if (bucket == fromMemory)
+                continue; // another part of a bucket already given whole from memory
             while (next < memory.Count && (newestFirst ? memory[next].Key > bucket : memory[next].Key < bucket))
                 yield return memory[next++].Value;
             if (next < memory.Count && memory[next].Key == bucket)
             {
+                fromMemory = bucket;
                 yield return memory[next++].Value;
                 continue;
             }
@@ -867,11 +874,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     {
         var buffer = new BucketBuffer(start);
         using var command = _index.CreateCommand();
-        command.CommandText = "SELECT data FROM chunks WHERE series_id=$s AND bucket=$b";
+        command.CommandText = "SELECT data FROM chunks WHERE series_id=$s AND bucket=$b ORDER BY part";
         command.Parameters.AddWithValue("$s", state.Id);
         command.Parameters.AddWithValue("$b", start);
-        if (command.ExecuteScalar() is byte[] data)
-            buffer.LoadSealed(data);
+        var parts = new List<byte[]>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+                parts.Add((byte[])reader.GetValue(0));
+        }
+
+        buffer.LoadSealed(parts);
 
         return buffer;
     }
@@ -898,7 +911,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
 
         // Only this (the writer's) thread changes buffers, so their content can be read without the lock.
-        var written = new Dictionary<BucketBuffer, byte[]>();
+        var written = new Dictionary<BucketBuffer, List<byte[]>>();
         var retention = _options.Time.GetUtcNow() - _lastRetention >= TimeSpan.FromHours(1) || _options.DiskBudgetBytes is not null;
         if (dirty.Count > 0 || changed.Count > 0 || retention)
         {
@@ -977,21 +990,37 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Writes one bucket's chunk and rollups; returns the chunk.</summary>
-    private byte[] SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
+    /// <summary>Writes one bucket's chunk parts and rollups; returns the parts, oldest first.</summary>
+    private List<byte[]> SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
     {
-        var data = ChunkCodec.Encode(times, values, stamps);
-        Interlocked.Add(ref _chunkBytesWritten, data.Length);
-        using (var command = _index.CreateCommand())
+        using (var delete = _index.CreateCommand())
         {
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM chunks WHERE series_id=$s AND bucket=$b";
+            delete.Parameters.AddWithValue("$s", seriesId);
+            delete.Parameters.AddWithValue("$b", bucket);
+            delete.ExecuteNonQuery();
+        }
+
+        var data = new List<byte[]>();
+        var perPart = _options.MaxChunkPoints;
+        for (var start = 0; start == 0 || start < times.Length; start += perPart)
+        {
+            var count = Math.Min(perPart, times.Length - start);
+            var partStamps = new ChunkStampSet(stamps.UsualOrigin, stamps.Kept.Where(k => k.Index >= start && k.Index < start + count).Select(k => (k.Index - start, k.Stamp)).ToList());
+            var part = ChunkCodec.Encode(times.AsSpan(start, count), values.AsSpan(start, count), partStamps);
+            data.Add(part);
+            Interlocked.Add(ref _chunkBytesWritten, part.Length);
+            using var command = _index.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "INSERT OR REPLACE INTO chunks(series_id, bucket, count, min_t, max_t, data) VALUES($s, $b, $c, $min, $max, $data)";
+            command.CommandText = "INSERT INTO chunks(series_id, bucket, part, count, min_t, max_t, data) VALUES($s, $b, $p, $c, $min, $max, $data)";
             command.Parameters.AddWithValue("$s", seriesId);
             command.Parameters.AddWithValue("$b", bucket);
-            command.Parameters.AddWithValue("$c", times.Length);
-            command.Parameters.AddWithValue("$min", times.Length > 0 ? times[0] : bucket);
-            command.Parameters.AddWithValue("$max", times.Length > 0 ? times[^1] : bucket);
-            command.Parameters.AddWithValue("$data", data);
+            command.Parameters.AddWithValue("$p", data.Count - 1);
+            command.Parameters.AddWithValue("$c", count);
+            command.Parameters.AddWithValue("$min", count > 0 ? times[start] : bucket);
+            command.Parameters.AddWithValue("$max", count > 0 ? times[start + count - 1] : bucket);
+            command.Parameters.AddWithValue("$data", part);
             command.ExecuteNonQuery();
         }
 

@@ -137,7 +137,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 throw new ArgumentException($"Merged readings need a finite value and a time within {MaxStampableMs} ms of 1970 (series {stamped.Reading.Series.Id}).", nameof(readings));
         }
 
-        var pending = new PendingAppend(readings.Select(r => r.Reading).ToList(), AppendKind.Merge) { Stamps = readings.Select(r => (WriteStamp?)r.Stamp).ToList() };
+        var pending = new PendingAppend(readings.Select(r => r.Reading).ToArray(), AppendKind.Merge) { Stamps = readings.Select(r => (WriteStamp?)r.Stamp).ToList() };
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
         return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
     }
@@ -500,7 +500,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private static long CeilDiv(long a, long b) => a >= 0 ? (a + b - 1) / b : a / b;
 
     /// <summary>Copies of the bucket buffers of a series that overlap [from, to), keyed by bucket start.</summary>
-    private Dictionary<long, (long[] Times, double[] Values)> BufferedBuckets(SeriesState state, long fromMs, long toMs, HashSet<long>? dirty = null)
+    private Dictionary<long, (long[] Times, double[] Values)> BufferedBuckets(SeriesState state, long fromMs, long toMs)
     {
         var copies = new Dictionary<long, (long[], double[])>();
         lock (_gate)
@@ -511,8 +511,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 {
                     var (times, values, _) = buffer.Snapshot();
                     copies[start] = (times, values);
-                    if (buffer.Dirty)
-                        dirty?.Add(start);
                 }
             }
         }
@@ -529,16 +527,12 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         long fromMs,
         long toMs,
         bool newestFirst,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken,
-        Dictionary<long, (long[] Times, double[] Values)>? buffered = null,
-        SqliteConnection? shared = null)
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        buffered ??= BufferedBuckets(state, fromMs, toMs);
+        var buffered = BufferedBuckets(state, fromMs, toMs);
         var memory = (newestFirst ? buffered.OrderByDescending(b => b.Key) : buffered.OrderBy(b => b.Key)).ToList();
         var next = 0;
-        var own = shared is null ? await OpenReaderAsync(cancellationToken) : null;
-        await using var ownership = own;
-        var connection = shared ?? own!;
+        await using var connection = await OpenReaderAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         var order = newestFirst ? "DESC" : "ASC";
         command.CommandText = $"SELECT bucket, data FROM chunks WHERE series_id=$s AND bucket>=$from AND bucket<$to ORDER BY bucket {order}, part {order}";
@@ -593,7 +587,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     private void Recover(List<LogEntry> entries)
     {
-        var pending = new PendingAppend(entries.Select(e => e.Reading).ToList(), AppendKind.Replay) { Stamps = entries.Select(e => e.Stamp).ToList() };
+        var pending = new PendingAppend(entries.Select(e => e.Reading).ToArray(), AppendKind.Replay) { Stamps = entries.Select(e => e.Stamp).ToList() };
         ApplyGroup([pending]);
         Checkpoint();
     }
@@ -728,6 +722,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         var results = new AppendResult[group.Count];
         var logged = new List<LogEntry>();
+        var touched = new List<SeriesState>();
         lock (_gate)
         {
             foreach (var (state, buffer) in loaded)
@@ -807,7 +802,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     }
 
                     if (state.Apply(reading, added))
-                        _changedSeries.Add(state);
+                        touched.Add(state);
                     stored.Add(reading);
                     if (added)
                         inserted++;
@@ -818,8 +813,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 results[p] = new AppendResult(stored, inserted, updated, duplicates, (IReadOnlyList<Reading>?)conflicts ?? []) { Superseded = superseded };
             }
 
-            foreach (var state in _changedSeries)
+            foreach (var state in touched)
+            {
                 state.Publish();
+                _changedSeries.Add(state);
+            }
         }
 
         return (results, logged);

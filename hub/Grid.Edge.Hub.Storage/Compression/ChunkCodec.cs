@@ -246,7 +246,7 @@ public static class ChunkCodec
     }
 
     /// <summary>True when <paramref name="value"/> is exactly <c>k / 10^scale</c> (bit for bit) for a 52-bit k.</summary>
-    internal static bool TryScale(double value, int scale, out long k)
+    public static bool TryScale(double value, int scale, out long k)
     {
         var scaled = Math.Round(value * Pow10[scale]);
         k = 0;

@@ -10,18 +10,14 @@ namespace Grid.Edge.Hub.Api;
 internal static class ShortDecimal
 {
     private const int MaxDecimals = 4;
-    private static readonly double[] Pow10 = [1, 10, 100, 1000, 10000];
 
     public static bool TryFormat(double value, Span<byte> destination, out int written)
     {
         written = 0;
         for (var decimals = 0; decimals <= MaxDecimals; decimals++)
         {
-            var scaled = Math.Round(value * Pow10[decimals]);
-            if (!(Math.Abs(scaled) < 1e15))
-                return false;
-            var k = (long)scaled;
-            if (BitConverter.DoubleToInt64Bits(k / Pow10[decimals]) == BitConverter.DoubleToInt64Bits(value))
+            // The store's codec asks the same question of every value it compresses.
+            if (Storage.Compression.ChunkCodec.TryScale(value, decimals, out var k))
                 return TryWrite(k, decimals, destination, out written);
         }
 

@@ -81,6 +81,17 @@ public sealed class DerivedWeatherTests : IAsyncLifetime
         Assert.Equal(Math.Round(RainCounter.RateFromWindow(0.2794 * 4, TimeSpan.FromMinutes(10)), 2), rate[2][1]);
     }
 
+    [Fact]
+    public async Task Wind_chill_comes_out_the_same_when_the_temperature_arrives_after_the_wind()
+    {
+        using var client = await TestMqtt.ConnectAsync(_hub.Mqtt);
+        var t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 600_000;
+        Assert.True((await client.PublishAsync("grid/porch/wind_speed", string.Create(CultureInfo.InvariantCulture, $"{{\"v\":{20 / 3.6},\"t\":{t + 30_000}}}"))).IsSuccess);
+        Assert.True((await client.PublishAsync("grid/porch/temperature", string.Create(CultureInfo.InvariantCulture, $"{{\"v\":-10,\"t\":{t}}}"))).IsSuccess);
+        var chill = Assert.Single(await PointsAsync("porch/wind_chill", t, 1));
+        Assert.Equal([t + 30_000, Math.Round(Psychrometrics.WindChill(-10, 20 / 3.6), 2)], chill);
+    }
+
     private async Task<WeatherNowResponse> NowAsync(string device) => (await _hub.GetAsync<WeatherNowResponse>($"/api/weather/{device}/now"))!;
 
     [Fact]

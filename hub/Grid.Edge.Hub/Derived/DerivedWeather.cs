@@ -163,10 +163,19 @@ public sealed class DerivedWeather(
                 }
             }
 
-            if (here.ContainsKey("wind_speed") || here.ContainsKey("temperature"))
+            // Wind chill belongs to a wind reading: derived at its time, and again when a temperature arrives after
+            // it, so the result is the same whichever of the two messages is stored first.
+            if (here.ContainsKey("wind_speed"))
             {
-                if (await PartnerAsync("temperature") is { } temperature && temperature <= 10 && await PartnerAsync("wind_speed") is { } wind && wind * 3.6 > 4.8)
-                    Add("wind_chill", Psychrometrics.WindChill(temperature, wind), "degC");
+                if (await PartnerAsync("temperature") is { } temperature && ChillOf(temperature, here["wind_speed"]) is { } chill)
+                    Add("wind_chill", chill, "degC");
+            }
+            else if (here.ContainsKey("temperature")
+                && await NearestPointAsync(new SeriesKey(device, "wind_speed"), t, PartnerWindowMs, cancellationToken) is { } wind
+                && await NearestAsync(new SeriesKey(device, "temperature"), wind.TimestampMs, PartnerWindowMs, cancellationToken) is { } temperature
+                && ChillOf(temperature, wind.Value) is { } chill)
+            {
+                output.Add(new Reading(new SeriesKey(device, "wind_chill"), wind.TimestampMs, Math.Round(chill, 2), "degC"));
             }
 
             if (here.TryGetValue("pressure", out var pressure))
@@ -245,11 +254,18 @@ public sealed class DerivedWeather(
     }
 
     /// <summary>The stored value of a series closest to <paramref name="t"/> within ± <paramref name="window"/> ms.</summary>
-    private async Task<double?> NearestAsync(SeriesKey series, long t, long window, CancellationToken cancellationToken)
+    private async Task<double?> NearestAsync(SeriesKey series, long t, long window, CancellationToken cancellationToken) =>
+        (await NearestPointAsync(series, t, window, cancellationToken))?.Value;
+
+    private async Task<DataPoint?> NearestPointAsync(SeriesKey series, long t, long window, CancellationToken cancellationToken)
     {
         if (!store.TryGetSeries(series, out _))
             return null;
         var points = await store.ReadRangeAsync(series, t - window, t + window + 1, 1000, cancellationToken: cancellationToken);
-        return points.Count == 0 ? null : points.MinBy(p => Math.Abs(p.TimestampMs - t)).Value;
+        return points.Count == 0 ? null : points.MinBy(p => Math.Abs(p.TimestampMs - t));
     }
+
+    /// <summary>Wind chill where it is defined: 10 degC and below, wind over 4.8 km/h.</summary>
+    private static double? ChillOf(double temperature, double windSpeed) =>
+        temperature <= 10 && windSpeed * 3.6 > 4.8 ? Psychrometrics.WindChill(temperature, windSpeed) : null;
 }

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using MQTTnet;
 using MQTTnet.Protocol;
+using Grid.Edge.Protocol.Payloads;
 
 namespace Grid.Edge.Benchmarks;
 
@@ -19,7 +20,10 @@ internal static class StorageCommand
     private const int InFlight = 4;
     private static readonly string[] Shapes = ["constant", "1-decimal walk", "random float64"];
 
-    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries, string? onlyShape = null, int batchSize = 1000)
+    private const int ColumnSeries = 100;
+    private const int ColumnSeconds = 50;
+
+    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries, string? onlyShape = null, int batchSize = 1000, bool columns = false)
     {
         if (!File.Exists("/usr/bin/influxd"))
         {
@@ -28,7 +32,9 @@ internal static class StorageCommand
         }
 
         var t0 = DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
-        Console.WriteLine($"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub batches of {Math.Max(1, batchSize / Series) * Series} readings, InfluxDB batches of 5000 lines; servers on core 0, load on core 1");
+        Console.WriteLine(columns
+            ? $"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub binary columns messages and InfluxDB line-protocol batches of the same {ColumnSeries} series x {ColumnSeconds} s; servers on core 0, load on core 1"
+            : $"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub batches of {Math.Max(1, batchSize / Series) * Series} readings, InfluxDB batches of 5000 lines; servers on core 0, load on core 1");
         var rows = new List<string>();
         var queries = new List<string>();
         var loaded = new List<string>();
@@ -42,8 +48,8 @@ internal static class StorageCommand
                 ? await BrokerUnderTest.StartHubAsync(hubDll, 0, "--max-payload-bytes", (batchSize * 64).ToString(CultureInfo.InvariantCulture))
                 : await BrokerUnderTest.StartHubAsync(hubDll, 0);
             await using var influx = await InfluxUnderTest.StartAsync(0);
-            var hubRun = await IngestHubAsync(hub, values, t0, batchSize);
-            var influxRun = await IngestInfluxAsync(influx, values, t0);
+            var hubRun = await IngestHubAsync(hub, columns ? ColumnPayloads(values, t0) : JsonPayloads(values, t0, batchSize));
+            var influxRun = await IngestInfluxAsync(influx, values, t0, columns);
             if (hubRun.Failures > 0 || influxRun.Failures > 0)
             {
                 Console.Error.WriteLine($"error: {hubRun.Failures} hub batches and {influxRun.Failures} InfluxDB batches were refused; the figures would be meaningless");
@@ -113,11 +119,9 @@ internal static class StorageCommand
         return values;
     }
 
-    private static async Task<(TimeSpan Elapsed, int Failures)> IngestHubAsync(BrokerUnderTest hub, double[][] values, long t0, int batchSize)
+    /// <summary>JSON batches: each message carries whole seconds of all series, batchSize / 1000 of them.</summary>
+    private static (string Topic, List<byte[]> Payloads) JsonPayloads(double[][] values, long t0, int batchSize)
     {
-        using var client = new MqttClientFactory().CreateMqttClient();
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w5").WithTimeout(TimeSpan.FromSeconds(60)).Build());
-        // Each message carries whole seconds of all series: batchSize / 1000 of them.
         var seconds = Math.Max(1, batchSize / Series);
         var payloads = Enumerable.Range(0, (values[0].Length + seconds - 1) / seconds).Select(m =>
         {
@@ -131,6 +135,40 @@ internal static class StorageCommand
 
             return Encoding.ASCII.GetBytes(text.Append("]}").ToString());
         }).ToList();
+        return ("grid/bench/batch", payloads);
+    }
+
+    /// <summary>Binary columns: each message carries 50 s of 100 series, as a device flushing its backlog would.</summary>
+    private static (string Topic, List<byte[]> Payloads) ColumnPayloads(double[][] values, long t0)
+    {
+        var payloads = new List<byte[]>();
+        foreach (var (first, from, to) in ColumnGroups(values[0].Length))
+        {
+            var writer = new ColumnBatchWriter();
+            var times = Enumerable.Range(from, to - from).Select(i => t0 + i * 1000L).ToArray();
+            for (var s = first; s < first + ColumnSeries; s++)
+                writer.Add($"s{s:D4}", "", times, values[s].AsSpan(from, to - from));
+            payloads.Add(writer.ToArray());
+        }
+
+        return ("grid/bench/columns", payloads);
+    }
+
+    /// <summary>The (first series, first second, end second) of each columns message, oldest seconds first.</summary>
+    private static IEnumerable<(int FirstSeries, int From, int To)> ColumnGroups(int points)
+    {
+        for (var from = 0; from < points; from += ColumnSeconds)
+        {
+            for (var first = 0; first < Series; first += ColumnSeries)
+                yield return (first, from, Math.Min(points, from + ColumnSeconds));
+        }
+    }
+
+    private static async Task<(TimeSpan Elapsed, int Failures)> IngestHubAsync(BrokerUnderTest hub, (string Topic, List<byte[]> Payloads) messages)
+    {
+        using var client = new MqttClientFactory().CreateMqttClient();
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w5").WithTimeout(TimeSpan.FromSeconds(60)).Build());
+        var (topic, payloads) = messages;
         var watch = Stopwatch.StartNew();
         var failures = 0;
         using var window = new SemaphoreSlim(InFlight);
@@ -138,7 +176,7 @@ internal static class StorageCommand
         foreach (var payload in payloads)
         {
             await window.WaitAsync();
-            tasks.Add(client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/bench/batch").WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build())
+            tasks.Add(client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build())
                 .ContinueWith(t =>
                 {
                     if (!t.IsCompletedSuccessfully || !t.Result.IsSuccess)
@@ -151,13 +189,23 @@ internal static class StorageCommand
         return (watch.Elapsed, failures);
     }
 
-    private static async Task<(TimeSpan Elapsed, int Failures)> IngestInfluxAsync(InfluxUnderTest influx, double[][] values, long t0)
+    private static async Task<(TimeSpan Elapsed, int Failures)> IngestInfluxAsync(InfluxUnderTest influx, double[][] values, long t0, bool columns)
     {
         using var http = new HttpClient { BaseAddress = influx.Http, Timeout = TimeSpan.FromMinutes(5) };
-        var lines = new List<string>();
+        var lines = columns ? ColumnGroups(values[0].Length).Select(group =>
+        {
+            var text = new StringBuilder();
+            for (var s = group.FirstSeries; s < group.FirstSeries + ColumnSeries; s++)
+            {
+                for (var i = group.From; i < group.To; i++)
+                    text.Append(CultureInfo.InvariantCulture, $"bench,s=s{s:D4} v={values[s][i].ToString("R", CultureInfo.InvariantCulture)} {t0 + i * 1000L}\n");
+            }
+
+            return text.ToString();
+        }).ToList() : [];
         var batch = new StringBuilder();
         var count = 0;
-        for (var i = 0; i < values[0].Length; i++)
+        for (var i = 0; i < (columns ? 0 : values[0].Length); i++)
         {
             for (var s = 0; s < Series; s++)
             {

@@ -12,6 +12,12 @@ public interface ITimeSeriesStore : IAsyncDisposable
     ValueTask<AppendResult> AppendAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Stores points given as columns per series (a bulk upload, a backfill); durable when the task completes, like
+    /// <see cref="AppendAsync"/>, with the same rules, without a reading object per point.
+    /// </summary>
+    ValueTask<ColumnsAppendResult> AppendColumnsAsync(IReadOnlyList<SeriesColumns> columns, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Stores readings written elsewhere (another hub) with their stamps: a reading whose point holds a value with a
     /// greater stamp is superseded, not stored, so every store ends with the same value whatever the arrival order.
     /// </summary>
@@ -76,6 +82,14 @@ public sealed record AppendResult(IReadOnlyList<Reading> Stored, int Inserted, i
 
     /// <summary>Merged readings that lost to a value with a greater stamp already stored.</summary>
     public int Superseded { get; init; }
+}
+
+/// <summary>What an append of columns did.</summary>
+/// <param name="Stored">Points that are new or changed a stored value, per series (the given columns when all were).</param>
+/// <param name="UnitConflicts">Series refused whole because they are stored in another unit.</param>
+public sealed record ColumnsAppendResult(IReadOnlyList<SeriesColumns> Stored, int Inserted, int Updated, int Duplicates, IReadOnlyList<SeriesColumns> UnitConflicts)
+{
+    public static readonly ColumnsAppendResult Empty = new([], 0, 0, 0, []);
 }
 
 /// <summary>Store-wide figures for health and benchmarks.</summary>

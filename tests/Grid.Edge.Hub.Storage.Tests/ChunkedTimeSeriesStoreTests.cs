@@ -492,6 +492,88 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Columns_store_what_the_same_readings_store_and_replay_exactly_after_a_crash()
+    {
+        // Values that move between decimal scales, whole numbers too large for the finest scale, and noise: the
+        // log picks a scale per value from the last one, so every switch must still come back bit for bit.
+        var values = new Func<Random, double>[]
+        {
+            r => Math.Round(20 + r.Next(-40, 40) / 10.0, 1),
+            r => r.Next(6) switch { 0 => 20.0, 1 => 20.15, 2 => 12_345_678.0, 3 => 1e7 + r.Next(100) / 10.0, 4 => 123456789012.5, _ => r.NextDouble() },
+            r => r.NextDouble() * 1e6,
+            r => r.Next(2) == 0 ? -0.0 : r.NextDouble() is var d && d < 0.5 ? double.Epsilon : 123456789012.5,
+        };
+        await using var byReadings = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = Path.Combine(_dir.Path, "readings") });
+        var random = new Random(5);
+        var written = new Dictionary<(string, long), double>();
+        for (var batch = 0; batch < 30; batch++)
+        {
+            var columns = new List<SeriesColumns>();
+            for (var m = 0; m < values.Length; m++)
+            {
+                // Mostly new points, some repeated (same or changed value), some late.
+                var times = Enumerable.Range(0, random.Next(1, 80)).Select(i => random.Next(8) switch
+                {
+                    0 => T0 + random.Next(0, Math.Max(1, batch)) * 60_000L,
+                    1 => T0 - random.Next(1, 5_000_000),
+                    _ => T0 + batch * 60_000L + i * 700,
+                }).ToArray();
+                var repeat = written.Keys.Where(k => k.Item1 == "c" + m).Take(random.Next(3)).ToList();
+                var columnTimes = times.Concat(repeat.Select(k => k.Item2)).ToArray();
+                var columnValues = columnTimes.Select((t, i) => i >= times.Length && random.Next(2) == 0 ? written[("c" + m, t)] : values[m](random)).ToArray();
+                columns.Add(new SeriesColumns(new SeriesKey("dev", "c" + m), string.Empty, columnTimes, columnValues));
+            }
+
+            var asColumns = await _store.AppendColumnsAsync(columns);
+            var asReadings = await byReadings.AppendAsync(columns.SelectMany(c => c.Times.Select((t, i) => new Reading(c.Series, t, c.Values[i], c.Unit))).ToList());
+            Assert.Equal((asReadings.Inserted, asReadings.Updated, asReadings.Duplicates), (asColumns.Inserted, asColumns.Updated, asColumns.Duplicates));
+            Assert.Equal(
+                asReadings.Stored.Select(r => (r.Series, r.TimestampMs, BitConverter.DoubleToInt64Bits(r.Value))),
+                asColumns.Stored.SelectMany(c => c.Times.Select((t, i) => (c.Series, t, BitConverter.DoubleToInt64Bits(c.Values[i])))));
+            foreach (var c in columns)
+            {
+                for (var i = 0; i < c.Count; i++)
+                    written[(c.Series.Metric, c.Times[i])] = c.Values[i];
+            }
+
+            if (batch == 10)
+                await _store.CheckpointAsync();
+        }
+
+        // A crash: the files as they are on disk now; the log holds everything since the checkpoint.
+        var crash = Path.Combine(_dir.Path, "crash");
+        Directory.CreateDirectory(crash);
+        foreach (var file in Directory.GetFiles(_dir.Path))
+            File.Copy(file, Path.Combine(crash, Path.GetFileName(file)));
+        await using var recovered = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = crash });
+        for (var m = 0; m < values.Length; m++)
+        {
+            var expected = written.Where(kv => kv.Key.Item1 == "c" + m).OrderBy(kv => kv.Key.Item2).Select(kv => (kv.Key.Item2, BitConverter.DoubleToInt64Bits(kv.Value))).ToList();
+            foreach (var store in new[] { _store, recovered, byReadings })
+            {
+                var actual = (await store.ReadRangeAsync(new SeriesKey("dev", "c" + m), 0, long.MaxValue, int.MaxValue)).Select(p => (p.TimestampMs, BitConverter.DoubleToInt64Bits(p.Value)));
+                Assert.Equal(expected, actual);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Columns_in_another_unit_than_their_series_are_refused_whole()
+    {
+        await _store.AppendAsync([new Reading(new SeriesKey("dev", "t"), T0, 1, "degC")]);
+
+        var result = await _store.AppendColumnsAsync(
+        [
+            new SeriesColumns(new SeriesKey("dev", "t"), "degF", [T0 + 1000, T0 + 2000], [1, 2]),
+            new SeriesColumns(new SeriesKey("dev", "u"), "%", [T0 + 1000], [50]),
+        ]);
+
+        Assert.Equal("t", Assert.Single(result.UnitConflicts).Series.Metric);
+        Assert.Equal("u", Assert.Single(result.Stored).Series.Metric);
+        Assert.Single(await AllAsync("t"));
+    }
+
+    [Fact]
     public async Task Everything_in_the_log_is_replayed_exactly_after_a_crash()
     {
         var random = new Random(11);

@@ -79,6 +79,42 @@ public sealed class IngestApiTests(HubFixture fixture) : IClassFixture<HubFixtur
         Assert.Contains(rejections.Recent, r => r.Reason == "out_of_range" && r.Metric == "humidity" && r.Detail.Contains("plausible range", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_columns_message_is_stored_converted_counted_and_derived_from_like_readings()
+    {
+        var device = NewDevice();
+        using var client = await TestMqtt.ConnectAsync(_hub.Mqtt);
+        var t0 = Ms("2026-11-22T08:00:00Z");
+        long[] times = [t0, t0 + 60_000, t0 + 120_000];
+        var payload = new Grid.Edge.Protocol.Payloads.ColumnBatchWriter()
+            .Add("temperature", "degF", times, [68, 69.8, 500])
+            .Add("humidity", "%", times, [50, 55, 60])
+            .ToArray();
+
+        Assert.True((await client.PublishAsync($"grid/{device}/columns", payload)).IsSuccess);
+
+        // Acknowledged means stored, converted to the metric's unit; the implausible point is refused with its reason.
+        Assert.Equal([[t0, 20.0], [t0 + 60_000, 21.0]], (await PointsAsync(device, "temperature"))!.Points);
+        Assert.Equal([[t0, 50.0], [t0 + 60_000, 55.0], [t0 + 120_000, 60.0]], (await PointsAsync(device, "humidity"))!.Points);
+        var rejections = await RejectionsAsync(device, 1);
+        Assert.Equal([new RejectionCount(device, "out_of_range", 1)], rejections.Counts);
+        Assert.All(rejections.Recent, r => Assert.Equal($"grid/{device}/columns", r.Topic));
+
+        // Stored columns reach the derived values like single readings do.
+        var dewPoint = await Eventually.WaitForAsync(
+            async () => (await PointsAsync(device, "dew_point"))?.Points ?? [],
+            points => points.Count >= 2,
+            "dew point derived from the columns");
+        Assert.Equal(t0, dewPoint[0][0]);
+
+        // The same message again stores nothing new; a damaged one is refused whole.
+        Assert.True((await client.PublishAsync($"grid/{device}/columns", payload)).IsSuccess);
+        Assert.Equal(2, (await PointsAsync(device, "temperature"))!.Points.Count);
+        var damaged = await client.PublishAsync($"grid/{device}/columns", payload[..^3]);
+        Assert.Equal(MqttClientPublishReasonCode.PayloadFormatInvalid, damaged.ReasonCode);
+        Assert.Contains((await RejectionsAsync(device, 1 + 3)).Recent, r => r.Reason == "unparsable_payload" && r.Detail.Contains("columns payload", StringComparison.Ordinal));
+    }
+
     public static TheoryData<string, string, string> BadInputs => new()
     {
         { "grid/{0}", "21.5", "bad_topic" },

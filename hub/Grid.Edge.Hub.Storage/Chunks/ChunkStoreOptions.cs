@@ -28,8 +28,9 @@ public sealed class ChunkStoreOptions
     public long CheckpointPoints { get; init; } = 1_000_000;
 
     /// <summary>
-    /// When a checkpoint lets go of at least this many buffered points (a backfill went through), the store has the
-    /// runtime compact its heap and return the freed memory to the system; 0 never does.
+    /// When checkpoints let go of at least this many buffered points (a backfill went through), the store has the
+    /// runtime compact its heap and return the freed memory to the system, once appends have paused for a second
+    /// (compacting during the backfill would only slow it: the memory is needed again at once); 0 never does.
     /// </summary>
     public long ReturnMemoryAfterPoints { get; init; } = 100_000;
 

@@ -38,6 +38,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private readonly ConcurrentDictionary<SeriesKey, SeriesState> _series = new();
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<SeriesState> _changedSeries = [];
+    private readonly List<LogEntry> _logged = [];
     private readonly HybridLogicalClock _clock;
     private readonly List<string> _originNames = [];
     private readonly Dictionary<string, int> _originIds = new(StringComparer.Ordinal);
@@ -54,6 +55,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private long _droppedChunks;
     private long _droppedPoints;
     private long _pointsSinceCheckpoint;
+    private long _releasedSinceCompaction;
+    private DateTimeOffset _lastCommit;
+    private static readonly TimeSpan CompactionPause = TimeSpan.FromSeconds(1);
     private int _disposed;
 
     private ChunkedTimeSeriesStore(ChunkStoreOptions options, ILogger logger, SqliteConnection index, WriteAheadLog log)
@@ -116,6 +120,24 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         var pending = new PendingAppend(readings, AppendKind.Local);
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
         return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
+    }
+
+    public async ValueTask<ColumnsAppendResult> AppendColumnsAsync(IReadOnlyList<SeriesColumns> columns, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        foreach (var series in columns)
+        {
+            if (series.Times.Length != series.Values.Length)
+                throw new ArgumentException($"Series {series.Series.Id} has {series.Times.Length} times and {series.Values.Length} values.", nameof(columns));
+        }
+
+        if (columns.Count == 0)
+            return ColumnsAppendResult.Empty;
+        var pending = new PendingAppend([], AppendKind.Local) { Columns = [.. columns] };
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return pending.ColumnsResult!;
     }
 
     /// <summary>The origin name this store stamps its own writes with.</summary>
@@ -601,7 +623,24 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         while (true)
         {
             wait ??= _queue.Reader.WaitToReadAsync().AsTask();
-            var due = _lastCheckpoint + _options.CheckpointInterval - _options.Time.GetUtcNow();
+            var now = _options.Time.GetUtcNow();
+            var due = _lastCheckpoint + _options.CheckpointInterval - now;
+            var compact = _options.ReturnMemoryAfterPoints > 0 && _releasedSinceCompaction >= _options.ReturnMemoryAfterPoints;
+            if (compact && !wait.IsCompleted)
+            {
+                var idle = _lastCommit + CompactionPause - now;
+                if (idle <= TimeSpan.Zero)
+                {
+                    // After a backfill the runtime keeps the memory its buffers used, for the next burst that may
+                    // never come; on a Raspberry Pi that memory is better given back.
+                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    _releasedSinceCompaction = 0;
+                    continue;
+                }
+
+                due = due < idle ? due : idle;
+            }
+
             if (!wait.IsCompleted && due > TimeSpan.Zero)
                 await Task.WhenAny(wait, Task.Delay(due, _options.Time));
             if (wait.IsCompleted)
@@ -625,7 +664,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 }
 
                 group.Add(pending);
-                readings += pending.Readings.Length;
+                readings += pending.PointCount;
             }
 
             if (group.Count > 0)
@@ -668,6 +707,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
             Interlocked.Increment(ref _commits);
             Interlocked.Add(ref _readingsAppended, readings);
+            _lastCommit = _options.Time.GetUtcNow();
             for (var i = 0; i < group.Count; i++)
                 group[i].Completion.TrySetResult(results[i]);
         }
@@ -715,13 +755,35 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                             toLoad.Add((state, BucketOf(readings[i].TimestampMs)));
                     }
                 }
+
+                if (pending.Columns is { } columns)
+                {
+                    pending.ColumnStates = new SeriesState?[columns.Length];
+                    for (var c = 0; c < columns.Length; c++)
+                    {
+                        if (!_series.TryGetValue(columns[c].Series, out var state))
+                            continue;
+                        pending.ColumnStates[c] = state;
+                        var last = long.MinValue;
+                        foreach (var t in columns[c].Times)
+                        {
+                            var start = BucketOf(t);
+                            if (start != last && !state.Buckets.ContainsKey(last = start))
+                                toLoad.Add((state, start));
+                        }
+                    }
+                }
             }
         }
 
         var loaded = toLoad.Select(item => (item.Item1, Buffer: LoadBucket(item.Item1, item.Item2))).ToList();
 
         var results = new AppendResult[group.Count];
-        var logged = new List<LogEntry>();
+        // One list for every group: a big group would otherwise allocate (and the collector clear) a new large array.
+        var logged = _logged;
+        logged.Clear();
+        if (logged.Capacity > 4 * _options.MaxReadingsPerCommit)
+            logged.Capacity = _options.MaxReadingsPerCommit;
         var touched = new List<SeriesState>();
         lock (_gate)
         {
@@ -733,7 +795,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 var readings = pending.Readings;
                 var stored = new List<Reading>(readings.Length);
                 List<Reading>? conflicts = null;
-                int inserted = 0, updated = 0, duplicates = 0, superseded = 0;
+                var counts = default(PutCounts);
+                var superseded = 0;
                 for (var i = 0; i < readings.Length; i++)
                 {
                     var reading = readings[i];
@@ -753,38 +816,28 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     var start = BucketOf(t);
                     if (!state.Buckets.TryGetValue(start, out var buffer))
                         state.Buckets[start] = buffer = new BucketBuffer(start);
-                    var found = buffer.TryFind(t, out var old, out var oldStamp);
-                    var sameValue = found && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(reading.Value);
-                    PointStamp stamp;
                     if (pending.Kind == AppendKind.Local)
                     {
-                        if (sameValue)
-                        {
-                            duplicates++;
-                            continue;
-                        }
-
-                        // A correction here is ordered after the value it corrects, wherever that was written.
-                        if (found)
-                            _clock.Observe(oldStamp.Hlc);
-                        stamp = found ? new PointStamp(_clock.Next(), _localOrigin) : PointStamp.FirstWrite(t, _localOrigin);
+                        if (counts.Add(PutLocal(state, buffer, reading, logged, touched)))
+                            stored.Add(reading);
+                        continue;
                     }
-                    else
+
+                    var found = buffer.TryFind(t, out var old, out var oldStamp);
+                    var sameValue = found && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(reading.Value);
+                    var given = pending.Stamps![i] ?? WriteStamp.FirstWrite(t, Origin);
+                    var stamp = new PointStamp(given.Hlc, OriginId(given.Origin));
+                    _clock.Observe(given.Hlc);
+                    if (pending.Kind == AppendKind.Merge && found)
                     {
-                        var given = pending.Stamps![i] ?? WriteStamp.FirstWrite(t, Origin);
-                        stamp = new PointStamp(given.Hlc, OriginId(given.Origin));
-                        _clock.Observe(given.Hlc);
-                        if (pending.Kind == AppendKind.Merge && found)
+                        var order = WriteStamp.Compare(given, reading.Value, new WriteStamp(oldStamp.Hlc, _originNames[oldStamp.Origin]), old);
+                        if (order <= 0)
                         {
-                            var order = WriteStamp.Compare(given, reading.Value, new WriteStamp(oldStamp.Hlc, _originNames[oldStamp.Origin]), old);
-                            if (order <= 0)
-                            {
-                                if (order < 0)
-                                    superseded++;
-                                else
-                                    duplicates++;
-                                continue;
-                            }
+                            if (order < 0)
+                                superseded++;
+                            else
+                                counts.Duplicates++;
+                            continue;
                         }
                     }
 
@@ -797,7 +850,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     {
                         // Only the stamp moved on (a merged write of the same value): kept so that later
                         // writes compare against it, but nothing a reader sees changed.
-                        duplicates++;
+                        counts.Duplicates++;
                         continue;
                     }
 
@@ -805,12 +858,14 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                         touched.Add(state);
                     stored.Add(reading);
                     if (added)
-                        inserted++;
+                        counts.Inserted++;
                     else
-                        updated++;
+                        counts.Updated++;
                 }
 
-                results[p] = new AppendResult(stored, inserted, updated, duplicates, (IReadOnlyList<Reading>?)conflicts ?? []) { Superseded = superseded };
+                results[p] = new AppendResult(stored, counts.Inserted, counts.Updated, counts.Duplicates, (IReadOnlyList<Reading>?)conflicts ?? []) { Superseded = superseded };
+                if (pending.Columns is not null)
+                    pending.ColumnsResult = ApplyColumns(pending, logged, touched);
             }
 
             foreach (var state in touched)
@@ -821,6 +876,125 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
 
         return (results, logged);
+    }
+
+    private enum LocalPut
+    {
+        Duplicate,
+        Inserted,
+        Updated,
+    }
+
+    private struct PutCounts
+    {
+        public int Inserted;
+        public int Updated;
+        public int Duplicates;
+
+        /// <summary>Counts one outcome; false for a duplicate (nothing stored).</summary>
+        public bool Add(LocalPut put)
+        {
+            switch (put)
+            {
+                case LocalPut.Duplicate:
+                    Duplicates++;
+                    return false;
+                case LocalPut.Inserted:
+                    Inserted++;
+                    return true;
+                default:
+                    Updated++;
+                    return true;
+            }
+        }
+    }
+
+    /// <summary>Puts a point written here into its bucket (under the lock): a new point gets its first-write stamp, a changed value the next clock value.</summary>
+    private LocalPut PutLocal(SeriesState state, BucketBuffer buffer, in Reading reading, List<LogEntry> logged, List<SeriesState> touched)
+    {
+        var t = reading.TimestampMs;
+        var found = buffer.TryFind(t, out var old, out var oldStamp);
+        if (found && BitConverter.DoubleToInt64Bits(old) == BitConverter.DoubleToInt64Bits(reading.Value))
+            return LocalPut.Duplicate;
+
+        // A correction here is ordered after the value it corrects, wherever that was written.
+        if (found)
+            _clock.Observe(oldStamp.Hlc);
+        var stamp = found ? new PointStamp(_clock.Next(), _localOrigin) : PointStamp.FirstWrite(t, _localOrigin);
+        var added = buffer.Put(t, reading.Value, stamp);
+        buffer.Dirty = true;
+        _pointsSinceCheckpoint++;
+        logged.Add(new LogEntry(reading, found ? new WriteStamp(stamp.Hlc, _originNames[stamp.Origin]) : null, state.Id));
+        if (state.Apply(reading, added))
+            touched.Add(state);
+        return added ? LocalPut.Inserted : LocalPut.Updated;
+    }
+
+    /// <summary>
+    /// The columns of one append, a series at a time: its state and each bucket are looked up once per run of
+    /// points, not once per point. Stored columns are the given ones when every point was stored.
+    /// </summary>
+    private ColumnsAppendResult ApplyColumns(PendingAppend pending, List<LogEntry> logged, List<SeriesState> touched)
+    {
+        var columns = pending.Columns!;
+        var stored = new List<SeriesColumns>(columns.Length);
+        List<SeriesColumns>? conflicts = null;
+        var counts = default(PutCounts);
+        for (var c = 0; c < columns.Length; c++)
+        {
+            var series = columns[c];
+            if (series.Count == 0)
+                continue;
+            var state = pending.ColumnStates![c];
+            if (state is null && !_series.TryGetValue(series.Series, out state))
+            {
+                state = new SeriesState(++_nextSeriesId, new SeriesInfo(series.Series, series.Unit, 0, series.Times[0], series.Times[0], series.Values[0]));
+                _series[series.Series] = state;
+            }
+            else if (!string.Equals(state.Info.Unit, series.Unit, StringComparison.Ordinal))
+            {
+                (conflicts ??= []).Add(series);
+                continue;
+            }
+
+            BucketBuffer? buffer = null;
+            long bucketStart = 0, bucketEnd = 0;
+            bool[]? duplicate = null;
+            var kept = 0;
+            for (var i = 0; i < series.Times.Length; i++)
+            {
+                var t = series.Times[i];
+                if (buffer is null || t < bucketStart || t >= bucketEnd)
+                {
+                    bucketStart = BucketOf(t);
+                    bucketEnd = bucketStart + _bucketMs;
+                    if (!state.Buckets.TryGetValue(bucketStart, out buffer))
+                        state.Buckets[bucketStart] = buffer = new BucketBuffer(bucketStart);
+                }
+
+                if (counts.Add(PutLocal(state, buffer, new Reading(series.Series, t, series.Values[i], series.Unit), logged, touched)))
+                    kept++;
+                else
+                    (duplicate ??= new bool[series.Times.Length])[i] = true;
+            }
+
+            if (duplicate is null)
+                stored.Add(series);
+            else if (kept > 0)
+            {
+                var times = new long[kept];
+                var values = new double[kept];
+                for (int i = 0, k = 0; i < duplicate.Length; i++)
+                {
+                    if (!duplicate[i])
+                        (times[k], values[k++]) = (series.Times[i], series.Values[i]);
+                }
+
+                stored.Add(series with { Times = times, Values = values });
+            }
+        }
+
+        return new ColumnsAppendResult(stored, counts.Inserted, counts.Updated, counts.Duplicates, (IReadOnlyList<SeriesColumns>?)conflicts ?? []);
     }
 
     /// <summary>The number of an origin name, taking in a name not seen before (saved with the next checkpoint).</summary>
@@ -959,8 +1133,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         // After a backfill the runtime keeps the memory its buffers used, for the next burst that may never come;
         // on a Raspberry Pi that memory is better given back.
-        if (_options.ReturnMemoryAfterPoints > 0 && released >= _options.ReturnMemoryAfterPoints)
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        _releasedSinceCompaction += released;
 
         _lastCheckpoint = _options.Time.GetUtcNow();
         Interlocked.Increment(ref _checkpoints);
@@ -1258,6 +1431,15 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         public List<WriteStamp?>? Stamps { get; init; }
 
         public bool CheckpointRequest { get; init; }
+
+        /// <summary>Points given as columns, per series (applied after <see cref="Readings"/>).</summary>
+        public SeriesColumns[]? Columns { get; init; }
+
+        public SeriesState?[]? ColumnStates { get; set; }
+
+        public ColumnsAppendResult? ColumnsResult { get; set; }
+
+        public int PointCount => Readings.Length + (Columns?.Sum(c => c.Count) ?? 0);
 
         public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

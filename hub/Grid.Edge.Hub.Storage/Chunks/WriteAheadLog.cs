@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 using Grid.Edge.Protocol.Readings;
 
@@ -20,7 +21,14 @@ internal sealed class WriteAheadLog : IDisposable
     private const byte StampFollows = 0xFD;
     private readonly FileStream _stream;
     private readonly Dictionary<long, int> _numbers = [];
-    private readonly List<double?> _lastValues = [];
+
+    // Per series number: its last logged value, kept with the scale it was written at so that the next value's
+    // difference needs no second look at it.
+    private readonly List<LastValue> _last = [];
+    private readonly List<(int Number, LastValue Before)> _undo = [];
+    private readonly List<(SeriesKey Key, string Unit)> _fresh = [];
+    private byte[] _record = new byte[1 << 16];
+    private int _generation;
     private bool _broken;
 
     private WriteAheadLog(FileStream stream) => _stream = stream;
@@ -64,7 +72,7 @@ internal sealed class WriteAheadLog : IDisposable
     }
 
     /// <summary>Appends one record; not durable until <see cref="Sync"/>.</summary>
-    public void Append(IReadOnlyList<LogEntry> readings)
+    public void Append(List<LogEntry> readings)
     {
         // The record updates the log's state (series numbers, last values) as it is built; if it cannot be
         // written whole, the state is put back so that no later record relies on it.
@@ -74,24 +82,23 @@ internal sealed class WriteAheadLog : IDisposable
             throw new InvalidOperationException("The log still holds records from before the store opened: replay them and empty it first.");
         var numbersBefore = _numbers.Count;
         var position = _stream.Position;
-        var undo = new List<(int Number, double? Value)>();
+        _undo.Clear();
+        _generation++;
         try
         {
-            var payload = Serialize(readings, _numbers, _lastValues, undo);
-            Span<byte> header = stackalloc byte[HeaderBytes];
-            BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(header[4..], Crc32.HashToUInt32(payload));
-            _stream.Write(header);
-            _stream.Write(payload);
-            BytesWritten += HeaderBytes + payload.Length;
+            var length = Serialize(readings);
+            BinaryPrimitives.WriteUInt32LittleEndian(_record, (uint)length);
+            BinaryPrimitives.WriteUInt32LittleEndian(_record.AsSpan(4), Crc32.HashToUInt32(_record.AsSpan(HeaderBytes, length)));
+            _stream.Write(_record, 0, HeaderBytes + length);
+            BytesWritten += HeaderBytes + length;
         }
         catch
         {
-            for (var i = undo.Count - 1; i >= 0; i--)
-                _lastValues[undo[i].Number] = undo[i].Value;
+            for (var i = _undo.Count - 1; i >= 0; i--)
+                _last[_undo[i].Number] = _undo[i].Before;
             foreach (var entry in _numbers.Where(kv => kv.Value >= numbersBefore).ToList())
                 _numbers.Remove(entry.Key);
-            _lastValues.RemoveRange(numbersBefore, _lastValues.Count - numbersBefore);
+            _last.RemoveRange(numbersBefore, _last.Count - numbersBefore);
 
             // A half-written record must not stay in front of later ones: recovery stops at the first bad record.
             try
@@ -115,7 +122,7 @@ internal sealed class WriteAheadLog : IDisposable
     public void Truncate()
     {
         _numbers.Clear();
-        _lastValues.Clear();
+        _last.Clear();
         _stream.SetLength(0);
         _stream.Position = 0;
         _stream.Flush(flushToDisk: true);
@@ -167,73 +174,147 @@ internal sealed class WriteAheadLog : IDisposable
     /// one or two bytes. A reading that is not a first write of this store carries its stamp before the value.
     /// Numbers and last values restart when the log is emptied.
     /// </summary>
-    private static byte[] Serialize(IReadOnlyList<LogEntry> entries, Dictionary<long, int> numbers, List<double?> lastValues, List<(int Number, double? Value)> undo)
+    private int Serialize(List<LogEntry> entries)
     {
-        using var buffer = new MemoryStream(entries.Count * 8 + 64);
-        using var writer = new BinaryWriter(buffer, Encoding.UTF8);
-        var fresh = new List<(SeriesKey Key, string Unit)>();
-        foreach (var (reading, _, seriesId) in entries)
+        var at = HeaderBytes;
+        _fresh.Clear();
+        foreach (ref readonly var entry in CollectionsMarshal.AsSpan(entries))
         {
-            if (numbers.TryAdd(seriesId, numbers.Count))
+            if (_numbers.TryAdd(entry.SeriesId, _numbers.Count))
             {
-                lastValues.Add(null);
-                fresh.Add((reading.Series, reading.Unit));
+                _last.Add(new LastValue { Scale = NoValue });
+                _fresh.Add((entry.Reading.Series, entry.Reading.Unit));
             }
         }
 
-        writer.Write7BitEncodedInt(fresh.Count);
-        foreach (var (key, unit) in fresh)
+        Ensure(ref at, 10);
+        WriteVarint(ref at, (ulong)_fresh.Count);
+        foreach (var (key, unit) in _fresh)
         {
-            writer.Write(key.Device);
-            writer.Write(key.Metric);
-            writer.Write(unit);
+            WriteString(ref at, key.Device);
+            WriteString(ref at, key.Metric);
+            WriteString(ref at, unit);
         }
 
-        writer.Write7BitEncodedInt(entries.Count);
+        Ensure(ref at, 20);
+        WriteVarint(ref at, (ulong)entries.Count);
         var baseTime = entries.Count > 0 ? entries[0].Reading.TimestampMs : 0;
-        writer.Write7BitEncodedInt64(baseTime);
-        foreach (var (reading, stamp, seriesId) in entries)
+        WriteVarint(ref at, (ulong)baseTime);
+        long lastId = long.MinValue;
+        var number = -1;
+        var last = CollectionsMarshal.AsSpan(_last);
+        foreach (ref readonly var entry in CollectionsMarshal.AsSpan(entries))
         {
-            var number = numbers[seriesId];
-            writer.Write7BitEncodedInt(number);
-            writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(reading.TimestampMs - baseTime)));
-            if (stamp is { } kept)
+            if (entry.SeriesId != lastId)
+                number = _numbers[lastId = entry.SeriesId];
+            Ensure(ref at, 40);
+            WriteVarint(ref at, (ulong)number);
+            var reading = entry.Reading;
+            WriteVarint(ref at, Compression.BitWriter.ZigZag(unchecked(reading.TimestampMs - baseTime)));
+            if (entry.Stamp is { } kept)
             {
-                writer.Write(StampFollows);
-                writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(unchecked(kept.Hlc - Versions.WriteStamp.HlcOf(reading.TimestampMs))));
-                writer.Write(kept.Origin);
+                _record[at++] = StampFollows;
+                WriteVarint(ref at, Compression.BitWriter.ZigZag(unchecked(kept.Hlc - Versions.WriteStamp.HlcOf(reading.TimestampMs))));
+                WriteString(ref at, kept.Origin);
             }
 
-            WriteValue(writer, reading.Value, lastValues[number]);
-            undo.Add((number, lastValues[number]));
-            lastValues[number] = reading.Value;
+            ref var previous = ref last[number];
+            if (previous.Generation != _generation)
+            {
+                _undo.Add((number, previous));
+                previous.Generation = _generation;
+            }
+
+            WriteValue(ref at, reading.Value, ref previous);
         }
 
-        writer.Flush();
-        return buffer.ToArray();
+        return at - HeaderBytes;
     }
 
-    private static void WriteValue(BinaryWriter writer, double value, double? last)
+    /// <summary>
+    /// Same as the last value, a short decimal as the change of its scaled integer (trying the scale the series
+    /// used last, then the smallest that fits), or the raw 8 bytes.
+    /// </summary>
+    private void WriteValue(ref int at, double value, ref LastValue last)
     {
-        if (last is { } previous && BitConverter.DoubleToInt64Bits(previous) == BitConverter.DoubleToInt64Bits(value))
+        if (last.Scale != NoValue && BitConverter.DoubleToInt64Bits(last.Value) == BitConverter.DoubleToInt64Bits(value))
         {
-            writer.Write(SameValue);
+            _record[at++] = SameValue;
             return;
         }
 
-        for (var scale = 0; scale <= Compression.ChunkCodec.MaxScale; scale++)
+        var scale = -1;
+        long k = 0;
+        if (last.Scale >= 0 && Compression.ChunkCodec.TryScale(value, last.Scale, out k))
+            scale = last.Scale;
+        else if (Compression.ChunkCodec.TryScale(value, FinestScale(value), out _))
         {
-            if (Compression.ChunkCodec.TryScale(value, scale, out var k))
+            // Only values that are short decimals at the finest scale their size allows are worth the search for
+            // the smallest: noisy values go raw after one try, not ten.
+            for (var s = 0; s <= Compression.ChunkCodec.MaxScale && scale < 0; s++)
             {
-                writer.Write((byte)scale);
-                writer.Write7BitEncodedInt64((long)Compression.BitWriter.ZigZag(k - PreviousScaled(last, scale)));
-                return;
+                if (Compression.ChunkCodec.TryScale(value, s, out k))
+                    scale = s;
             }
         }
 
-        writer.Write(RawValue);
-        writer.Write(value);
+        if (scale < 0)
+        {
+            _record[at++] = RawValue;
+            BinaryPrimitives.WriteDoubleLittleEndian(_record.AsSpan(at), value);
+            at += 8;
+            last = last with { Value = value, Scale = RawScale };
+            return;
+        }
+
+        // The difference is taken from the last value at this scale when it is an integer there, else from 0.
+        var previous = last.Scale == scale ? last.Scaled : last.Scale != NoValue && Compression.ChunkCodec.TryScale(last.Value, scale, out var p) ? p : 0;
+        _record[at++] = (byte)scale;
+        WriteVarint(ref at, Compression.BitWriter.ZigZag(k - previous));
+        last = last with { Value = value, Scale = scale, Scaled = k };
     }
+
+    /// <summary>The finest scale at which the value still fits the 52 bits a scaled integer may have.</summary>
+    private static int FinestScale(double value)
+    {
+        var magnitude = Math.Abs(value);
+        var scale = Compression.ChunkCodec.MaxScale;
+        while (scale > 0 && magnitude * Compression.ChunkCodec.Pow10[scale] >= 1L << 52)
+            scale--;
+        return scale;
+    }
+
+    private void Ensure(ref int at, int bytes)
+    {
+        if (at + bytes > _record.Length)
+            Array.Resize(ref _record, Math.Max(_record.Length * 2, at + bytes));
+    }
+
+    private void WriteVarint(ref int at, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            _record[at++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        _record[at++] = (byte)value;
+    }
+
+    /// <summary>As <see cref="BinaryWriter.Write(string)"/> does: the UTF-8 byte count, then the bytes.</summary>
+    private void WriteString(ref int at, string text)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        Ensure(ref at, bytes + 5);
+        WriteVarint(ref at, (ulong)bytes);
+        at += Encoding.UTF8.GetBytes(text, _record.AsSpan(at));
+    }
+
+    private const int NoValue = -2;
+    private const int RawScale = -1;
+
+    /// <summary>A series' last logged value; <see cref="Scale"/> is <see cref="NoValue"/> before the first.</summary>
+    private record struct LastValue(double Value, int Scale, long Scaled, int Generation);
 
     private static double ReadValue(BinaryReader reader, double? last)
     {

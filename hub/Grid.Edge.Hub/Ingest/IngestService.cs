@@ -84,12 +84,31 @@ public sealed class IngestService(
             else if (decoded.Agent is { } report)
                 devices.SetAgent(decoded.Device, report, now);
             else
-                devices.Heard(decoded.Device, now, decoded.Readings.Count);
+                devices.Heard(decoded.Device, now, decoded.Readings.Count + decoded.Columns.Sum(c => c.Count));
         }
 
+        if (decoded.Columns.Count > 0)
+            return AppendColumnsAsync(topic, decoded.Columns, rejected, clientId);
         if (decoded.Readings.Count == 0)
             return Task.FromResult(new IngestOutcome(0, 0, rejected));
         return AppendAsync(topic, decoded.Readings, rejected, clientId);
+    }
+
+    private async Task<IngestOutcome> AppendColumnsAsync(string topic, List<SeriesColumns> columns, int rejected, string? clientId)
+    {
+        var result = await store.AppendColumnsAsync(columns);
+        foreach (var conflict in result.UnitConflicts)
+        {
+            RecordUnitConflict(topic, conflict.Series, conflict.Unit, conflict.Count, clientId);
+            rejected += conflict.Count;
+        }
+
+        var stored = result.Inserted + result.Updated;
+        Interlocked.Add(ref _stored, stored);
+        Interlocked.Add(ref _duplicates, result.Duplicates);
+        if (stored > 0)
+            AnnounceColumns(result.Stored);
+        return new IngestOutcome(stored, result.Duplicates, rejected);
     }
 
     private async Task<IngestOutcome> AppendAsync(string topic, List<Reading> readings, int rejected, string? clientId)
@@ -97,27 +116,56 @@ public sealed class IngestService(
         var result = await store.AppendAsync(readings);
         foreach (var conflict in result.UnitConflicts)
         {
-            var unit = store.TryGetSeries(conflict.Series, out var info) ? info.Unit : "?";
-            rejections.Record(
-                topic,
-                new Rejection(
-                    RejectReason.UnitMismatch,
-                    $"series '{conflict.Series.Id}' is stored in '{unit}', got '{ReadingDecoder.Printable(conflict.Unit)}'",
-                    conflict.Series.Device,
-                    conflict.Series.Metric),
-                clientId);
+            RecordUnitConflict(topic, conflict.Series, conflict.Unit, 1, clientId);
             rejected++;
         }
 
         Interlocked.Add(ref _stored, result.Stored.Count);
         Interlocked.Add(ref _duplicates, result.Duplicates);
         if (result.Stored.Count > 0)
-        {
-            live.Publish(result.Stored);
-            derived.Observe(result.Stored);
-            alerts.Observe(result.Stored);
-            vehicles.Observe(result.Stored);
-        }
+            Announce(result.Stored);
         return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected);
+    }
+
+    private void RecordUnitConflict(string topic, SeriesKey series, string given, int count, string? clientId)
+    {
+        var unit = store.TryGetSeries(series, out var info) ? info.Unit : "?";
+        rejections.Record(
+            topic,
+            new Rejection(
+                RejectReason.UnitMismatch,
+                $"series '{series.Id}' is stored in '{unit}', got '{ReadingDecoder.Printable(given)}'",
+                series.Device,
+                series.Metric,
+                count),
+            clientId);
+    }
+
+    /// <summary>
+    /// <see cref="Announce"/> for columns, deciding per series rather than per point who wants them: a bulk upload
+    /// mostly carries series nothing derives from, and its points are then not walked at all.
+    /// </summary>
+    private void AnnounceColumns(IReadOnlyList<SeriesColumns> stored)
+    {
+        if (live.ListenerCount > 0)
+            live.Publish(new ColumnReadings(stored));
+        var inputs = stored.Where(c => Derived.DerivedWeather.Inputs.Contains(c.Series.Metric)).ToList();
+        if (inputs.Count > 0)
+            derived.Observe(new ColumnReadings(inputs));
+        inputs = stored.Where(c => Vehicles.VehicleTracker.Inputs.Contains(c.Series.Metric)).ToList();
+        if (inputs.Count > 0)
+            vehicles.Observe(new ColumnReadings(inputs));
+
+        // Alerts look at a device's latest values: one reading per series says which devices changed.
+        alerts.Observe(stored.Where(c => c.Count > 0).Select(c => new Reading(c.Series, c.Times[^1], c.Values[^1], c.Unit)).ToList());
+    }
+
+    /// <summary>Tells live listeners, derived values, alerts and vehicles about readings now stored.</summary>
+    private void Announce(IReadOnlyList<Reading> stored)
+    {
+        live.Publish(stored);
+        derived.Observe(stored);
+        alerts.Observe(stored);
+        vehicles.Observe(stored);
     }
 }

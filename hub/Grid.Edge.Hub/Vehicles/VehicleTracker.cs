@@ -16,7 +16,7 @@ namespace Grid.Edge.Hub.Vehicles;
 /// </summary>
 public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, DerivedReadingWriter writer, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
 {
-    private static readonly HashSet<string> Inputs = new(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time", "dtc", "dtc_count" };
+    public static readonly IReadOnlySet<string> Inputs = new HashSet<string>(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time", "dtc", "dtc_count" };
     private static readonly long CodeMemoryMs = (long)TimeSpan.FromDays(30).TotalMilliseconds;
 
     // The codes of one read are stamped a millisecond apart; anything a minute older belongs to an earlier read.

@@ -18,8 +18,11 @@ public sealed class DecodedMessage
 
     public List<Reading> Readings { get; } = [];
 
+    /// <summary>Accepted points of a <c>columns</c> message, per series.</summary>
+    public List<SeriesColumns> Columns { get; } = [];
+
     public List<Rejection> Rejections { get; } = [];
 
     /// <summary>Readings the message carried (accepted or not).</summary>
-    public int ReadingCount => Readings.Count + Rejections.Sum(r => r.Count);
+    public int ReadingCount => Readings.Count + Columns.Sum(c => c.Count) + Rejections.Sum(r => r.Count);
 }

@@ -13,7 +13,7 @@ namespace Grid.Edge.Protocol.Payloads;
 /// Turns an MQTT message under <c>grid/</c> into validated readings and reasoned rejections (DESIGN section 3).
 /// Never throws on device input: every failure becomes a <see cref="Rejection"/>.
 /// </summary>
-public sealed class ReadingDecoder
+public sealed partial class ReadingDecoder
 {
     private static readonly JsonReaderOptions JsonOptions = new() { MaxDepth = 8, CommentHandling = JsonCommentHandling.Disallow };
 
@@ -58,6 +58,9 @@ public sealed class ReadingDecoder
                 break;
             case GridTopicKind.Batch:
                 DecodeBatch(parsed.Device, payload, arrivalMs, message);
+                break;
+            case GridTopicKind.Columns:
+                DecodeColumns(parsed.Device, payload.IsSingleSegment ? payload.FirstSpan : payload.ToArray(), arrivalMs, message);
                 break;
             case GridTopicKind.Agent:
                 if (AgentReport.TryParse(payload, out var report, out var agentError))
@@ -377,11 +380,11 @@ public sealed class ReadingDecoder
             return;
         }
 
-        if (metric is null || !GridTopic.IsValidSegment(metric, out var metricError) || metric is GridTopic.BatchSegment or GridTopic.StatusSegment or GridTopic.AgentSegment)
+        if (metric is null || !GridTopic.IsValidSegment(metric, out var metricError) || GridTopic.IsReservedSegment(metric))
         {
             message.Rejections.Add(new Rejection(
                 RejectReason.BadMetric,
-                metric is null ? "reading has no metric" : $"metric '{Printable(metric)}' is not a valid name (1-64 of A-Z a-z 0-9 _ . -, not 'batch', 'status' or 'agent')",
+                metric is null ? "reading has no metric" : $"metric '{Printable(metric)}' is not a valid name (1-64 of A-Z a-z 0-9 _ . -, not 'batch', 'columns', 'status' or 'agent')",
                 device,
                 null));
             return;

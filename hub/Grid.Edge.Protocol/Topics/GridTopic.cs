@@ -9,6 +9,9 @@ public enum GridTopicKind
     /// <summary><c>grid/&lt;device&gt;/batch</c>: many readings of one device.</summary>
     Batch,
 
+    /// <summary><c>grid/&lt;device&gt;/columns</c>: many points of several metrics of one device, binary (see ColumnBatchWriter).</summary>
+    Columns,
+
     /// <summary><c>grid/&lt;device&gt;/status</c>: retained <c>online</c>/<c>offline</c>.</summary>
     Status,
 
@@ -21,6 +24,7 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
 {
     public const string Root = "grid";
     public const string BatchSegment = "batch";
+    public const string ColumnsSegment = "columns";
     public const string StatusSegment = "status";
     public const string AgentSegment = "agent";
     public const int MaxSegmentLength = 64;
@@ -86,6 +90,8 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
         var deviceId = device.ToString();
         if (last.SequenceEqual(BatchSegment))
             parsed = new GridTopic(GridTopicKind.Batch, deviceId, null);
+        else if (last.SequenceEqual(ColumnsSegment))
+            parsed = new GridTopic(GridTopicKind.Columns, deviceId, null);
         else if (last.SequenceEqual(StatusSegment))
             parsed = new GridTopic(GridTopicKind.Status, deviceId, null);
         else if (last.SequenceEqual(AgentSegment))
@@ -95,6 +101,10 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
         error = null;
         return true;
     }
+
+    /// <summary>Last segments that name a kind of message, so never a metric.</summary>
+    public static bool IsReservedSegment(string segment) =>
+        segment is BatchSegment or ColumnsSegment or StatusSegment or AgentSegment;
 
     /// <summary>Segments are 1-64 characters of <c>[A-Za-z0-9_.-]</c>.</summary>
     public static bool IsValidSegment(ReadOnlySpan<char> segment, out string? error)
@@ -130,6 +140,8 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
     public static string ReadingTopic(string device, string metric) => $"{Root}/{device}/{metric}";
 
     public static string BatchTopic(string device) => $"{Root}/{device}/{BatchSegment}";
+
+    public static string ColumnsTopic(string device) => $"{Root}/{device}/{ColumnsSegment}";
 
     public static string StatusTopic(string device) => $"{Root}/{device}/{StatusSegment}";
 }

@@ -43,6 +43,13 @@ internal static class TestMqtt
         return client;
     }
 
+    public static async Task<MqttClientPublishResult> PublishAsync(this IMqttClient client, string topic, byte[] payload)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        return await client.PublishAsync(message, timeout.Token);
+    }
+
     public static async Task<MqttClientPublishResult> PublishAsync(this IMqttClient client, string topic, string payload, MqttQualityOfServiceLevel qos = MqttQualityOfServiceLevel.AtLeastOnce, bool retain = false)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));

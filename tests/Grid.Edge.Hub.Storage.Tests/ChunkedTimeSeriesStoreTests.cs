@@ -327,12 +327,29 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         Assert.InRange(stats.Checkpoints, 5, 6);
         Assert.Equal(expected, await AllAsync("x"));
 
+        // The backfill's checkpoints appended parts and left joining them for later: the next checkpoint on time
+        // (here one asked for) writes each done bucket in one part.
+        Assert.True(PartCount() > 4, $"{PartCount()} parts");
+        await _store.CheckpointAsync();
+        Assert.Equal(4, PartCount());
+        Assert.Equal(expected, await AllAsync("x"));
+        await AssertAggregatesMatchRawAsync();
+
         // A late point into a sealed bucket opens it up; the next checkpoint seals it again.
         await _store.AppendAsync([R("x", T0 + 500, 99)]);
         Assert.True(_store.GetStatistics().OpenPoints >= 3600);
         await _store.CheckpointAsync();
         Assert.Equal(0, _store.GetStatistics().OpenPoints);
         Assert.Equal(expected.Count + 1, (await AllAsync("x")).Count);
+
+        int PartCount()
+        {
+            using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "chunks.db")};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM chunks";
+            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     [Fact]
@@ -489,6 +506,66 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         await using var recovered = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = crash });
         Assert.Equal([new DataPoint(T0, 1), new DataPoint(T0 + 1000, 2)], await recovered.ReadRangeAsync(new SeriesKey("dev", "x"), 0, long.MaxValue, 100));
         Assert.Equal(0, new FileInfo(log).Length); // replayed into chunks, log emptied
+    }
+
+    [Fact]
+    public async Task A_bucket_filling_up_is_written_once_in_parts_and_joined_when_done()
+    {
+        // A 1 Hz series checkpointed every 300 points (a live hub does so every five minutes).
+        await _store.DisposeAsync();
+        Directory.Delete(_dir.Path, recursive: true);
+        _store = Open(o => o.CheckpointPoints = 300);
+        var random = new Random(3);
+        var expected = new List<DataPoint>();
+        var written = new List<long>();
+        for (var checkpoint = 0; checkpoint < 12; checkpoint++)
+        {
+            var readings = Enumerable.Range(checkpoint * 300, 300).Select(i => R("x", T0 + i * 1000L, Math.Round(20 + random.NextDouble() * 5, 1))).ToList();
+            await _store.AppendAsync(readings);
+            expected.AddRange(readings.Select(r => new DataPoint(r.TimestampMs, r.Value)));
+
+            // The checkpoint follows the commit on the store's writer; wait for it (bounded).
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (_store.GetStatistics().Checkpoints < checkpoint + 1 && DateTime.UtcNow < deadline)
+                await Task.Delay(5);
+            Assert.Equal(checkpoint + 1, _store.GetStatistics().Checkpoints);
+            written.Add(_store.GetStatistics().ChunkBytesWritten);
+        }
+
+        // Each checkpoint wrote only its new points as a part: the 12th wrote about what the 2nd did, not 6x.
+        var chunkBytes = PartSizes();
+        Assert.Equal(12, chunkBytes.Count);
+        Assert.InRange(written[11] - written[10], 0, 2 * (written[1] - written[0]));
+        Assert.Equal(expected, await AllAsync("x"));
+        await AssertAggregatesMatchRawAsync();
+
+        // The next hour's points come; the done bucket's twelve small parts are written as one by the next
+        // checkpoint that is not hurried by a backfill (here one asked for).
+        await _store.AppendAsync([R("x", T0 + 3_600_000, 1)]);
+        await _store.CheckpointAsync();
+        Assert.Single(PartSizes());
+        Assert.True(PartSizes().Single() < chunkBytes.Sum(), "one part is smaller than twelve");
+        expected.Add(new DataPoint(T0 + 3_600_000, 1));
+        Assert.Equal(expected, await AllAsync("x"));
+        await AssertAggregatesMatchRawAsync();
+
+        await _store.DisposeAsync();
+        _store = Open();
+        Assert.Equal(expected, await AllAsync("x"));
+        await AssertAggregatesMatchRawAsync();
+
+        List<long> PartSizes()
+        {
+            using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "chunks.db")};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT length(data) FROM chunks WHERE bucket={T0} ORDER BY part";
+            using var reader = command.ExecuteReader();
+            var sizes = new List<long>();
+            while (reader.Read())
+                sizes.Add(reader.GetInt64(0));
+            return sizes;
+        }
     }
 
     [Fact]

@@ -67,6 +67,38 @@ internal sealed class BucketBuffer(long start)
         _stamps = null;
     }
 
+    /// <summary>Only points after the written parts changed: they can be written as parts of their own.</summary>
+    public bool OnlyAppended => _sealed is not null && _times.Count > 0;
+
+    /// <summary>How many chunk parts the bucket has in the store (as far as this buffer knows them).</summary>
+    public int SealedParts => _sealed?.Count ?? 0;
+
+    public IReadOnlyList<byte[]> SealedData => _sealed ?? [];
+
+    /// <summary>The points after the written parts, with their kept stamps (see <see cref="OnlyAppended"/>).</summary>
+    public (long[] Times, double[] Values, ChunkStampSet Stamps) OpenSnapshot()
+    {
+        long[] times = [.. _times];
+        return (times, [.. _values], StampsOf(times, []));
+    }
+
+    /// <summary>The stamps of <paramref name="times"/>: those already indexed, and the kept ones of the open points.</summary>
+    private ChunkStampSet StampsOf(long[] times, List<(int, PointStamp)> kept)
+    {
+        if (_stamps is not null)
+        {
+            foreach (var (t, stamp) in _stamps)
+            {
+                var index = Array.BinarySearch(times, t);
+                if (index >= 0)
+                    kept.Add((index, stamp));
+            }
+        }
+
+        kept.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return new ChunkStampSet(Math.Max(0, UsualOrigin), kept);
+    }
+
     /// <summary>Parts decoded into one run, their kept stamps re-indexed; parts of another usual origin keep all stamps.</summary>
     private static (long[] Times, double[] Values, ChunkStampSet Stamps) DecodeSealed(IReadOnlyList<byte[]> parts)
     {
@@ -208,18 +240,7 @@ internal sealed class BucketBuffer(long start)
             kept.AddRange(sealedStamps.Kept);
         }
 
-        if (_stamps is not null)
-        {
-            foreach (var (t, stamp) in _stamps)
-            {
-                var index = Array.BinarySearch(times, t);
-                if (index >= 0)
-                    kept.Add((index, stamp));
-            }
-        }
-
-        kept.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-        return (times, values, new ChunkStampSet(Math.Max(0, UsualOrigin), kept));
+        return (times, values, StampsOf(times, kept));
     }
 
     /// <summary>Turns the sealed part back into lists, for a point at or before its end.</summary>

@@ -26,6 +26,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private const long MinuteMs = 60_000;
     private const long HourMs = 3_600_000;
     private const long MaxStampableMs = 1L << 46;
+
+    // A bucket takes at most this many parts by appending them; then it is written whole again.
+    private const int MaxAppendedParts = 64;
+
+
     private static readonly string[] RollupParameters = ["$s", "$tier", "$b", "$c", "$sum", "$min", "$max", "$first", "$last"];
 
     private readonly ChunkStoreOptions _options;
@@ -39,6 +44,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly HashSet<SeriesState> _changedSeries = [];
     private readonly List<LogEntry> _logged = [];
+
+    // Buckets left in more parts than their points need, to be written whole by a checkpoint on time: each part
+    // costs a header, restarts compression and leaves part of a page empty.
+    private readonly HashSet<(SeriesState State, long Bucket)> _compactLater = [];
+    private DateTimeOffset _lastCompaction;
     private readonly HybridLogicalClock _clock;
     private readonly List<string> _originNames = [];
     private readonly Dictionary<string, int> _originIds = new(StringComparer.Ordinal);
@@ -499,7 +509,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         await _writerLoop;
         try
         {
-            Checkpoint();
+            Checkpoint(whole: true);
             ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
         }
         catch (SqliteException ex)
@@ -673,7 +683,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             {
                 try
                 {
-                    Checkpoint();
+                    Checkpoint(whole: true);
 
                     // Asked for explicitly (before a backup, say): fold SQLite's own journal into the file too,
                     // so that chunks.db alone holds everything.
@@ -685,11 +695,13 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     checkpointRequest.Completion.TrySetException(new StoreWriteException("Checkpoint failed: " + ex.Message, ex));
                 }
             }
-            else if (_options.Time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval
-                || _log.Length >= _options.CheckpointLogBytes
-                || Interlocked.Read(ref _pointsSinceCheckpoint) >= _options.CheckpointPoints)
+            else if (_options.Time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval)
             {
-                TryCheckpoint();
+                TryCheckpoint(backfill: false);
+            }
+            else if (_log.Length >= _options.CheckpointLogBytes || Interlocked.Read(ref _pointsSinceCheckpoint) >= _options.CheckpointPoints)
+            {
+                TryCheckpoint(backfill: true);
             }
         }
     }
@@ -719,11 +731,11 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
     }
 
-    private void TryCheckpoint()
+    private void TryCheckpoint(bool backfill)
     {
         try
         {
-            Checkpoint();
+            Checkpoint(backfill);
         }
         catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
         {
@@ -1061,8 +1073,13 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         return buffer;
     }
 
-    /// <summary>Writes every changed bucket as a chunk with its rollups, then empties the log.</summary>
-    private void Checkpoint()
+    /// <summary>
+    /// Writes every changed bucket as a chunk with its rollups, then empties the log. In a <paramref name="backfill"/>
+    /// (a checkpoint called early by the amount written) buckets left in several parts are joined later, by the
+    /// next checkpoint on time, not while the backfill waits. A <paramref name="whole"/> checkpoint (asked for, or
+    /// at shutdown) writes changed buckets whole too, so that the store is left in as few parts as it can be.
+    /// </summary>
+    private void Checkpoint(bool backfill = false, bool whole = false)
     {
         var watch = Stopwatch.StartNew();
         List<(SeriesState State, BucketBuffer Buffer)> dirty = [];
@@ -1085,7 +1102,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         // Only this (the writer's) thread changes buffers, so their content can be read without the lock.
         var written = new Dictionary<BucketBuffer, List<byte[]>>();
         var retention = _options.Time.GetUtcNow() - _lastRetention >= TimeSpan.FromHours(1) || _options.DiskBudgetBytes is not null;
-        if (dirty.Count > 0 || changed.Count > 0 || retention)
+        if (dirty.Count > 0 || changed.Count > 0 || retention || _compactLater.Count > 0)
         {
             using var transaction = _index.BeginTransaction();
             lock (_gate)
@@ -1094,9 +1111,33 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 SaveSeries(transaction, state);
             foreach (var (state, buffer) in dirty)
             {
+                if (!whole && buffer.OnlyAppended && buffer.SealedParts < MaxAppendedParts)
+                {
+                    written[buffer] = AppendBucket(transaction, state.Id, buffer);
+                    continue;
+                }
+
                 var (times, values, stamps) = buffer.Snapshot();
                 written[buffer] = SaveBucket(transaction, state.Id, buffer.Start, times, values, stamps);
             }
+
+            // A bucket that took no points since the last checkpoint is done for now and leaves memory below; one
+            // written in more parts than its points need (appended checkpoint after checkpoint) is written whole.
+            lock (_gate)
+            {
+                foreach (var state in _series.Values)
+                {
+                    foreach (var buffer in state.Buckets.Values)
+                    {
+                        if (!buffer.Dirty && !written.ContainsKey(buffer) && buffer.SealedParts > PartsFor(buffer.Count))
+                            _compactLater.Add((state, buffer.Start));
+                    }
+                }
+            }
+
+            // A long backfill still has its parts joined once per checkpoint interval.
+            if (!backfill || _options.Time.GetUtcNow() - _lastCompaction >= _options.CheckpointInterval)
+                CompactParts(transaction);
 
             if (retention)
                 ApplyRetention(transaction);
@@ -1174,28 +1215,112 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
 
         var data = new List<byte[]>();
+        InsertParts(transaction, seriesId, bucket, times, values, stamps, data);
+        SaveRollups(transaction, seriesId, bucket, Rollups(times, values, MinuteMs), Rollups(times, values, HourMs));
+        return data;
+    }
+
+    private int PartsFor(int points) => Math.Max(1, (points + _options.MaxChunkPoints - 1) / _options.MaxChunkPoints);
+
+    /// <summary>Writes the buckets waiting to be joined (see <see cref="Checkpoint"/>) whole, each in as few parts as its points need.</summary>
+    private void CompactParts(SqliteTransaction transaction)
+    {
+        foreach (var (state, start) in _compactLater)
+        {
+            // A bucket taking points again is written by the checkpoints (and joined once it is done again).
+            bool busy;
+            lock (_gate)
+                busy = state.Buckets.TryGetValue(start, out var held) && held.Dirty;
+            if (busy || !_series.ContainsKey(state.Info.Key))
+                continue;
+            var buffer = LoadBucket(state, start);
+            if (buffer.SealedParts <= PartsFor(buffer.Count))
+                continue;
+            var (times, values, stamps) = buffer.Snapshot();
+            var parts = SaveBucket(transaction, state.Id, start, times, values, stamps);
+            lock (_gate)
+            {
+                if (state.Buckets.TryGetValue(start, out var held))
+                    held.Seal(parts);
+            }
+        }
+
+        _compactLater.Clear();
+        _lastCompaction = _options.Time.GetUtcNow();
+    }
+
+    /// <summary>
+    /// Writes the points a bucket took after its stored parts as new parts, leaving the stored ones as they are: a
+    /// bucket filling up over an hour is written once, not again at every checkpoint. Its rollups are the stored
+    /// ones merged with those of the new points. Returns all parts, oldest first.
+    /// </summary>
+    private List<byte[]> AppendBucket(SqliteTransaction transaction, long seriesId, BucketBuffer buffer)
+    {
+        var (times, values, stamps) = buffer.OpenSnapshot();
+        var data = new List<byte[]>(buffer.SealedData);
+        InsertParts(transaction, seriesId, buffer.Start, times, values, stamps, data);
+        List<RollupEntry> stored = [];
+        using (var command = _index.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT data FROM minute_rollups WHERE series_id=$s AND bucket=$b";
+            command.Parameters.AddWithValue("$s", seriesId);
+            command.Parameters.AddWithValue("$b", buffer.Start);
+            if (command.ExecuteScalar() is byte[] packed)
+                stored = [.. RollupCodec.Decode(packed)];
+        }
+
+        var minutes = Merge(stored, Rollups(times, values, MinuteMs), MinuteMs);
+        SaveRollups(transaction, seriesId, buffer.Start, minutes, Merge([], minutes, HourMs));
+        return data;
+    }
+
+    /// <summary>Rollups of <paramref name="later"/> (all at or after the last of <paramref name="earlier"/>) added to those, in buckets of <paramref name="size"/>.</summary>
+    private static List<RollupEntry> Merge(List<RollupEntry> earlier, List<RollupEntry> later, long size)
+    {
+        var merged = new List<RollupEntry>(earlier.Count + later.Count);
+        foreach (var entry in earlier.Concat(later))
+        {
+            var start = entry.Start / size * size;
+            if (merged.Count > 0 && merged[^1].Start == start)
+            {
+                var last = merged[^1];
+                merged[^1] = new RollupEntry(start, last.Count + entry.Count, last.Sum + entry.Sum, Math.Min(last.Min, entry.Min), Math.Max(last.Max, entry.Max), last.First, entry.Last);
+            }
+            else
+                merged.Add(entry with { Start = start });
+        }
+
+        return merged;
+    }
+
+    /// <summary>Inserts points as parts of at most <see cref="ChunkStoreOptions.MaxChunkPoints"/>, numbered after those in <paramref name="parts"/>.</summary>
+    private void InsertParts(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps, List<byte[]> parts)
+    {
         var perPart = _options.MaxChunkPoints;
         for (var start = 0; start == 0 || start < times.Length; start += perPart)
         {
             var count = Math.Min(perPart, times.Length - start);
             var partStamps = new ChunkStampSet(stamps.UsualOrigin, stamps.Kept.Where(k => k.Index >= start && k.Index < start + count).Select(k => (k.Index - start, k.Stamp)).ToList());
             var part = ChunkCodec.Encode(times.AsSpan(start, count), values.AsSpan(start, count), partStamps);
-            data.Add(part);
+            parts.Add(part);
             Interlocked.Add(ref _chunkBytesWritten, part.Length);
             using var command = _index.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "INSERT INTO chunks(series_id, bucket, part, count, min_t, max_t, data) VALUES($s, $b, $p, $c, $min, $max, $data)";
             command.Parameters.AddWithValue("$s", seriesId);
             command.Parameters.AddWithValue("$b", bucket);
-            command.Parameters.AddWithValue("$p", data.Count - 1);
+            command.Parameters.AddWithValue("$p", parts.Count - 1);
             command.Parameters.AddWithValue("$c", count);
             command.Parameters.AddWithValue("$min", count > 0 ? times[start] : bucket);
             command.Parameters.AddWithValue("$max", count > 0 ? times[start + count - 1] : bucket);
             command.Parameters.AddWithValue("$data", part);
             command.ExecuteNonQuery();
         }
+    }
 
-        var minutes = Rollups(times, values, MinuteMs);
+    private void SaveRollups(SqliteTransaction transaction, long seriesId, long bucket, List<RollupEntry> minutes, List<RollupEntry> hours)
+    {
         var packed = RollupCodec.Encode(minutes);
         Interlocked.Add(ref _chunkBytesWritten, packed.Length);
         using (var command = _index.CreateCommand())
@@ -1226,7 +1351,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         var parameters = RollupParameters.Select(name => insert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
         parameters[0].Value = seriesId;
         parameters[1].Value = ChunkIndex.HourTier;
-        foreach (var hour in Rollups(times, values, HourMs))
+        foreach (var hour in hours)
         {
             parameters[2].Value = hour.Start;
             parameters[3].Value = hour.Count;
@@ -1237,8 +1362,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             parameters[8].Value = hour.Last;
             insert.ExecuteNonQuery();
         }
-
-        return data;
     }
 
     private static List<RollupEntry> Rollups(long[] times, double[] values, long size)

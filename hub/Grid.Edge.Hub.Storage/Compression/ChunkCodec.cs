@@ -437,7 +437,19 @@ public static class ChunkCodec
     /// <summary>The position of <paramref name="high"/> in the list before it moves to the front; -1 when it was not there.</summary>
     private static int MoveToFront(Span<ulong> recent, ref int count, ulong high)
     {
-        var index = recent[..count].IndexOf(high);
+        // Four entries at most, and mostly a hit on the first: a plain loop beats a vectorized search here.
+        if (count > 0 && recent[0] == high)
+            return 0;
+        var index = -1;
+        for (var i = 1; i < count; i++)
+        {
+            if (recent[i] == high)
+            {
+                index = i;
+                break;
+            }
+        }
+
         var from = index >= 0 ? index : Math.Min(count, RecentExponents - 1);
         if (index < 0 && count < RecentExponents)
             count++;

@@ -315,7 +315,7 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         _store = Open(o => o.CheckpointPoints = 2000);
         var random = new Random(9);
         var expected = new List<DataPoint>();
-        for (var batch = 0; batch < 12; batch++)
+        for (var batch = 0; batch < 14; batch++)
         {
             var readings = Enumerable.Range(batch * 1000, 1000).Select(i => R("x", T0 + i * 1000L, Math.Round(random.NextDouble() * 40, 1))).ToList();
             await _store.AppendAsync(readings);
@@ -324,14 +324,14 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         }
 
         var stats = _store.GetStatistics();
-        Assert.InRange(stats.Checkpoints, 5, 6);
+        Assert.InRange(stats.Checkpoints, 6, 7);
         Assert.Equal(expected, await AllAsync("x"));
 
         // The backfill's checkpoints appended parts and left joining them for later: the next checkpoint on time
-        // (here one asked for) writes each done bucket in one part.
-        Assert.True(PartCount() > 4, $"{PartCount()} parts");
+        // (here one asked for, with nothing new to write) writes each bucket in one part, the last one too.
+        Assert.True(PartSizes().Count > 4, $"{PartSizes().Count} parts");
         await _store.CheckpointAsync();
-        Assert.Equal(4, PartCount());
+        Assert.Equal(4, PartSizes().Count);
         Assert.Equal(expected, await AllAsync("x"));
         await AssertAggregatesMatchRawAsync();
 
@@ -341,15 +341,6 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         await _store.CheckpointAsync();
         Assert.Equal(0, _store.GetStatistics().OpenPoints);
         Assert.Equal(expected.Count + 1, (await AllAsync("x")).Count);
-
-        int PartCount()
-        {
-            using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "chunks.db")};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM chunks";
-            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        }
     }
 
     [Fact]
@@ -508,6 +499,47 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         Assert.Equal(0, new FileInfo(log).Length); // replayed into chunks, log emptied
     }
 
+    /// <summary>Sizes of the stored chunk parts (of one bucket), in order.</summary>
+    private List<long> PartSizes(long? bucket = null)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "chunks.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT length(data) FROM chunks {(bucket is null ? "" : $"WHERE bucket={bucket}")} ORDER BY series_id, bucket, part";
+        using var reader = command.ExecuteReader();
+        var sizes = new List<long>();
+        while (reader.Read())
+            sizes.Add(reader.GetInt64(0));
+        return sizes;
+    }
+
+    /// <summary>Checkpoints by point count follow a commit on the store's writer: waits (bounded) until there are this many.</summary>
+    private async Task CheckpointsReachedAsync(long count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (_store.GetStatistics().Checkpoints < count && DateTime.UtcNow < deadline)
+            await Task.Delay(5);
+        Assert.Equal(count, _store.GetStatistics().Checkpoints);
+    }
+
+    [Fact]
+    public async Task A_bucket_appended_by_a_backfill_and_written_since_is_joined_by_the_next_checkpoint_asked_for()
+    {
+        await _store.DisposeAsync();
+        Directory.Delete(_dir.Path, recursive: true);
+        _store = Open(o => o.CheckpointPoints = 1000);
+        for (var batch = 0; batch < 3; batch++)
+        {
+            await _store.AppendAsync(Enumerable.Range(batch * 1000, 1000).Select(i => R("x", T0 + i * 1000L, i % 7)).ToList());
+            await CheckpointsReachedAsync(batch + 1);
+        }
+
+        Assert.Equal(3, PartSizes().Count);
+        await _store.CheckpointAsync();
+        Assert.Single(PartSizes());
+        Assert.Equal(3000, (await AllAsync("x")).Count);
+    }
+
     [Fact]
     public async Task A_bucket_filling_up_is_written_once_in_parts_and_joined_when_done()
     {
@@ -524,16 +556,12 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
             await _store.AppendAsync(readings);
             expected.AddRange(readings.Select(r => new DataPoint(r.TimestampMs, r.Value)));
 
-            // The checkpoint follows the commit on the store's writer; wait for it (bounded).
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (_store.GetStatistics().Checkpoints < checkpoint + 1 && DateTime.UtcNow < deadline)
-                await Task.Delay(5);
-            Assert.Equal(checkpoint + 1, _store.GetStatistics().Checkpoints);
+            await CheckpointsReachedAsync(checkpoint + 1);
             written.Add(_store.GetStatistics().ChunkBytesWritten);
         }
 
         // Each checkpoint wrote only its new points as a part: the 12th wrote about what the 2nd did, not 6x.
-        var chunkBytes = PartSizes();
+        var chunkBytes = PartSizes(T0);
         Assert.Equal(12, chunkBytes.Count);
         Assert.InRange(written[11] - written[10], 0, 2 * (written[1] - written[0]));
         Assert.Equal(expected, await AllAsync("x"));
@@ -543,8 +571,8 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         // checkpoint that is not hurried by a backfill (here one asked for).
         await _store.AppendAsync([R("x", T0 + 3_600_000, 1)]);
         await _store.CheckpointAsync();
-        Assert.Single(PartSizes());
-        Assert.True(PartSizes().Single() < chunkBytes.Sum(), "one part is smaller than twelve");
+        Assert.Single(PartSizes(T0));
+        Assert.True(PartSizes(T0).Single() < chunkBytes.Sum(), "one part is smaller than twelve");
         expected.Add(new DataPoint(T0 + 3_600_000, 1));
         Assert.Equal(expected, await AllAsync("x"));
         await AssertAggregatesMatchRawAsync();
@@ -553,19 +581,6 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         _store = Open();
         Assert.Equal(expected, await AllAsync("x"));
         await AssertAggregatesMatchRawAsync();
-
-        List<long> PartSizes()
-        {
-            using var connection = new SqliteConnection($"Data Source={Path.Combine(_dir.Path, "chunks.db")};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT length(data) FROM chunks WHERE bucket={T0} ORDER BY part";
-            using var reader = command.ExecuteReader();
-            var sizes = new List<long>();
-            while (reader.Read())
-                sizes.Add(reader.GetInt64(0));
-            return sizes;
-        }
     }
 
     [Fact]

@@ -1097,6 +1097,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
             changed = [.. _changedSeries];
             _changedSeries.Clear();
+
+            // A bucket that took no points since the last checkpoint is done for now and leaves memory below; one
+            // written in more parts than its points need (appended checkpoint after checkpoint) is written whole.
+            foreach (var state in _series.Values)
+            {
+                foreach (var buffer in state.Buckets.Values)
+                {
+                    if (!buffer.Dirty && buffer.SealedParts > PartsFor(buffer.Count))
+                        _compactLater.Add((state, buffer.Start));
+                }
+            }
         }
 
         // Only this (the writer's) thread changes buffers, so their content can be read without the lock.
@@ -1119,20 +1130,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
                 var (times, values, stamps) = buffer.Snapshot();
                 written[buffer] = SaveBucket(transaction, state.Id, buffer.Start, times, values, stamps);
-            }
-
-            // A bucket that took no points since the last checkpoint is done for now and leaves memory below; one
-            // written in more parts than its points need (appended checkpoint after checkpoint) is written whole.
-            lock (_gate)
-            {
-                foreach (var state in _series.Values)
-                {
-                    foreach (var buffer in state.Buckets.Values)
-                    {
-                        if (!buffer.Dirty && !written.ContainsKey(buffer) && buffer.SealedParts > PartsFor(buffer.Count))
-                            _compactLater.Add((state, buffer.Start));
-                    }
-                }
             }
 
             // A long backfill still has its parts joined once per checkpoint interval.

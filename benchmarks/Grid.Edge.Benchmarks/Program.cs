@@ -10,7 +10,7 @@ const string Usage = """
       w1 [--messages N] [--runs R]   MQTT saturation (DESIGN.md W1): the hub, storing durably, against Mosquitto
                                      2.0.11 forwarding; QoS 0 and 1, 64 B. Default 200000 messages, 3 runs.
                                      Needs Debian's mosquitto and taskset: brokers on core 0, load on core 1.
-      w5 [--points N] [--shape S] [--batch B] [--columns]
+      w5 [--points N] [--shape S] [--batch B] [--columns] [--runs R]
                                      Storage (DESIGN.md W5/W6): 1000 series, three value shapes, the hub (MQTT
                                      batches of B readings, default 1000, QoS 1) against InfluxDB 1.6.7 (line
                                      protocol, 5000-line batches); ingest rate, bytes per point, bytes written,
@@ -18,7 +18,8 @@ const string Usage = """
                                      constant|walk|random runs one shape only (walk includes the queries).
                                      --columns: the hub takes binary columns messages (grid/<device>/columns) of
                                      5000 points, 100 series x 50 s each, and InfluxDB the same points in the same
-                                     grouping. Needs Debian's influxdb.
+                                     grouping. --runs R starts both servers afresh R times per shape and
+                                     shows the median run (default 1). Needs Debian's influxdb.
       agent [--points N] [--runs R]  Edge agent backlog: N readings (default 100000) waiting in the durable outbox
                                      delivered to the hub, against a bare publisher sending the same batches from
                                      memory. Default 3 runs.
@@ -88,7 +89,7 @@ return args[0] switch
     "w1" => await SaturationCommand.RunAsync(hubDll, messages, runs > 0 ? runs : 3),
     "dashboard" => await DashboardCommand.RunAsync(hubDll, runs > 0 ? runs : 5),
     "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3),
-    "w5" => await StorageCommand.RunAsync(hubDll, points, shape, batch, columns),
+    "w5" => await StorageCommand.RunAsync(hubDll, points, shape, batch, columns, runs > 0 ? runs : 1),
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };

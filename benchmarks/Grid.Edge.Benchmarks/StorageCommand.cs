@@ -23,7 +23,7 @@ internal static class StorageCommand
     private const int ColumnSeries = 100;
     private const int ColumnSeconds = 50;
 
-    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries, string? onlyShape = null, int batchSize = 1000, bool columns = false)
+    public static async Task<int> RunAsync(string hubDll, int pointsPerSeries, string? onlyShape = null, int batchSize = 1000, bool columns = false, int runs = 1)
     {
         if (!File.Exists("/usr/bin/influxd"))
         {
@@ -33,8 +33,8 @@ internal static class StorageCommand
 
         var t0 = DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
         Console.WriteLine(columns
-            ? $"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub binary columns messages and InfluxDB line-protocol batches of the same {ColumnSeries} series x {ColumnSeconds} s; servers on core 0, load on core 1"
-            : $"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub batches of {Math.Max(1, batchSize / Series) * Series} readings, InfluxDB batches of 5000 lines; servers on core 0, load on core 1");
+            ? $"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub binary columns messages and InfluxDB line-protocol batches of the same {ColumnSeries} series x {ColumnSeconds} s; servers on core 0, load on core 1; {runs} run(s) per shape, the median shown"
+            : $"W5/W6: {Series} series x {pointsPerSeries} points at 1 Hz per shape ({Series * pointsPerSeries:N0} points); hub batches of {Math.Max(1, batchSize / Series) * Series} readings, InfluxDB batches of 5000 lines; servers on core 0, load on core 1; {runs} run(s) per shape, the median shown");
         var rows = new List<string>();
         var queries = new List<string>();
         var loaded = new List<string>();
@@ -43,44 +43,24 @@ internal static class StorageCommand
             if (onlyShape is not null && !Shapes[shape].Contains(onlyShape, StringComparison.Ordinal))
                 continue;
             var values = Values(shape, pointsPerSeries);
-            // Batches past the default 64 KiB payload limit need the hub told to take them.
-            await using var hub = batchSize > Series
-                ? await BrokerUnderTest.StartHubAsync(hubDll, 0, "--max-payload-bytes", (batchSize * 64).ToString(CultureInfo.InvariantCulture))
-                : await BrokerUnderTest.StartHubAsync(hubDll, 0);
-            await using var influx = await InfluxUnderTest.StartAsync(0);
-            var hubRun = await IngestHubAsync(hub, columns ? ColumnPayloads(values, t0) : JsonPayloads(values, t0, batchSize), columns ? ColumnSeries * ColumnSeconds : Math.Max(1, batchSize / Series) * Series);
-            var influxRun = await IngestInfluxAsync(influx, values, t0, columns);
-            if (hubRun.Failures > 0 || influxRun.Failures > 0)
+            var results = new List<ShapeRun>();
+            for (var run = 0; run < runs; run++)
             {
-                Console.Error.WriteLine($"error: {hubRun.Failures} hub batches and {influxRun.Failures} InfluxDB batches were refused; the figures would be meaningless");
-                return 1;
+                // Each run starts both servers afresh on empty folders; the queries run after the last one.
+                var result = await RunShapeAsync(hubDll, values, t0, batchSize, columns, shape == 1 && run == runs - 1 ? (queries, loaded) : null);
+                if (result is null)
+                    return 1;
+                results.Add(result);
+                Console.WriteLine($"  {Shapes[shape]}, run {run + 1}: {result.Row}");
             }
 
-            var hubDisk = await SettledHubBytesAsync(hub);
-            var influxDisk = await SettledInfluxBytesAsync(influx);
-            var points = (double)Series * pointsPerSeries;
-            var hubRate = hubRun.TimedPoints / hubRun.Elapsed.TotalSeconds;
-            var influxRate = influxRun.TimedPoints / influxRun.Elapsed.TotalSeconds;
-            Console.WriteLine($"  from a cold start (the warm-up included): hub {points / hubRun.ColdElapsed.TotalSeconds:N0} points/s, InfluxDB {points / influxRun.ColdElapsed.TotalSeconds:N0} points/s ({points / hubRun.ColdElapsed.TotalSeconds / (points / influxRun.ColdElapsed.TotalSeconds):0.00}x)");
-            var hubWritten = WriteBytes(hub.ProcessId) / points;
-            var influxWritten = WriteBytes(influx.ProcessId) / points;
-            Console.WriteLine("  hub memory after ingest: " + await MemoryAsync(hub));
-            var rssAfterIngest = RssMb(hub.ProcessId);
-            var rssAtRest = await RestingRssMbAsync(hub);
-            Console.WriteLine("  hub memory at rest: " + await MemoryAsync(hub));
-            rows.Add($"| {Shapes[shape]} | {influxRate:N0} | {hubRate:N0} | {hubRate / influxRate:0.00}x | {influxDisk / points:0.00} | {hubDisk / points:0.00} | {hubDisk / (double)influxDisk:0.00}x | {influxWritten:0.0} | {hubWritten:0.0} | {rssAfterIngest:N0} / {rssAtRest:N0} MB |");
-            Console.WriteLine("  " + rows[^1]);
-
-            if (shape == 1)
-            {
-                queries.AddRange(await QueriesAsync(hub, influx, t0, pointsPerSeries, null));
-                loaded.AddRange(await QueriesAsync(hub, influx, t0, pointsPerSeries, (hubRate / 2, influxRate / 2)));
-            }
+            var ordered = results.OrderBy(r => r.Ratio).ToList();
+            rows.Add($"| {Shapes[shape]} {ordered[ordered.Count / 2].Row}" + (runs > 1 ? $" ingest ratio over the runs {ordered[0].Ratio:0.00}-{ordered[^1].Ratio:0.00}x |" : ""));
         }
 
         Console.WriteLine();
-        Console.WriteLine("| W5 shape | InfluxDB points/s | hub points/s | hub / InfluxDB | InfluxDB B/point on disk | hub B/point on disk | hub / InfluxDB | InfluxDB B written/point | hub B written/point | hub RSS after ingest / at rest |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| W5 shape | InfluxDB points/s | hub points/s | hub / InfluxDB | InfluxDB B/point on disk | hub B/point on disk | hub / InfluxDB | InfluxDB B written/point | hub B written/point | hub RSS after ingest / at rest |" + (runs > 1 ? " range |" : ""));
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + (runs > 1 ? "---|" : ""));
         rows.ForEach(Console.WriteLine);
         Console.WriteLine();
         Console.WriteLine("| W6 query (idle servers, 20 runs) | InfluxDB p50 / p99 | hub p50 / p99 | hub / InfluxDB (p50) |");
@@ -96,6 +76,48 @@ internal static class StorageCommand
 
         return 0;
     }
+
+    /// <summary>One shape's ingest into both servers, started afresh; null when batches were refused.</summary>
+    private static async Task<ShapeRun?> RunShapeAsync(string hubDll, double[][] values, long t0, int batchSize, bool columns, (List<string> Idle, List<string> Loaded)? queries)
+    {
+        // Batches past the default 64 KiB payload limit need the hub told to take them.
+        await using var hub = batchSize > Series
+            ? await BrokerUnderTest.StartHubAsync(hubDll, 0, "--max-payload-bytes", (batchSize * 64).ToString(CultureInfo.InvariantCulture))
+            : await BrokerUnderTest.StartHubAsync(hubDll, 0);
+        await using var influx = await InfluxUnderTest.StartAsync(0);
+        var hubRun = await IngestHubAsync(hub, columns ? ColumnPayloads(values, t0) : JsonPayloads(values, t0, batchSize), columns ? ColumnSeries * ColumnSeconds : Math.Max(1, batchSize / Series) * Series);
+        var influxRun = await IngestInfluxAsync(influx, values, t0, columns);
+        if (hubRun.Failures > 0 || influxRun.Failures > 0)
+        {
+            Console.Error.WriteLine($"error: {hubRun.Failures} hub batches and {influxRun.Failures} InfluxDB batches were refused; the figures would be meaningless");
+            return null;
+        }
+
+        var hubDisk = await SettledHubBytesAsync(hub);
+        var influxDisk = await SettledInfluxBytesAsync(influx);
+        var points = (double)values.Length * values[0].Length;
+        var hubRate = hubRun.TimedPoints / hubRun.Elapsed.TotalSeconds;
+        var influxRate = influxRun.TimedPoints / influxRun.Elapsed.TotalSeconds;
+        Console.WriteLine($"  from a cold start (the warm-up included): hub {points / hubRun.ColdElapsed.TotalSeconds:N0} points/s, InfluxDB {points / influxRun.ColdElapsed.TotalSeconds:N0} points/s ({points / hubRun.ColdElapsed.TotalSeconds / (points / influxRun.ColdElapsed.TotalSeconds):0.00}x)");
+        var hubWritten = WriteBytes(hub.ProcessId) / points;
+        var influxWritten = WriteBytes(influx.ProcessId) / points;
+        Console.WriteLine("  hub memory after ingest: " + await MemoryAsync(hub));
+        var rssAfterIngest = RssMb(hub.ProcessId);
+        var rssAtRest = await RestingRssMbAsync(hub);
+        Console.WriteLine("  hub memory at rest: " + await MemoryAsync(hub));
+        if (queries is var (idle, underLoad))
+        {
+            idle.AddRange(await QueriesAsync(hub, influx, t0, values[0].Length, null));
+            underLoad.AddRange(await QueriesAsync(hub, influx, t0, values[0].Length, (hubRate / 2, influxRate / 2)));
+        }
+
+        return new ShapeRun(
+            hubRate / influxRate,
+            $"| {influxRate:N0} | {hubRate:N0} | {hubRate / influxRate:0.00}x | {influxDisk / points:0.00} | {hubDisk / points:0.00} | {hubDisk / (double)influxDisk:0.00}x | {influxWritten:0.0} | {hubWritten:0.0} | {rssAfterIngest:N0} / {rssAtRest:N0} MB |");
+    }
+
+    /// <summary>One run's ingest ratio and its table cells (without the shape).</summary>
+    private sealed record ShapeRun(double Ratio, string Row);
 
     private static double[][] Values(int shape, int points)
     {

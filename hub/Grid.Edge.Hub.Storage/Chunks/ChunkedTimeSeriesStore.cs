@@ -31,7 +31,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private const int MaxAppendedParts = 64;
 
 
-    private static readonly string[] RollupParameters = ["$s", "$tier", "$b", "$c", "$sum", "$min", "$max", "$first", "$last"];
 
     private readonly ChunkStoreOptions _options;
     private readonly ILogger _logger;
@@ -1116,28 +1115,29 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         if (dirty.Count > 0 || changed.Count > 0 || retention || _compactLater.Count > 0)
         {
             using var transaction = _index.BeginTransaction();
+            using var sql = new Statements(_index, transaction);
             lock (_gate)
                 SaveOrigins(transaction);
             foreach (var state in changed)
-                SaveSeries(transaction, state);
+                SaveSeries(sql, state);
             foreach (var (state, buffer) in dirty)
             {
                 if (!whole && buffer.OnlyAppended && buffer.SealedParts < MaxAppendedParts)
                 {
-                    written[buffer] = AppendBucket(transaction, state.Id, buffer);
+                    written[buffer] = AppendBucket(sql, state.Id, buffer);
                     continue;
                 }
 
                 var (times, values, stamps) = buffer.Snapshot();
-                written[buffer] = SaveBucket(transaction, state.Id, buffer.Start, times, values, stamps);
+                written[buffer] = SaveBucket(sql, state.Id, buffer.Start, times, values, stamps);
             }
 
             // A long backfill still has its parts joined once per checkpoint interval.
             if (!backfill || _options.Time.GetUtcNow() - _lastCompaction >= _options.CheckpointInterval)
-                CompactParts(transaction);
+                CompactParts(sql);
 
             if (retention)
-                ApplyRetention(transaction);
+                ApplyRetention(sql);
             transaction.Commit();
             if (retention)
                 ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum;");
@@ -1179,48 +1179,31 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             _logger.LogDebug("Checkpoint wrote {Buckets} chunks in {Ms} ms", dirty.Count, watch.ElapsedMilliseconds);
     }
 
-    private void SaveSeries(SqliteTransaction transaction, SeriesState state)
+    private static void SaveSeries(Statements sql, SeriesState state)
     {
         var info = state.Info;
-        using var command = _index.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
+        sql.Execute(
+            """
             INSERT INTO series(id, device, metric, unit, point_count, first_t, last_t, last_v) VALUES($id, $d, $m, $u, $c, $f, $l, $v)
             ON CONFLICT(id) DO UPDATE SET point_count=excluded.point_count, first_t=excluded.first_t, last_t=excluded.last_t, last_v=excluded.last_v
-            """;
-        command.Parameters.AddWithValue("$id", state.Id);
-        command.Parameters.AddWithValue("$d", info.Key.Device);
-        command.Parameters.AddWithValue("$m", info.Key.Metric);
-        command.Parameters.AddWithValue("$u", info.Unit);
-        command.Parameters.AddWithValue("$c", info.PointCount);
-        command.Parameters.AddWithValue("$f", info.FirstMs);
-        command.Parameters.AddWithValue("$l", info.LatestMs);
-        command.Parameters.AddWithValue("$v", info.LatestValue);
-        command.ExecuteNonQuery();
+            """,
+            ("$id", state.Id), ("$d", info.Key.Device), ("$m", info.Key.Metric), ("$u", info.Unit), ("$c", info.PointCount), ("$f", info.FirstMs), ("$l", info.LatestMs), ("$v", info.LatestValue));
     }
 
     /// <summary>Writes one bucket's chunk parts and rollups; returns the parts, oldest first.</summary>
-    private List<byte[]> SaveBucket(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
+    private List<byte[]> SaveBucket(Statements sql, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
     {
-        using (var delete = _index.CreateCommand())
-        {
-            delete.Transaction = transaction;
-            delete.CommandText = "DELETE FROM chunks WHERE series_id=$s AND bucket=$b";
-            delete.Parameters.AddWithValue("$s", seriesId);
-            delete.Parameters.AddWithValue("$b", bucket);
-            delete.ExecuteNonQuery();
-        }
-
+        sql.Execute("DELETE FROM chunks WHERE series_id=$s AND bucket=$b", ("$s", seriesId), ("$b", bucket));
         var data = new List<byte[]>();
-        InsertParts(transaction, seriesId, bucket, times, values, stamps, data);
-        SaveRollups(transaction, seriesId, bucket, Rollups(times, values, MinuteMs), Rollups(times, values, HourMs));
+        InsertParts(sql, seriesId, bucket, times, values, stamps, data);
+        SaveRollups(sql, seriesId, bucket, Rollups(times, values, MinuteMs), Rollups(times, values, HourMs));
         return data;
     }
 
     private int PartsFor(int points) => Math.Max(1, (points + _options.MaxChunkPoints - 1) / _options.MaxChunkPoints);
 
     /// <summary>Writes the buckets waiting to be joined (see <see cref="Checkpoint"/>) whole, each in as few parts as its points need.</summary>
-    private void CompactParts(SqliteTransaction transaction)
+    private void CompactParts(Statements sql)
     {
         foreach (var (state, start) in _compactLater)
         {
@@ -1234,7 +1217,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             if (buffer.SealedParts <= PartsFor(buffer.Count))
                 continue;
             var (times, values, stamps) = buffer.Snapshot();
-            var parts = SaveBucket(transaction, state.Id, start, times, values, stamps);
+            var parts = SaveBucket(sql, state.Id, start, times, values, stamps);
             lock (_gate)
             {
                 if (state.Buckets.TryGetValue(start, out var held))
@@ -1251,24 +1234,16 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     /// bucket filling up over an hour is written once, not again at every checkpoint. Its rollups are the stored
     /// ones merged with those of the new points. Returns all parts, oldest first.
     /// </summary>
-    private List<byte[]> AppendBucket(SqliteTransaction transaction, long seriesId, BucketBuffer buffer)
+    private List<byte[]> AppendBucket(Statements sql, long seriesId, BucketBuffer buffer)
     {
         var (times, values, stamps) = buffer.OpenSnapshot();
         var data = new List<byte[]>(buffer.SealedData);
-        InsertParts(transaction, seriesId, buffer.Start, times, values, stamps, data);
-        List<RollupEntry> stored = [];
-        using (var command = _index.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = "SELECT data FROM minute_rollups WHERE series_id=$s AND bucket=$b";
-            command.Parameters.AddWithValue("$s", seriesId);
-            command.Parameters.AddWithValue("$b", buffer.Start);
-            if (command.ExecuteScalar() is byte[] packed)
-                stored = [.. RollupCodec.Decode(packed)];
-        }
-
+        InsertParts(sql, seriesId, buffer.Start, times, values, stamps, data);
+        List<RollupEntry> stored = sql.Scalar("SELECT data FROM minute_rollups WHERE series_id=$s AND bucket=$b", ("$s", seriesId), ("$b", buffer.Start)) is byte[] packed
+            ? [.. RollupCodec.Decode(packed)]
+            : [];
         var minutes = Merge(stored, Rollups(times, values, MinuteMs), MinuteMs);
-        SaveRollups(transaction, seriesId, buffer.Start, minutes, Merge([], minutes, HourMs));
+        SaveRollups(sql, seriesId, buffer.Start, minutes, Merge([], minutes, HourMs));
         return data;
     }
 
@@ -1292,7 +1267,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     }
 
     /// <summary>Inserts points as parts of at most <see cref="ChunkStoreOptions.MaxChunkPoints"/>, numbered after those in <paramref name="parts"/>.</summary>
-    private void InsertParts(SqliteTransaction transaction, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps, List<byte[]> parts)
+    private void InsertParts(Statements sql, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps, List<byte[]> parts)
     {
         var perPart = _options.MaxChunkPoints;
         for (var start = 0; start == 0 || start < times.Length; start += perPart)
@@ -1302,62 +1277,63 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             var part = ChunkCodec.Encode(times.AsSpan(start, count), values.AsSpan(start, count), partStamps);
             parts.Add(part);
             Interlocked.Add(ref _chunkBytesWritten, part.Length);
-            using var command = _index.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "INSERT INTO chunks(series_id, bucket, part, count, min_t, max_t, data) VALUES($s, $b, $p, $c, $min, $max, $data)";
-            command.Parameters.AddWithValue("$s", seriesId);
-            command.Parameters.AddWithValue("$b", bucket);
-            command.Parameters.AddWithValue("$p", parts.Count - 1);
-            command.Parameters.AddWithValue("$c", count);
-            command.Parameters.AddWithValue("$min", count > 0 ? times[start] : bucket);
-            command.Parameters.AddWithValue("$max", count > 0 ? times[start + count - 1] : bucket);
-            command.Parameters.AddWithValue("$data", part);
-            command.ExecuteNonQuery();
+            sql.Execute(
+                "INSERT INTO chunks(series_id, bucket, part, count, min_t, max_t, data) VALUES($s, $b, $p, $c, $min, $max, $data)",
+                ("$s", seriesId), ("$b", bucket), ("$p", parts.Count - 1), ("$c", count), ("$min", count > 0 ? times[start] : bucket), ("$max", count > 0 ? times[start + count - 1] : bucket), ("$data", part));
         }
     }
 
-    private void SaveRollups(SqliteTransaction transaction, long seriesId, long bucket, List<RollupEntry> minutes, List<RollupEntry> hours)
+    private void SaveRollups(Statements sql, long seriesId, long bucket, List<RollupEntry> minutes, List<RollupEntry> hours)
     {
         var packed = RollupCodec.Encode(minutes);
         Interlocked.Add(ref _chunkBytesWritten, packed.Length);
-        using (var command = _index.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = "INSERT OR REPLACE INTO minute_rollups(series_id, bucket, minutes, data) VALUES($s, $b, $m, $data)";
-            command.Parameters.AddWithValue("$s", seriesId);
-            command.Parameters.AddWithValue("$b", bucket);
-            command.Parameters.AddWithValue("$m", minutes.Count);
-            command.Parameters.AddWithValue("$data", packed);
-            command.ExecuteNonQuery();
-        }
-
-        using (var delete = _index.CreateCommand())
-        {
-            delete.Transaction = transaction;
-            delete.CommandText = "DELETE FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to";
-            delete.Parameters.AddWithValue("$s", seriesId);
-            delete.Parameters.AddWithValue("$tier", ChunkIndex.HourTier);
-            delete.Parameters.AddWithValue("$from", bucket);
-            delete.Parameters.AddWithValue("$to", bucket + _bucketMs);
-            delete.ExecuteNonQuery();
-        }
-
-        using var insert = _index.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = "INSERT INTO rollups(series_id, tier, bucket, count, sum, min, max, first, last) VALUES($s, $tier, $b, $c, $sum, $min, $max, $first, $last)";
-        var parameters = RollupParameters.Select(name => insert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
-        parameters[0].Value = seriesId;
-        parameters[1].Value = ChunkIndex.HourTier;
+        sql.Execute("INSERT OR REPLACE INTO minute_rollups(series_id, bucket, minutes, data) VALUES($s, $b, $m, $data)", ("$s", seriesId), ("$b", bucket), ("$m", minutes.Count), ("$data", packed));
+        sql.Execute(
+            "DELETE FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to",
+            ("$s", seriesId), ("$tier", ChunkIndex.HourTier), ("$from", bucket), ("$to", bucket + _bucketMs));
         foreach (var hour in hours)
         {
-            parameters[2].Value = hour.Start;
-            parameters[3].Value = hour.Count;
-            parameters[4].Value = hour.Sum;
-            parameters[5].Value = hour.Min;
-            parameters[6].Value = hour.Max;
-            parameters[7].Value = hour.First;
-            parameters[8].Value = hour.Last;
-            insert.ExecuteNonQuery();
+            sql.Execute(
+                "INSERT INTO rollups(series_id, tier, bucket, count, sum, min, max, first, last) VALUES($s, $tier, $b, $c, $sum, $min, $max, $first, $last)",
+                ("$s", seriesId), ("$tier", ChunkIndex.HourTier), ("$b", hour.Start), ("$c", hour.Count), ("$sum", hour.Sum), ("$min", hour.Min), ("$max", hour.Max), ("$first", hour.First), ("$last", hour.Last));
+        }
+    }
+
+    /// <summary>
+    /// The statements of one checkpoint, each prepared once and run with new values: a checkpoint writes thousands of
+    /// rows, and SQLite would otherwise parse the same text for every one of them.
+    /// </summary>
+    private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
+    {
+        private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+        public SqliteTransaction Transaction => transaction;
+
+        public int Execute(string text, params ReadOnlySpan<(string Name, object Value)> parameters) => Bind(text, parameters).ExecuteNonQuery();
+
+        public object? Scalar(string text, params ReadOnlySpan<(string Name, object Value)> parameters) => Bind(text, parameters).ExecuteScalar();
+
+        private SqliteCommand Bind(string text, ReadOnlySpan<(string Name, object Value)> parameters)
+        {
+            if (!_commands.TryGetValue(text, out var command))
+            {
+                command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = text;
+                foreach (var (name, _) in parameters)
+                    command.Parameters.Add(new SqliteParameter { ParameterName = name });
+                _commands[text] = command;
+            }
+
+            for (var i = 0; i < parameters.Length; i++)
+                command.Parameters[i].Value = parameters[i].Value;
+            return command;
+        }
+
+        public void Dispose()
+        {
+            foreach (var command in _commands.Values)
+                command.Dispose();
         }
     }
 
@@ -1379,15 +1355,16 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     }
 
     /// <summary>Drops whole chunks (and rollups) past their retention, and the oldest ones beyond the disk budget.</summary>
-    private void ApplyRetention(SqliteTransaction transaction)
+    private void ApplyRetention(Statements sql)
     {
+        var transaction = sql.Transaction;
         var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         _lastRetention = _options.Time.GetUtcNow();
         foreach (var state in _series.Values)
         {
             var rule = _options.Retention.FirstOrDefault(r => r.Matches(state.Info.Key.Id)) ?? RetentionRule.Default;
             if (rule.Raw is { } raw)
-                DropChunks(transaction, state, "bucket + $size <= $cut", now - (long)raw.TotalMilliseconds, start => start + _bucketMs <= now - (long)raw.TotalMilliseconds);
+                DropChunks(sql, state, "bucket + $size <= $cut", now - (long)raw.TotalMilliseconds, start => start + _bucketMs <= now - (long)raw.TotalMilliseconds);
             if (rule.Minute is { } minute)
                 DropMinuteRollups(transaction, state.Id, now - (long)minute.TotalMilliseconds);
             if (rule.Hour is { } hour)
@@ -1404,13 +1381,14 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 if (oldest.ExecuteScalar() is not long bucket)
                     break;
                 foreach (var state in _series.Values)
-                    DropChunks(transaction, state, "bucket <= $cut", bucket, start => start <= bucket);
+                    DropChunks(sql, state, "bucket <= $cut", bucket, start => start <= bucket);
             }
         }
     }
 
-    private void DropChunks(SqliteTransaction transaction, SeriesState state, string condition, long cut, Func<long, bool> dropsBucket)
+    private void DropChunks(Statements sql, SeriesState state, string condition, long cut, Func<long, bool> dropsBucket)
     {
+        var transaction = sql.Transaction;
         // Buffered copies of dropped buckets go too; a point written into them later starts them afresh.
         lock (_gate)
         {
@@ -1455,7 +1433,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             _changedSeries.Add(state);
         }
 
-        SaveSeries(transaction, state);
+        SaveSeries(sql, state);
     }
 
     private void DropRollups(SqliteTransaction transaction, long seriesId, int tier, long cut)

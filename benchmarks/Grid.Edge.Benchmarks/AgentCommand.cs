@@ -20,9 +20,9 @@ namespace Grid.Edge.Benchmarks;
 /// </summary>
 internal static class AgentCommand
 {
-    public static async Task<int> RunAsync(string hubDll, int readings, int runs)
+    public static async Task<int> RunAsync(string hubDll, int readings, int runs, bool json = false)
     {
-        Console.WriteLine($"Edge agent backlog: {readings:N0} readings, 500 per QoS 1 batch, hub on core 0 (median of {runs})");
+        Console.WriteLine($"Edge agent backlog: {readings:N0} readings, 500 per QoS 1 {(json ? "JSON batch" : "columns message")}, hub on core 0 (median of {runs})");
         var direct = new List<double>();
         var agent = new List<double>();
         var stored = new List<double>();
@@ -30,8 +30,8 @@ internal static class AgentCommand
         for (var run = 0; run < runs; run++)
         {
             await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, core: 0);
-            direct.Add(await DirectAsync(hub, $"direct-{run}", readings));
-            var (rate, storeRate, bytes) = await AgentAsync(hub, $"agent-{run}", readings);
+            direct.Add(await DirectAsync(hub, $"direct-{run}", readings, json));
+            var (rate, storeRate, bytes) = await AgentAsync(hub, $"agent-{run}", readings, json);
             agent.Add(rate);
             stored.Add(storeRate);
             diskBytes = bytes;
@@ -57,17 +57,27 @@ internal static class AgentCommand
         return Enumerable.Range(0, count).Select(i => ("counter", (double)i, start + (i * 100L))).ToList();
     }
 
-    private static async Task<double> DirectAsync(BrokerUnderTest hub, string device, int count)
+    private static async Task<double> DirectAsync(BrokerUnderTest hub, string device, int count, bool asJson)
     {
         using var client = new MqttClientFactory().CreateMqttClient();
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId(device).WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build());
         var watch = Stopwatch.StartNew();
         foreach (var chunk in Backlog(count).Chunk(500))
         {
-            var json = new StringBuilder("{\"readings\":[");
-            json.AppendJoin(',', chunk.Select(r => string.Create(CultureInfo.InvariantCulture, $"{{\"m\":\"{r.Metric}\",\"v\":{r.Value},\"t\":{r.T}}}")));
-            json.Append("]}");
-            var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"grid/{device}/batch").WithPayload(json.ToString()).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            byte[] payload;
+            if (asJson)
+            {
+                var json = new StringBuilder("{\"readings\":[");
+                json.AppendJoin(',', chunk.Select(r => string.Create(CultureInfo.InvariantCulture, $"{{\"m\":\"{r.Metric}\",\"v\":{r.Value},\"t\":{r.T}}}")));
+                json.Append("]}");
+                payload = Encoding.UTF8.GetBytes(json.ToString());
+            }
+            else
+            {
+                payload = new Grid.Edge.Protocol.Payloads.ColumnBatchWriter().Add("counter", "", chunk.Select(r => r.T).ToArray(), chunk.Select(r => r.Value).ToArray()).ToArray();
+            }
+
+            var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic($"grid/{device}/{(asJson ? "batch" : "columns")}").WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
             if (!result.IsSuccess)
                 throw new InvalidOperationException("the hub refused a batch: " + result.ReasonCode);
         }
@@ -76,7 +86,7 @@ internal static class AgentCommand
         return count / watch.Elapsed.TotalSeconds;
     }
 
-    private static IHost Agent(string device, string dir, int port) =>
+    private static IHost Agent(string device, string dir, int port, bool json) =>
         AgentHost.Build(
             new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
@@ -86,19 +96,20 @@ internal static class AgentCommand
                 ["Agent:DataDir"] = dir,
                 ["Agent:StatusIntervalSeconds"] = "3600",
                 ["Agent:Outbox:BatchReadings"] = "500",
+                ["Agent:Outbox:Columns"] = json ? "false" : "true",
                 ["Agent:Outbox:BackfillReadingsPerSecond"] = "100000000",
             }).Build(),
             logging => logging.ClearProviders(),
             embedded: true);
 
-    private static async Task<(double Delivered, double Stored, long DiskBytes)> AgentAsync(BrokerUnderTest hub, string device, int count)
+    private static async Task<(double Delivered, double Stored, long DiskBytes)> AgentAsync(BrokerUnderTest hub, string device, int count, bool json)
     {
         var dir = Directory.CreateTempSubdirectory("grid-agent-bench-").FullName;
         try
         {
             // Taken while the hub is unreachable (the agent points at a closed port), then the agent restarts with the hub back.
             double storeRate;
-            using (var away = Agent(device, dir, LoopbackPort.Free()))
+            using (var away = Agent(device, dir, LoopbackPort.Free(), json))
             {
                 await away.StartAsync();
                 var inbox = away.Services.GetRequiredService<ReadingInbox>();
@@ -113,7 +124,7 @@ internal static class AgentCommand
             }
 
             var diskBytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length);
-            using var back = Agent(device, dir, hub.MqttPort);
+            using var back = Agent(device, dir, hub.MqttPort, json);
             var watch = Stopwatch.StartNew();
             await back.StartAsync();
             await WaitStoredAsync(hub, device, count);

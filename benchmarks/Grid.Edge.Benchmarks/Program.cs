@@ -20,9 +20,10 @@ const string Usage = """
                                      5000 points, 100 series x 50 s each, and InfluxDB the same points in the same
                                      grouping. --runs R starts both servers afresh R times per shape and
                                      shows the median run (default 1). Needs Debian's influxdb.
-      agent [--points N] [--runs R]  Edge agent backlog: N readings (default 100000) waiting in the durable outbox
-                                     delivered to the hub, against a bare publisher sending the same batches from
-                                     memory. Default 3 runs.
+      agent [--points N] [--runs R] [--json]
+                                     Edge agent backlog: N readings (default 100000) waiting in the durable outbox
+                                     delivered to the hub as columns messages (--json: JSON batches), against a bare
+                                     publisher sending the same messages from memory. Default 3 runs.
       derived [--days D] [--runs R]  Derived weather on a station's backfill (7 metrics a minute, default 7 days):
                                      storing it against storing and deriving everything from it. Default 3 runs.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
@@ -42,6 +43,7 @@ var days = 7;
 string? shape = null;
 var batch = 1000;
 var columns = false;
+var json = false;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -63,6 +65,9 @@ for (var i = 1; i < args.Length; i++)
             break;
         case "--columns":
             columns = true;
+            break;
+        case "--json":
+            json = true;
             break;
         case "--runs" when i + 1 < args.Length:
             runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -88,7 +93,7 @@ return args[0] switch
 {
     "w1" => await SaturationCommand.RunAsync(hubDll, messages, runs > 0 ? runs : 3),
     "dashboard" => await DashboardCommand.RunAsync(hubDll, runs > 0 ? runs : 5),
-    "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3),
+    "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3, json),
     "w5" => await StorageCommand.RunAsync(hubDll, points, shape, batch, columns, runs > 0 ? runs : 1),
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
     _ => Fail($"unknown command '{args[0]}'; see --help"),

@@ -10,12 +10,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
+using MQTTnet.Server;
 
 namespace Grid.Edge.Agent.Tests;
 
 /// <summary>The outbox against a real hub over MQTT on 127.0.0.1: outages, restarts, exactly-once, oldest first.</summary>
 public sealed class OutboxDeliveryTests
 {
+    private static readonly Grid.Edge.Protocol.Payloads.ReadingDecoder Decoder = new(new Grid.Edge.Protocol.Payloads.ReadingDecoderOptions { MaxPayloadBytes = 1 << 20 });
+
     private static IHost Agent(string dataDir, int hubPort, CapturingLoggerProvider logs) =>
         AgentHost.Build(
             new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -74,16 +77,22 @@ public sealed class OutboxDeliveryTests
         var users = hub.Services.GetRequiredService<Grid.Edge.Hub.Security.MqttUserDirectory>();
         users.AddEphemeral("watcher", "watcher-password", service: true);
         var arrivals = new ConcurrentQueue<long>();
+        var columnsMessages = 0;
         using var watcher = new MqttClientFactory().CreateMqttClient();
         watcher.ApplicationMessageReceivedAsync += e =>
         {
-            using var doc = JsonDocument.Parse(e.ApplicationMessage.Payload);
-            foreach (var r in doc.RootElement.GetProperty("readings").EnumerateArray().Where(r => r.GetProperty("m").GetString() == "counter"))
-                arrivals.Enqueue(r.GetProperty("t").GetInt64());
+            // The hub's own decoder reads what the agent sent, in either format.
+            var message = Decoder.Decode(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            if (e.ApplicationMessage.Topic.EndsWith("/columns", StringComparison.Ordinal))
+                Interlocked.Increment(ref columnsMessages);
+            foreach (var t in message.Readings.Where(r => r.Series.Metric == "counter").Select(r => r.TimestampMs)
+                .Concat(message.Columns.Where(c => c.Series.Metric == "counter").SelectMany(c => c.Times)))
+                arrivals.Enqueue(t);
             return Task.CompletedTask;
         };
         await watcher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("watcher").WithCredentials("watcher", "watcher-password").Build());
         await watcher.SubscribeAsync("grid/van-1/batch");
+        await watcher.SubscribeAsync("grid/van-1/columns");
         users.AddEphemeral("van-1", "van-1-password");
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -113,6 +122,7 @@ public sealed class OutboxDeliveryTests
         var order = arrivals.ToList();
         Assert.Equal(10_000, order.Count);
         Assert.Equal(order.Order(), order);
+        Assert.True(columnsMessages >= 20, $"the backlog went as columns messages ({columnsMessages})");
 
         // The agent's own report reached the hub's device list.
         var devicesDeadline = DateTime.UtcNow.AddSeconds(20);
@@ -160,5 +170,59 @@ public sealed class OutboxDeliveryTests
         Assert.Equal(0, agent.Services.GetRequiredService<SqliteOutbox>().Dropped);
         Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("dropped", StringComparison.Ordinal));
         await agent.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_hub_that_does_not_know_columns_messages_gets_json_batches_and_nothing_is_lost()
+    {
+        // An older hub: it takes "columns" for a metric name and refuses the binary payload, as a plain MQTT server
+        // answering PUBACK 0x99 here; JSON batches it takes, and they are counted.
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder().WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback).WithDefaultEndpointPort(port).Build());
+        var stored = new ConcurrentDictionary<long, double>();
+        var refused = 0;
+        server.InterceptingPublishAsync += e =>
+        {
+            if (e.ApplicationMessage.Topic == "grid/van-1/columns")
+            {
+                Interlocked.Increment(ref refused);
+                e.ProcessPublish = false;
+                e.Response.ReasonCode = MQTTnet.Protocol.MqttPubAckReasonCode.PayloadFormatInvalid;
+            }
+            else if (e.ApplicationMessage.Topic == "grid/van-1/batch")
+            {
+                foreach (var reading in Decoder.Decode(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Readings.Where(r => r.Series.Metric == "counter"))
+                    stored[reading.TimestampMs] = reading.Value;
+            }
+
+            return Task.CompletedTask;
+        };
+        await server.StartAsync();
+        using var data = new TempDirectory();
+        var logs = new CapturingLoggerProvider();
+        using var agent = Agent(data.Path, port, logs);
+        await agent.StartAsync();
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 3_600_000;
+        Take(agent, start, 0, 2000);
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && stored.Count < 2000)
+            await Task.Delay(50);
+
+        Assert.Equal(Enumerable.Range(0, 2000).Select(i => (start + (i * 100L), (double)i)), stored.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)));
+        Assert.Equal(0, agent.Services.GetRequiredService<SqliteOutbox>().Dropped);
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("dropped", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.Message.Contains("sending JSON batches", StringComparison.Ordinal));
+
+        // Halving found the single reading, JSON took it, and the agent stopped trying columns on this connection.
+        Assert.InRange(refused, 1, 12);
+        await agent.StopAsync();
+        await server.StopAsync();
     }
 }

@@ -15,6 +15,12 @@ public sealed class OutboxOptions
     /// <summary>Largest MQTT payload sent; keep it under the hub's --max-payload-bytes (65536 by default).</summary>
     public int MaxBatchBytes { get; set; } = 60_000;
 
+    /// <summary>
+    /// Send readings as binary columns messages (<c>grid/&lt;device&gt;/columns</c>, about 10 bytes a reading instead
+    /// of 40 of JSON); the agent falls back to JSON batches by itself when the hub refuses one whole.
+    /// </summary>
+    public bool Columns { get; set; } = true;
+
     /// <summary>Backfill pace after an outage, so the hub and the link are not flooded.</summary>
     public int BackfillReadingsPerSecond { get; set; } = 5000;
 

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using Grid.Edge.Agent.Configuration;
 using Grid.Edge.Agent.Outbox;
+using Grid.Edge.Protocol.Topics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
@@ -30,6 +31,8 @@ internal sealed class HubPublisher(
     private DateTimeOffset _nextStatus = DateTimeOffset.MinValue;
     private DateTimeOffset _nextAgeCheck = DateTimeOffset.MinValue;
     private int _batchLimit = options.Outbox.BatchReadings;
+    private bool _columns = options.Outbox.Columns;
+    private bool _retryAsJson;
 
     /// <summary>Readings the hub acknowledged since start.</summary>
     public long Sent { get; private set; }
@@ -122,6 +125,7 @@ internal sealed class HubPublisher(
         }
 
         await PublishAsync($"grid/{options.DeviceId}/status", "online"u8.ToArray(), retain: true, cancellationToken);
+        _columns = options.Outbox.Columns;
         state.SetLink("connected", null);
         _nextStatus = DateTimeOffset.MinValue;
         logger.LogInformation("Connected to the hub at {Host}:{Port} as {Device}; {Count} readings waiting", host, port, options.DeviceId, outbox.Count);
@@ -147,18 +151,34 @@ internal sealed class HubPublisher(
         if (batch.Count == 0)
             return false;
         var started = time.GetTimestamp();
-        var payload = BatchPayload.Write(batch, options.Outbox.MaxBatchBytes, out var count);
-        var result = await PublishAsync($"grid/{options.DeviceId}/batch", payload, retain: false, cancellationToken);
+        var count = 0;
+        var retry = _retryAsJson;
+        _retryAsJson = false;
+        var columns = _columns && !retry ? BatchPayload.WriteColumns(batch, options.Outbox.MaxBatchBytes, out count) : null;
+        var payload = columns ?? BatchPayload.Write(batch, options.Outbox.MaxBatchBytes, out count);
+        var result = await PublishAsync(columns is null ? GridTopic.BatchTopic(options.DeviceId) : GridTopic.ColumnsTopic(options.DeviceId), payload, retain: false, cancellationToken);
         switch (result.ReasonCode)
         {
             case MqttClientPublishReasonCode.Success:
             case MqttClientPublishReasonCode.NoMatchingSubscribers:
+                if (retry)
+                {
+                    // Taken as JSON, refused as columns: this hub does not know columns messages.
+                    _columns = false;
+                    logger.LogInformation("The hub takes as JSON what it refused as a columns message; sending JSON batches on this connection");
+                }
+
                 _batchLimit = Math.Min(options.Outbox.BatchReadings, _batchLimit * 2);
                 break;
             case MqttClientPublishReasonCode.PayloadFormatInvalid when count > 1:
                 // The hub used none of it: maybe one bad reading, maybe a limit. Halve and try again, so that only
                 // readings refused on their own are ever dropped.
                 _batchLimit = Math.Max(1, count / 2);
+                return true;
+            case MqttClientPublishReasonCode.PayloadFormatInvalid when columns is not null:
+                // A single reading refused as a columns message: a bad reading, or a hub that does not know columns
+                // messages (it takes "columns" for a metric name). It goes again as JSON, whose answer tells which.
+                _retryAsJson = true;
                 return true;
             case MqttClientPublishReasonCode.PayloadFormatInvalid:
                 logger.LogWarning("The hub refused the reading {Metric}={Value} at {Time} ({Reason}); it is dropped, see the hub's /api/ingest/rejections", batch[0].Reading.Metric, batch[0].Reading.Value, batch[0].Reading.TimestampMs, result.ReasonString);

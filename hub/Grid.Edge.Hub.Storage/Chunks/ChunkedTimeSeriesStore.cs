@@ -1089,24 +1089,18 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             {
                 foreach (var buffer in state.Buckets.Values)
                 {
+                    // A bucket that took no points since the last checkpoint is done for now and leaves memory below;
+                    // one written in more parts than its points need (appended checkpoint after checkpoint) is
+                    // written whole.
                     if (buffer.Dirty)
                         dirty.Add((state, buffer));
+                    else if (buffer.SealedParts > PartsFor(buffer.Count))
+                        _compactLater.Add((state, buffer.Start));
                 }
             }
 
             changed = [.. _changedSeries];
             _changedSeries.Clear();
-
-            // A bucket that took no points since the last checkpoint is done for now and leaves memory below; one
-            // written in more parts than its points need (appended checkpoint after checkpoint) is written whole.
-            foreach (var state in _series.Values)
-            {
-                foreach (var buffer in state.Buckets.Values)
-                {
-                    if (!buffer.Dirty && buffer.SealedParts > PartsFor(buffer.Count))
-                        _compactLater.Add((state, buffer.Start));
-                }
-            }
         }
 
         // Only this (the writer's) thread changes buffers, so their content can be read without the lock.

@@ -20,6 +20,8 @@ public class HotPathBenchmarks
     private double[] _random = [];
     private byte[] _walkChunk = [];
     private List<Reading> _readings = [];
+    private byte[] _columnsMessage = [];
+    private List<SeriesColumns> _decodedColumns = [];
     private ChunkedTimeSeriesStore _store = null!;
     private string _dir = "";
     private long _round;
@@ -38,6 +40,11 @@ public class HotPathBenchmarks
         _random = _times.Select(_ => random.NextDouble() * 100).ToArray();
         _walkChunk = ChunkCodec.Encode(_times, _walk);
         _readings = _decoder.Decode("grid/bench/batch", _batch, T0 + 1000).Readings;
+        var columns = new ColumnBatchWriter();
+        for (var s = 0; s < 100; s++)
+            columns.Add($"s{s:D4}", "", _times.AsSpan(0, 50), _walk.AsSpan(s, 50));
+        _columnsMessage = columns.ToArray();
+        _decodedColumns = _decoder.Decode("grid/bench/columns", _columnsMessage, T0 + 3_600_000).Columns;
         _dir = Path.Combine(Path.GetTempPath(), "grid-edge-micro", Guid.NewGuid().ToString("N"));
         _store = ChunkedTimeSeriesStore.Open(new ChunkStoreOptions { DataDirectory = _dir });
     }
@@ -51,6 +58,9 @@ public class HotPathBenchmarks
 
     [Benchmark(Description = "decode a 1000-reading batch (JSON, validation, units)")]
     public int DecodeBatch() => _decoder.Decode("grid/bench/batch", _batch, T0 + 1000).Readings.Count;
+
+    [Benchmark(Description = "decode a 5000-point columns message (100 series x 50, validation)")]
+    public int DecodeColumns() => _decoder.Decode("grid/bench/columns", _columnsMessage, T0 + 3_600_000).Columns.Count;
 
     [Benchmark(Description = "encode 3600 points, 1-decimal walk")]
     public int EncodeWalk() => ChunkCodec.Encode(_times, _walk).Length;
@@ -67,6 +77,15 @@ public class HotPathBenchmarks
         var t = T0 + ++_round * 1000;
         var readings = _readings.Select(r => r with { TimestampMs = t }).ToList();
         return (await _store.AppendAsync(readings)).Inserted;
+    }
+
+    [Benchmark(Description = "engine: append 5000 points as columns, 100 series (log + fsync + buffers)")]
+    public async Task<int> AppendColumns()
+    {
+        var t = T0 + ++_round * 50_000;
+        // New times each round (the same ones again would be duplicates): a copy of 5000 longs.
+        var columns = _decodedColumns.Select(c => c with { Times = c.Times.Select(x => x - T0 + t).ToArray() }).ToList();
+        return (await _store.AppendColumnsAsync(columns)).Inserted;
     }
 }
 

@@ -98,7 +98,7 @@ public sealed record StoreStatistics(int SeriesCount, long PointCount, long Byte
     /// <summary>Bytes appended to the write-ahead log since the store opened.</summary>
     public long LogBytesWritten { get; init; }
 
-    /// <summary>Compressed chunk bytes written (each checkpoint rewrites the buckets it touched).</summary>
+    /// <summary>Compressed chunk and rollup bytes written (new parts, and buckets written whole: late data, joined parts).</summary>
     public long ChunkBytesWritten { get; init; }
 
     public long Checkpoints { get; init; }

@@ -722,6 +722,34 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         Assert.Equal(5, info.PointCount);
         Assert.Equal(T0 + 5 * 86_400_000L, info.FirstMs);
     }
+
+    [Fact]
+    public async Task The_disk_budget_drops_the_oldest_buckets_of_every_series_until_the_store_fits()
+    {
+        await _store.DisposeAsync();
+        _store = Open(b => b.DiskBudgetBytes = 400_000);
+
+        // Eight hours of two noisy 1 Hz series: about 460 KB of chunks, over the budget.
+        var random = new Random(4);
+        foreach (var metric in new[] { "a", "b" })
+            await _store.AppendAsync(Enumerable.Range(0, 8 * 3600).Select(i => R(metric, T0 + i * 1000L, random.NextDouble())).ToList());
+        await _store.CheckpointAsync();
+
+        var stats = _store.GetStatistics();
+        Assert.True(stats.DroppedChunks >= 2, $"{stats.DroppedChunks} chunks dropped");
+        Assert.Equal(stats.DroppedChunks * 3600, stats.DroppedPoints);
+        foreach (var metric in new[] { "a", "b" })
+        {
+            // Whole buckets go, oldest first, the same for both series; the newest stay.
+            var left = await AllAsync(metric);
+            Assert.Equal(8 * 3600 - (stats.DroppedPoints / 2), left.Count);
+            Assert.Equal(T0 + (8 * 3600 - 1) * 1000L, left[^1].TimestampMs);
+            Assert.Equal(0, (left[0].TimestampMs - T0) % 3_600_000);
+            Assert.True(_store.TryGetSeries(new SeriesKey("dev", metric), out var info));
+            Assert.Equal(left.Count, info.PointCount);
+            Assert.Equal(left[0].TimestampMs, info.FirstMs);
+        }
+    }
 }
 
 /// <summary>Mutable stand-in for the init-only options, so tests can tweak them before opening.</summary>
@@ -737,5 +765,7 @@ internal sealed class ChunkStoreOptionsBuilder
 
     public int MaxChunkPoints { get; set; } = 36_000;
 
-    public ChunkStoreOptions Build() => new() { DataDirectory = DataDirectory, Time = Time, Retention = Retention, CheckpointInterval = TimeSpan.FromHours(1), CheckpointPoints = CheckpointPoints, MaxChunkPoints = MaxChunkPoints };
+    public long? DiskBudgetBytes { get; set; }
+
+    public ChunkStoreOptions Build() => new() { DataDirectory = DataDirectory, Time = Time, Retention = Retention, CheckpointInterval = TimeSpan.FromHours(1), CheckpointPoints = CheckpointPoints, MaxChunkPoints = MaxChunkPoints, DiskBudgetBytes = DiskBudgetBytes };
 }

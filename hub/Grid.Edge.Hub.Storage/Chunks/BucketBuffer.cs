@@ -47,7 +47,7 @@ internal sealed class BucketBuffer(long start)
     {
         if (parts.Count == 0)
             return;
-        var (times, _, stamps) = DecodeSealed(parts);
+        var (times, _, stamps) = DecodeParts(parts);
         UsualOrigin = stamps.UsualOrigin;
         if (times.Length == 0)
             return;
@@ -100,7 +100,7 @@ internal sealed class BucketBuffer(long start)
     }
 
     /// <summary>Parts decoded into one run, their kept stamps re-indexed; parts of another usual origin keep all stamps.</summary>
-    private static (long[] Times, double[] Values, ChunkStampSet Stamps) DecodeSealed(IReadOnlyList<byte[]> parts)
+    public static (long[] Times, double[] Values, ChunkStampSet Stamps) DecodeParts(IReadOnlyList<byte[]> parts)
     {
         if (parts.Count == 1)
             return ChunkCodec.DecodeWithStamps(parts[0]);
@@ -206,7 +206,7 @@ internal sealed class BucketBuffer(long start)
     {
         if (_sealed is not null && from <= _sealedLast)
         {
-            var (times, values, _) = DecodeSealed(_sealed);
+            var (times, values, _) = DecodeParts(_sealed);
             var first = Array.BinarySearch(times, from);
             for (var i = first >= 0 ? first : ~first; i < times.Length && times[i] < to; i++)
                 add(times[i], values[i]);
@@ -230,7 +230,7 @@ internal sealed class BucketBuffer(long start)
         }
         else
         {
-            var (sealedTimes, sealedValues, sealedStamps) = DecodeSealed(_sealed);
+            var (sealedTimes, sealedValues, sealedStamps) = DecodeParts(_sealed);
             times = new long[sealedTimes.Length + _times.Count];
             values = new double[times.Length];
             sealedTimes.CopyTo(times, 0);
@@ -248,7 +248,7 @@ internal sealed class BucketBuffer(long start)
     {
         if (_sealed is null)
             return;
-        var (times, values, stamps) = DecodeSealed(_sealed);
+        var (times, values, stamps) = DecodeParts(_sealed);
         var openTimes = new List<long>(times.Length + _times.Count + 16);
         var openValues = new List<double>(openTimes.Capacity);
         openTimes.AddRange(times);

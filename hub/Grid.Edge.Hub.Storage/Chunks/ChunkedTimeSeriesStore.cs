@@ -30,8 +30,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     // A bucket takes at most this many parts by appending them; then it is written whole again.
     private const int MaxAppendedParts = 64;
 
-
-
     private readonly ChunkStoreOptions _options;
     private readonly ILogger _logger;
     private readonly long _bucketMs;
@@ -324,12 +322,12 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
         var result = new Dictionary<SeriesKey, IReadOnlyList<AggregatePoint>>();
         await using var connection = await OpenReaderAsync(cancellationToken);
-        using var queries = new RollupQueries(connection);
+        using var sql = new Statements(connection);
         foreach (var key in series)
         {
             cancellationToken.ThrowIfCancellationRequested();
             result[key] = _series.TryGetValue(key, out var state) && fromMs < toMs
-                ? Aggregate(connection, queries, state, fromMs, toMs, stepMs)
+                ? Aggregate(connection, sql, state, fromMs, toMs, stepMs)
                 : [];
         }
 
@@ -341,20 +339,13 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     /// buckets inside the range (stored rollups for written buckets, the in-memory minutes of buckets still being
     /// written); the ragged ends and steps that fit no tier come from raw points.
     /// </summary>
-    private List<AggregatePoint> Aggregate(SqliteConnection connection, RollupQueries queries, SeriesState state, long fromMs, long toMs, long stepMs)
+    private List<AggregatePoint> Aggregate(SqliteConnection connection, Statements sql, SeriesState state, long fromMs, long toMs, long stepMs)
     {
         var output = new Dictionary<long, Accumulator>();
-        void Add(long t, Accumulator part)
-        {
-            var bucket = t >= 0 ? t / stepMs * stepMs : ((t + 1) / stepMs - 1) * stepMs;
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(output, bucket, out _).Add(part.Count, part.Sum, part.Min, part.Max);
-        }
-
-        void AddPoint(long t, double v)
-        {
-            var bucket = t >= 0 ? t / stepMs * stepMs : ((t + 1) / stepMs - 1) * stepMs;
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(output, bucket, out _).Add(v);
-        }
+        ref Accumulator At(long t) =>
+            ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(output, t >= 0 ? t / stepMs * stepMs : ((t + 1) / stepMs - 1) * stepMs, out _);
+        void Add(long t, Accumulator part) => At(t).Add(part.Count, part.Sum, part.Min, part.Max);
+        void AddPoint(long t, double v) => At(t).Add(v);
 
         var tierSize = stepMs % HourMs == 0 ? HourMs : stepMs % MinuteMs == 0 ? MinuteMs : 0;
         long inner = 0, innerEnd = 0;
@@ -383,7 +374,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
             if (tierSize == MinuteMs)
             {
-                using var reader = queries.Minutes(state.Id, BucketOf(inner), innerEnd);
+                using var reader = sql.Reader(
+                    "SELECT bucket, data FROM minute_rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to",
+                    ("$s", state.Id), ("$from", BucketOf(inner)), ("$to", innerEnd));
                 while (reader.Read())
                 {
                     if (dirty.Contains(reader.GetInt64(0)))
@@ -397,7 +390,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             }
             else
             {
-                using var reader = queries.Hours(state.Id, inner, innerEnd);
+                using var reader = sql.Reader(
+                    "SELECT bucket, count, sum, min, max FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to",
+                    ("$s", state.Id), ("$tier", ChunkIndex.HourTier), ("$from", inner), ("$to", innerEnd));
                 while (reader.Read())
                 {
                     var hour = reader.GetInt64(0);
@@ -458,45 +453,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 if (times[i] >= fromMs && times[i] < toMs)
                     add(times[i], values[i]);
             }
-        }
-    }
-
-    /// <summary>The two rollup queries, prepared once for a read that covers many series.</summary>
-    private sealed class RollupQueries : IDisposable
-    {
-        private readonly SqliteCommand _minutes;
-        private readonly SqliteCommand _hours;
-
-        public RollupQueries(SqliteConnection connection)
-        {
-            _minutes = connection.CreateCommand();
-            _minutes.CommandText = "SELECT bucket, data FROM minute_rollups WHERE series_id=$s AND bucket>=$from AND bucket<$to";
-            _hours = connection.CreateCommand();
-            _hours.CommandText = $"SELECT bucket, count, sum, min, max FROM rollups WHERE series_id=$s AND tier={ChunkIndex.HourTier} AND bucket>=$from AND bucket<$to";
-            foreach (var command in new[] { _minutes, _hours })
-            {
-                command.Parameters.Add("$s", SqliteType.Integer);
-                command.Parameters.Add("$from", SqliteType.Integer);
-                command.Parameters.Add("$to", SqliteType.Integer);
-            }
-        }
-
-        public SqliteDataReader Minutes(long seriesId, long from, long to) => Run(_minutes, seriesId, from, to);
-
-        public SqliteDataReader Hours(long seriesId, long from, long to) => Run(_hours, seriesId, from, to);
-
-        private static SqliteDataReader Run(SqliteCommand command, long seriesId, long from, long to)
-        {
-            command.Parameters[0].Value = seriesId;
-            command.Parameters[1].Value = from;
-            command.Parameters[2].Value = to;
-            return command.ExecuteReader();
-        }
-
-        public void Dispose()
-        {
-            _minutes.Dispose();
-            _hours.Dispose();
         }
     }
 
@@ -1056,20 +1012,22 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private BucketBuffer LoadBucket(SeriesState state, long start)
     {
         var buffer = new BucketBuffer(start);
+        buffer.LoadSealed(ReadParts(state.Id, start));
+        return buffer;
+    }
+
+    /// <summary>A bucket's stored chunk parts, oldest first.</summary>
+    private List<byte[]> ReadParts(long seriesId, long start)
+    {
         using var command = _index.CreateCommand();
         command.CommandText = "SELECT data FROM chunks WHERE series_id=$s AND bucket=$b ORDER BY part";
-        command.Parameters.AddWithValue("$s", state.Id);
+        command.Parameters.AddWithValue("$s", seriesId);
         command.Parameters.AddWithValue("$b", start);
         var parts = new List<byte[]>();
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-                parts.Add((byte[])reader.GetValue(0));
-        }
-
-        buffer.LoadSealed(parts);
-
-        return buffer;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            parts.Add((byte[])reader.GetValue(0));
+        return parts;
     }
 
     /// <summary>
@@ -1207,10 +1165,12 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 busy = state.Buckets.TryGetValue(start, out var held) && held.Dirty;
             if (busy || !_series.ContainsKey(state.Info.Key))
                 continue;
-            var buffer = LoadBucket(state, start);
-            if (buffer.SealedParts <= PartsFor(buffer.Count))
+            var stored = ReadParts(state.Id, start);
+            if (stored.Count <= 1)
                 continue;
-            var (times, values, stamps) = buffer.Snapshot();
+            var (times, values, stamps) = BucketBuffer.DecodeParts(stored);
+            if (stored.Count <= PartsFor(times.Length))
+                continue;
             var parts = SaveBucket(sql, state.Id, start, times, values, stamps);
             lock (_gate)
             {
@@ -1294,18 +1254,18 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     }
 
     /// <summary>
-    /// The statements of one checkpoint, each prepared once and run with new values: a checkpoint writes thousands of
-    /// rows, and SQLite would otherwise parse the same text for every one of them.
+    /// Statements prepared once and run with new values: a checkpoint writes thousands of rows and a dashboard's read
+    /// covers many series, and SQLite would otherwise parse the same text for every one of them.
     /// </summary>
-    private sealed class Statements(SqliteConnection connection, SqliteTransaction transaction) : IDisposable
+    private sealed class Statements(SqliteConnection connection, SqliteTransaction? transaction = null) : IDisposable
     {
         private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
-
-        public SqliteTransaction Transaction => transaction;
 
         public int Execute(string text, params ReadOnlySpan<(string Name, object Value)> parameters) => Bind(text, parameters).ExecuteNonQuery();
 
         public object? Scalar(string text, params ReadOnlySpan<(string Name, object Value)> parameters) => Bind(text, parameters).ExecuteScalar();
+
+        public SqliteDataReader Reader(string text, params ReadOnlySpan<(string Name, object Value)> parameters) => Bind(text, parameters).ExecuteReader();
 
         private SqliteCommand Bind(string text, ReadOnlySpan<(string Name, object Value)> parameters)
         {
@@ -1351,7 +1311,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     /// <summary>Drops whole chunks (and rollups) past their retention, and the oldest ones beyond the disk budget.</summary>
     private void ApplyRetention(Statements sql)
     {
-        var transaction = sql.Transaction;
         var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         _lastRetention = _options.Time.GetUtcNow();
         foreach (var state in _series.Values)
@@ -1360,19 +1319,25 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             if (rule.Raw is { } raw)
                 DropChunks(sql, state, "bucket + $size <= $cut", now - (long)raw.TotalMilliseconds, start => start + _bucketMs <= now - (long)raw.TotalMilliseconds);
             if (rule.Minute is { } minute)
-                DropMinuteRollups(transaction, state.Id, now - (long)minute.TotalMilliseconds);
+            {
+                sql.Execute(
+                    "DELETE FROM minute_rollups WHERE series_id=$s AND bucket + $size <= $cut",
+                    ("$s", state.Id), ("$size", _bucketMs), ("$cut", now - (long)minute.TotalMilliseconds));
+            }
+
             if (rule.Hour is { } hour)
-                DropRollups(transaction, state.Id, ChunkIndex.HourTier, now - (long)hour.TotalMilliseconds);
+            {
+                sql.Execute(
+                    "DELETE FROM rollups WHERE series_id=$s AND tier=$tier AND bucket < $cut",
+                    ("$s", state.Id), ("$tier", ChunkIndex.HourTier), ("$cut", now - (long)hour.TotalMilliseconds));
+            }
         }
 
         if (_options.DiskBudgetBytes is { } budget)
         {
-            for (var round = 0; round < 1000 && UsedBytes(transaction) > budget; round++)
+            for (var round = 0; round < 1000 && UsedBytes(sql) > budget; round++)
             {
-                using var oldest = _index.CreateCommand();
-                oldest.Transaction = transaction;
-                oldest.CommandText = "SELECT MIN(bucket) FROM chunks";
-                if (oldest.ExecuteScalar() is not long bucket)
+                if (sql.Scalar("SELECT MIN(bucket) FROM chunks") is not long bucket)
                     break;
                 foreach (var state in _series.Values)
                     DropChunks(sql, state, "bucket <= $cut", bucket, start => start <= bucket);
@@ -1382,7 +1347,6 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     private void DropChunks(Statements sql, SeriesState state, string condition, long cut, Func<long, bool> dropsBucket)
     {
-        var transaction = sql.Transaction;
         // Buffered copies of dropped buckets go too; a point written into them later starts them afresh.
         lock (_gate)
         {
@@ -1390,14 +1354,10 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 state.Buckets.Remove(start);
         }
 
-        using var select = _index.CreateCommand();
-        select.Transaction = transaction;
-        select.CommandText = $"SELECT COUNT(*), COALESCE(SUM(count), 0) FROM chunks WHERE series_id=$s AND {condition}";
-        select.Parameters.AddWithValue("$s", state.Id);
-        select.Parameters.AddWithValue("$size", _bucketMs);
-        select.Parameters.AddWithValue("$cut", cut);
         long chunks, points;
-        using (var reader = select.ExecuteReader())
+        using (var reader = sql.Reader(
+            $"SELECT COUNT(*), COALESCE(SUM(count), 0) FROM chunks WHERE series_id=$s AND {condition}",
+            ("$s", state.Id), ("$size", _bucketMs), ("$cut", cut)))
         {
             reader.Read();
             chunks = reader.GetInt64(0);
@@ -1406,21 +1366,10 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         if (chunks == 0)
             return;
-        using var delete = _index.CreateCommand();
-        delete.Transaction = transaction;
-        delete.CommandText = $"DELETE FROM chunks WHERE series_id=$s AND {condition}";
-        delete.Parameters.AddWithValue("$s", state.Id);
-        delete.Parameters.AddWithValue("$size", _bucketMs);
-        delete.Parameters.AddWithValue("$cut", cut);
-        delete.ExecuteNonQuery();
+        sql.Execute($"DELETE FROM chunks WHERE series_id=$s AND {condition}", ("$s", state.Id), ("$size", _bucketMs), ("$cut", cut));
         Interlocked.Add(ref _droppedChunks, chunks);
         Interlocked.Add(ref _droppedPoints, points);
-
-        using var first = _index.CreateCommand();
-        first.Transaction = transaction;
-        first.CommandText = "SELECT MIN(min_t) FROM chunks WHERE series_id=$s";
-        first.Parameters.AddWithValue("$s", state.Id);
-        var firstMs = first.ExecuteScalar() as long?;
+        var firstMs = sql.Scalar("SELECT MIN(min_t) FROM chunks WHERE series_id=$s", ("$s", state.Id)) as long?;
         lock (_gate)
         {
             state.Dropped(points, firstMs);
@@ -1430,34 +1379,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         SaveSeries(sql, state);
     }
 
-    private void DropRollups(SqliteTransaction transaction, long seriesId, int tier, long cut)
+    private static long UsedBytes(Statements sql)
     {
-        using var delete = _index.CreateCommand();
-        delete.Transaction = transaction;
-        delete.CommandText = "DELETE FROM rollups WHERE series_id=$s AND tier=$tier AND bucket < $cut";
-        delete.Parameters.AddWithValue("$s", seriesId);
-        delete.Parameters.AddWithValue("$tier", tier);
-        delete.Parameters.AddWithValue("$cut", cut);
-        delete.ExecuteNonQuery();
-    }
-
-    private void DropMinuteRollups(SqliteTransaction transaction, long seriesId, long cut)
-    {
-        using var delete = _index.CreateCommand();
-        delete.Transaction = transaction;
-        delete.CommandText = "DELETE FROM minute_rollups WHERE series_id=$s AND bucket + $size <= $cut";
-        delete.Parameters.AddWithValue("$s", seriesId);
-        delete.Parameters.AddWithValue("$size", _bucketMs);
-        delete.Parameters.AddWithValue("$cut", cut);
-        delete.ExecuteNonQuery();
-    }
-
-    private long UsedBytes(SqliteTransaction transaction)
-    {
-        using var command = _index.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())";
-        using var reader = command.ExecuteReader();
+        using var reader = sql.Reader("SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())");
         reader.Read();
         return reader.GetInt64(0) * reader.GetInt64(1);
     }

@@ -98,6 +98,7 @@ public static class HubHost
             .AddConnections();
         if (options.Demo)
             services.AddHostedService<Demo.DemoDevices>();
+        Security.Login.WebAccess.AddServices(services, options);
         services.AddOpenApi();
         services.AddResponseCompression(compression =>
             compression.MimeTypes = Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes.Append("text/csv"));
@@ -122,8 +123,12 @@ public static class HubHost
         app.Services.GetRequiredService<RetainedMessageFile>().Attach();
         SeedDevices(app.Services);
         app.Lifetime.ApplicationStopping.Register(() => DisconnectMqttClients(app.Services));
+        Security.Login.WebAccess.UseHostAllowlist(app);
         app.UseResponseCompression();
+        Dashboard.DashboardEndpoints.UseAssets(app); // scripts and styles hold no data: the login page needs them
+        Security.Login.WebAccess.UseLogin(app);
         app.MapOpenApi();
+        Security.Login.LoginEndpoints.Map(app);
         ApiEndpoints.Map(app);
         PairingEndpoints.Map(app);
         WeatherEndpoints.Map(app);

@@ -105,12 +105,65 @@ pair.Subcommands.Add(pairList);
 pair.Subcommands.Add(pairRevoke);
 root.Subcommands.Add(pair);
 
+var admin = new Command("admin", "The dashboard and API admin: its password and the API tokens of scripts.");
+var setPassword = new Command("set-password", "Set (or change) the admin password; sessions signed in before are closed.") { passwordStdin };
+setPassword.SetAction(parse =>
+{
+    var path = AdminFile(parse);
+    var password = ReadPassword(parse.GetValue(passwordStdin));
+    if (password.Length < Grid.Edge.Hub.Security.Login.AdminAccount.MinPasswordLength)
+        throw new HubConfigurationException($"Use a password of at least {Grid.Edge.Hub.Security.Login.AdminAccount.MinPasswordLength} characters.");
+    Grid.Edge.Hub.Security.Login.AdminAccount.SetPassword(path, password);
+    Console.WriteLine($"Admin password saved; sessions signed in before are closed. ({path})");
+    return 0;
+});
+var tokenName = new Argument<string>("name") { Description = "What the token is for, e.g. backup-script: 1-64 of A-Z a-z 0-9 _ . -." };
+var token = new Command("token", "API tokens for scripts: send 'Authorization: Bearer <token>'. They act as the admin.");
+var tokenCreate = new Command("create", "Create a token (replacing one of the same name) and print it; it is shown only this once.") { tokenName };
+tokenCreate.SetAction(parse =>
+{
+    var name = parse.GetValue(tokenName)!;
+    if (!UsersFile.IsValidUserName(name))
+        throw new HubConfigurationException($"'{name}' is not a valid token name (1-64 of A-Z a-z 0-9 _ . -).");
+    var options = LoadOptions(parse);
+    Console.WriteLine(Grid.Edge.Hub.Security.Login.AdminAccount.CreateToken(Grid.Edge.Hub.Security.Login.AdminAccount.PathIn(options.DataDir), name));
+    Console.Error.WriteLine($"Use it as: curl -H 'Authorization: Bearer <token>' http://<this hub>:{options.HttpPort}/api/series");
+    return 0;
+});
+var tokenList = new Command("list", "List token names and when they were made.");
+tokenList.SetAction(parse =>
+{
+    var tokens = Grid.Edge.Hub.Security.Login.AdminAccount.Read(AdminFile(parse)).Tokens;
+    Console.WriteLine(tokens.Count == 0 ? "No API tokens." : string.Join(Environment.NewLine, tokens.Select(t => $"{t.Name} (made {t.CreatedAt.ToLocalTime():yyyy-MM-dd HH:mm})")));
+    return 0;
+});
+var tokenRevoke = new Command("revoke", "Remove a token; a running hub refuses it from the next request.") { tokenName };
+tokenRevoke.SetAction(parse =>
+{
+    var name = parse.GetValue(tokenName)!;
+    if (!Grid.Edge.Hub.Security.Login.AdminAccount.RevokeToken(AdminFile(parse), name))
+        throw new HubConfigurationException($"There is no API token '{name}'.");
+    Console.WriteLine($"API token '{name}' revoked.");
+    return 0;
+});
+token.Subcommands.Add(tokenCreate);
+token.Subcommands.Add(tokenList);
+token.Subcommands.Add(tokenRevoke);
+admin.Subcommands.Add(setPassword);
+admin.Subcommands.Add(token);
+root.Subcommands.Add(admin);
+
 try
 {
     // The host handles SIGTERM/SIGINT itself (graceful shutdown); the parser must not end the process first.
     return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
 }
 catch (HubConfigurationException ex)
+{
+    await Console.Error.WriteLineAsync("error: " + ex.Message);
+    return 2;
+}
+catch (InvalidDataException ex)
 {
     await Console.Error.WriteLineAsync("error: " + ex.Message);
     return 2;
@@ -160,6 +213,8 @@ IConfigurationRoot LoadConfiguration(ParseResult parse)
 }
 
 HubOptions LoadOptions(ParseResult parse) => HubConfiguration.Bind(LoadConfiguration(parse));
+
+string AdminFile(ParseResult parse) => Grid.Edge.Hub.Security.Login.AdminAccount.PathIn(LoadOptions(parse).DataDir);
 
 int EditUsers(ParseResult parse, Func<Dictionary<string, string>, string, string> edit)
 {

@@ -25,7 +25,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 {
     private const long MinuteMs = 60_000;
     private const long HourMs = 3_600_000;
-    private const long MaxStampableMs = 1L << 46;
+    private const long MaxStampableMs = StoreTime.Limit;
 
     // A bucket takes at most this many parts by appending them; then it is written whole again.
     private const int MaxAppendedParts = 64;
@@ -239,6 +239,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     public async ValueTask<IReadOnlyList<DataPoint>> ReadRangeAsync(SeriesKey series, long fromMs, long toMs, int limit, bool newestFirst = false, CancellationToken cancellationToken = default)
     {
+        (fromMs, toMs) = (StoreTime.Clamp(fromMs), StoreTime.Clamp(toMs));
         if (!_series.TryGetValue(series, out var state) || fromMs >= toMs || limit <= 0)
             return [];
         var result = new List<DataPoint>(Math.Min(limit, 4096));
@@ -270,6 +271,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     public async ValueTask<PointColumns> ReadColumnsAsync(SeriesKey series, long fromMs, long toMs, int limit, CancellationToken cancellationToken = default)
     {
+        (fromMs, toMs) = (StoreTime.Clamp(fromMs), StoreTime.Clamp(toMs));
         if (!_series.TryGetValue(series, out var state) || fromMs >= toMs || limit <= 0)
             return PointColumns.Empty;
 
@@ -320,6 +322,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     {
         ArgumentNullException.ThrowIfNull(series);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
+
+        // Clamped, bucket starts and tier bounds stay far from overflow for any step (a query may name any long).
+        (fromMs, toMs) = (StoreTime.Clamp(fromMs), StoreTime.Clamp(toMs));
         var result = new Dictionary<SeriesKey, IReadOnlyList<AggregatePoint>>();
         await using var connection = await OpenReaderAsync(cancellationToken);
         using var sql = new Statements(connection);

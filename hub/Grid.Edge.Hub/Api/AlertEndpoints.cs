@@ -23,13 +23,16 @@ internal static class AlertEndpoints
 
         app.MapGet("/api/alerts/deliveries", (WebhookNotifier notifier) => new
             {
-                Webhooks = notifier.Webhooks.Select(w => new { w.Name, Url = w.Url.GetLeftPart(UriPartial.Path), w.Severities, w.Format }),
+                Webhooks = notifier.Webhooks.Select(w => new { w.Name, Url = SchemeAndHost(w.Url), w.Severities, w.Format }),
                 Deliveries = notifier.Log,
             })
-            .WithSummary("Configured webhooks and every delivery attempt (newest first, up to 500): when, to whom, which alert, HTTP status or error.");
+            .WithSummary("Configured webhooks (scheme and host only: a path such as an ntfy topic is the secret) and every delivery attempt (newest first, up to 500): when, to whom, which alert, HTTP status or error.");
 
         app.MapPost("/api/alerts/{rule}/{device}/ack", async (string rule, string device, AlertService alerts) =>
                 await alerts.AcknowledgeAsync(rule, device) is { } alert ? Results.Ok(alert) : Results.NotFound(new ErrorResponse($"no active alert '{rule}' for '{device}'")))
             .WithSummary("Acknowledges an active alert: it stays until its condition clears, shown as seen.");
     }
+
+    /// <summary>Where a webhook goes, without the path, query or user info that may carry its secret.</summary>
+    internal static string SchemeAndHost(Uri url) => url.IsDefaultPort ? $"{url.Scheme}://{url.Host}" : $"{url.Scheme}://{url.Host}:{url.Port}";
 }

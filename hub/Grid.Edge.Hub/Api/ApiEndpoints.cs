@@ -18,6 +18,9 @@ internal static class ApiEndpoints
     public const int DefaultRawLimit = 100_000;
     public const int MaxRawLimit = 1_000_000;
     public const int MaxBuckets = 100_000;
+
+    /// <summary>Most buckets one device query may answer over all of the device's series.</summary>
+    public const int MaxDeviceBuckets = 1_000_000;
     private static readonly long DefaultRangeMs = (long)TimeSpan.FromHours(24).TotalMilliseconds;
 
     public static void Map(WebApplication app)
@@ -25,7 +28,17 @@ internal static class ApiEndpoints
         var api = app.MapGroup("/api");
 
         api.MapGet("/health", GetHealthAsync)
-            .WithSummary("Hub status: uptime, MQTT clients, store size, ingest counters.");
+            .AllowAnonymous()
+            .AddEndpointFilter(async (context, next) =>
+            {
+                // Monitoring may ask without logging in; it then learns whether the hub is up, nothing about its data.
+                var health = await next(context);
+                var http = context.HttpContext;
+                return health is HealthResponse full && http.User.Identity?.IsAuthenticated != true && !http.RequestServices.GetRequiredService<HubOptions>().GuestViewOn
+                    ? new PublicHealthResponse(full.Status, full.Version, full.UptimeSeconds)
+                    : health;
+            })
+            .WithSummary("Hub status: uptime, MQTT clients, store size, ingest counters (without a login: status, version and uptime only).");
 
         api.MapGet("/series", ListSeriesAsync)
             .WithSummary("Every series with its unit, latest value, point count and typical reporting interval.");
@@ -198,10 +211,13 @@ internal static class ApiEndpoints
         if (TryResolve(device, metric, from, to, store, time, out var info, out var fromMs, out var toMs) is { } problem)
             return problem;
 
-        // One bucket: a step past 'to' puts every point of the range into the bucket that starts at 0.
-        var buckets = await store.ReadAggregatedAsync(info.Key, fromMs, toMs, toMs + 1, cancellationToken);
-        var b = buckets.Count == 1 ? buckets[0] : (AggregatePoint?)null;
-        return Results.Ok(new SummaryResponse(info.Key.Id, info.Unit, fromMs, toMs, b?.Count ?? 0, b?.Min, b?.Max, b?.Mean, b?.Sum));
+        // A step as long as the range: at most two buckets (the range may straddle a multiple of it), combined here.
+        var buckets = await store.ReadAggregatedAsync(info.Key, fromMs, toMs, toMs - fromMs, cancellationToken);
+        if (buckets.Count == 0)
+            return Results.Ok(new SummaryResponse(info.Key.Id, info.Unit, fromMs, toMs, 0, null, null, null, null));
+        var count = buckets.Sum(b => b.Count);
+        var sum = buckets.Sum(b => b.Sum);
+        return Results.Ok(new SummaryResponse(info.Key.Id, info.Unit, fromMs, toMs, count, buckets.Min(b => b.Min), buckets.Max(b => b.Max), sum / count, sum));
     }
 
     private static async Task<IResult> GetPointsAsync(
@@ -249,7 +265,7 @@ internal static class ApiEndpoints
         var aggregate = Aggregate.Mean;
         if (agg is not null && !QueryParameters.TryParseAggregate(agg, out aggregate, out error))
             return BadRequest("agg: " + error);
-        if ((toMs - fromMs) / stepMs > MaxBuckets)
+        if (QueryParameters.StepCount(fromMs, toMs, stepMs) > MaxBuckets)
             return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
 
         var buckets = await store.ReadAggregatedAsync(key, fromMs, toMs, stepMs, cancellationToken);
@@ -287,8 +303,11 @@ internal static class ApiEndpoints
         var aggregate = Aggregate.Mean;
         if (agg is not null && !QueryParameters.TryParseAggregate(agg, out aggregate, out error))
             return BadRequest("agg: " + error);
-        if ((toMs - fromMs) / stepMs > MaxBuckets)
+        var steps = QueryParameters.StepCount(fromMs, toMs, stepMs);
+        if (steps > MaxBuckets)
             return BadRequest($"the range holds more than {MaxBuckets} steps of {step}; use a larger step or a shorter range");
+        if (steps * series.Count > MaxDeviceBuckets)
+            return BadRequest($"the range holds {steps} steps of {step} for each of the device's {series.Count} series, more than {MaxDeviceBuckets} in all; use a larger step or a shorter range");
         var all = await store.ReadAggregatedAsync(series.Select(s => s.Key).ToList(), fromMs, toMs, stepMs, cancellationToken);
         return new DevicePointsJsonResult(device, fromMs, toMs, stepMs, aggregate.ToString().ToLowerInvariant(), all, b => Pick(b, aggregate));
     }

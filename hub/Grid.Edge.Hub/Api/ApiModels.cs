@@ -2,6 +2,9 @@ namespace Grid.Edge.Hub.Api;
 
 public sealed record ErrorResponse(string Error);
 
+/// <summary>What /api/health tells a caller that may not read: whether the hub is up.</summary>
+public sealed record PublicHealthResponse(string Status, string Version, double UptimeSeconds);
+
 public sealed record HealthResponse(
     string Status,
     string Version,

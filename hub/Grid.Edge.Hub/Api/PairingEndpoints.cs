@@ -16,9 +16,9 @@ public sealed record RedeemRequest(string? Code, string? Device);
 public sealed record RedeemResponse(string Device, string User, string Password, int MqttPort);
 
 /// <summary>
-/// Device pairing over HTTP. Creating codes and revoking devices is for the hub's owner: by default only from the
-/// hub's own machine (or from anywhere with --pairing-from-network). Redeeming is open: the code is the secret,
-/// and failed attempts are limited per address.
+/// Device pairing over HTTP. Creating codes and revoking devices is for the admin, and by default only from the
+/// hub's own machine (or from anywhere with --pairing-from-network). Redeeming needs no login: the code is the
+/// secret, and failed attempts are limited per address.
 /// </summary>
 internal static class PairingEndpoints
 {
@@ -43,6 +43,7 @@ internal static class PairingEndpoints
 
         pairing.MapGet("/codes", (HttpContext http, DevicePairing devices, HubOptions options) =>
                 Refused(http, options) ?? Results.Ok(devices.Codes.Pending().Select(c => new PendingCodeResponse(c.Device, c.CreatedAt, c.ExpiresAt)).ToList()))
+            .RequireAuthorization(Security.Login.WebAccess.AdminPolicy) // managing devices, not a reading: never for guests
             .WithSummary("Pairing codes not yet used or expired (the codes themselves are never shown again).");
 
         pairing.MapPost("/redeem", (RedeemRequest? request, HttpContext http, DevicePairing devices, HubEndpoints endpoints) =>
@@ -61,8 +62,10 @@ internal static class PairingEndpoints
                     ? Results.BadRequest(new ErrorResponse(error!))
                     : Results.Ok(new RedeemResponse(paired.Device, paired.User, paired.Password, endpoints.Mqtt?.Port ?? 1883));
             })
+            .AllowAnonymous()
+            .WithMetadata(new Security.Login.AntiforgeryExempt("the device's agent sends the code, not a browser session"))
             .Produces<RedeemResponse>()
-            .WithSummary("Exchanges a pairing code for the device's MQTT credentials (once).");
+            .WithSummary("Exchanges a pairing code for the device's MQTT credentials (once). Needs no login: the code is the credential.");
 
         pairing.MapDelete("/devices/{device}", (string device, HttpContext http, DevicePairing devices, HubOptions options) =>
                 Refused(http, options) ?? (devices.Revoke(device) ? Results.NoContent() : Results.NotFound(new ErrorResponse($"device '{device}' has no credentials"))))

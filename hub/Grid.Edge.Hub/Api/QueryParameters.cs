@@ -19,9 +19,27 @@ public static class QueryParameters
 {
     /// <summary>
     /// An instant: Unix milliseconds, RFC 3339 (<c>2026-11-22T10:00:00Z</c>), <c>now</c>, or relative to now
-    /// (<c>-6h</c>, <c>now-30m</c>).
+    /// (<c>-6h</c>, <c>now-30m</c>). Instants beyond what the store can hold (about 2,200 years either side of
+    /// 1970) are clamped to its bounds, so range arithmetic on them cannot overflow.
     /// </summary>
     public static bool TryParseInstant(string text, long nowMs, out long ms, out string? error)
+    {
+        var parsed = TryParseUnclamped(text, nowMs, out ms, out error);
+        ms = Grid.Edge.Hub.Storage.StoreTime.Clamp(ms);
+        return parsed;
+    }
+
+    /// <summary>Whole steps of <paramref name="stepMs"/> in [from, to) (saturating: a span that would wrap counts as the most).</summary>
+    public static long StepCount(long fromMs, long toMs, long stepMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepMs);
+        if (toMs <= fromMs)
+            return 0;
+        var span = unchecked(toMs - fromMs);
+        return span < 0 ? long.MaxValue : span / stepMs;
+    }
+
+    private static bool TryParseUnclamped(string text, long nowMs, out long ms, out string? error)
     {
         ArgumentNullException.ThrowIfNull(text);
         ms = 0;
@@ -38,7 +56,7 @@ public static class QueryParameters
         {
             if (TryParseDuration(relative, out var back, out _))
             {
-                ms = nowMs - back;
+                ms = nowMs >= 0 || back <= nowMs - long.MinValue ? nowMs - back : long.MinValue; // saturating
                 return true;
             }
 

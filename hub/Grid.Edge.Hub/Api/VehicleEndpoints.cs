@@ -1,6 +1,8 @@
+using Grid.Edge.Hub.Ingest;
 using Grid.Edge.Hub.Intelligence.Vehicle;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Readings;
+using Grid.Edge.Protocol.Topics;
 
 namespace Grid.Edge.Hub.Api;
 
@@ -70,13 +72,15 @@ internal static class VehicleEndpoints
             .Produces<VehicleNowResponse>()
             .WithSummary("A vehicle's trouble codes of the last 30 days with descriptions, severity, first and last seen, and when they were cleared; its battery's state of charge (at rest) or charging state (engine running).");
 
-        app.MapGet("/api/vehicle/{device}/service", (string device, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
-                Results.Ok(Service(device, tracker, book)))
+        app.MapGet("/api/vehicle/{device}/service", (string device, DeviceRegistry devices, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+                UnknownDevice(device, devices) ?? Results.Ok(Service(device, tracker, book)))
             .Produces<ServiceResponse>()
             .WithSummary("The vehicle's virtual odometer, engine hours and service items with their status (ok, dueSoon, due, overdue).");
 
-        app.MapPost("/api/vehicle/{device}/odometer", async (string device, OdometerRequest? request, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+        app.MapPost("/api/vehicle/{device}/odometer", async (string device, OdometerRequest? request, DeviceRegistry devices, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
             {
+                if (UnknownDevice(device, devices) is { } unknown)
+                    return unknown;
                 if (request?.Km is not { } km || km is < 0 or > 10_000_000)
                     return Results.BadRequest(new ErrorResponse("give the dashboard odometer in km: {\"km\": 185000}"));
                 await tracker.AnchorAsync(device, km);
@@ -84,14 +88,16 @@ internal static class VehicleEndpoints
             })
             .WithSummary("Sets the virtual odometer to what the vehicle's dashboard shows (once; it then counts on by itself).");
 
-        app.MapPost("/api/vehicle/{device}/service/{item}/done", async (string device, string item, ServiceDoneRequest? request, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
-                await tracker.MarkDoneAsync(device, item, request?.Km, request?.On)
+        app.MapPost("/api/vehicle/{device}/service/{item}/done", async (string device, string item, ServiceDoneRequest? request, DeviceRegistry devices, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+                UnknownDevice(device, devices) ?? (await tracker.MarkDoneAsync(device, item, request?.Km, request?.On)
                     ? Results.Ok(Service(device, tracker, book))
-                    : Results.NotFound(new ErrorResponse($"no service item '{item}'")))
+                    : Results.NotFound(new ErrorResponse($"no service item '{item}'"))))
             .WithSummary("Marks a service item done: now at the current odometer, or at the km and date given.");
 
-        app.MapPut("/api/vehicle/{device}/service/{item}", async (string device, string item, ServiceItemRequest? request, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+        app.MapPut("/api/vehicle/{device}/service/{item}", async (string device, string item, ServiceItemRequest? request, DeviceRegistry devices, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
             {
+                if (UnknownDevice(device, devices) is { } unknown)
+                    return unknown;
                 if (ServiceItemProblem(item, request) is { } problem)
                     return Results.BadRequest(new ErrorResponse(problem));
                 await tracker.SetItemAsync(device, item, request!.Name!.Trim(), request.IntervalKm, request.IntervalDays);
@@ -101,11 +107,24 @@ internal static class VehicleEndpoints
             .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .WithSummary("Adds a service item or changes its name and intervals: {\"name\": \"Engine oil\", \"intervalKm\": 10000, \"intervalDays\": 365}.");
 
-        app.MapDelete("/api/vehicle/{device}/service/{item}", async (string device, string item, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
-                await tracker.RemoveItemAsync(device, item)
+        app.MapDelete("/api/vehicle/{device}/service/{item}", async (string device, string item, DeviceRegistry devices, Vehicles.VehicleTracker tracker, Vehicles.VehicleBook book) =>
+                UnknownDevice(device, devices) ?? (await tracker.RemoveItemAsync(device, item)
                     ? Results.Ok(Service(device, tracker, book))
-                    : Results.NotFound(new ErrorResponse($"no service item '{item}'")))
+                    : Results.NotFound(new ErrorResponse($"no service item '{item}'"))))
             .WithSummary("Removes a service item the vehicle does not have.");
+    }
+
+    /// <summary>
+    /// Vehicle records (and the series derived from them) exist only for devices this hub has heard from, named by
+    /// the rule of device ids everywhere (a topic segment): a request cannot invent devices or series.
+    /// </summary>
+    private static IResult? UnknownDevice(string device, DeviceRegistry devices)
+    {
+        if (!GridTopic.IsValidSegment(device, out var error))
+            return Results.BadRequest(new ErrorResponse($"the device id {error}"));
+        return devices.TryGet(device, out _)
+            ? null
+            : Results.NotFound(new ErrorResponse($"no device '{device}' has reported to this hub; GET /api/devices lists them"));
     }
 
     private static string? ServiceItemProblem(string item, ServiceItemRequest? request)

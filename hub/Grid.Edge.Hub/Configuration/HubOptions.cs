@@ -68,6 +68,15 @@ public sealed class HubOptions
     /// <summary>Let HTTP clients other than this machine create pairing codes and revoke devices (the dashboard from a phone).</summary>
     public bool PairingFromNetwork { get; set; }
 
+    /// <summary>Visitors who are not logged in may read (dashboards, GET /api).</summary>
+    public bool GuestView { get; set; }
+
+    /// <summary>Host names beyond this machine's own that the HTTP side answers to (comma-separated).</summary>
+    public string? AllowedHosts { get; set; }
+
+    /// <summary>Guests may read: the guest view is on, or the demo runs (it opens usable without an account).</summary>
+    public bool GuestViewOn => GuestView || Demo;
+
     public string ResolvedUsersFile => UsersFile ?? Path.Combine(DataDir, "mqtt-users");
 
     public string PairingFile => Path.Combine(DataDir, "pairing-codes.json");
@@ -111,6 +120,9 @@ public sealed class HubOptions
             problems.Add($"DiskBudgetMb {DiskBudgetMb} cannot be negative (0: no budget).");
         if (PairingCodeMinutes is < 1 or > 10_080)
             problems.Add($"PairingCodeMinutes {PairingCodeMinutes} must be between 1 and 10080 (a week).");
+        Security.HostAllowlist.Parse(AllowedHosts, out var hostProblem);
+        if (hostProblem is not null)
+            problems.Add(hostProblem);
         if (DemoDays is < 0 or > 90)
             problems.Add($"DemoDays {DemoDays} must be between 0 and 90.");
         return problems;

@@ -19,9 +19,25 @@ internal static class DashboardEndpoints
 
     public static string Folder => Path.Combine(AppContext.BaseDirectory, "dashboard");
 
+    private static bool Built => File.Exists(Path.Combine(Folder, "lib", "uPlot.iife.min.js"));
+
+    /// <summary>Scripts, styles and the chart library under <c>/assets</c>: served to anyone (they hold no data).</summary>
+    public static void UseAssets(WebApplication app)
+    {
+        if (!Built)
+            return;
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new PhysicalFileProvider(Folder),
+            RequestPath = "/assets",
+            OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "no-cache",
+        });
+    }
+
+    /// <summary>The pages; each hands its scripts a fresh antiforgery request token (see Security/Login/WebAccess).</summary>
     public static void Map(WebApplication app)
     {
-        if (!File.Exists(Path.Combine(Folder, "lib", "uPlot.iife.min.js")))
+        if (!Built)
         {
             // A hub built without npm still serves its API; the pages say what is missing.
             foreach (var (route, _) in Pages)
@@ -34,16 +50,15 @@ internal static class DashboardEndpoints
             return;
         }
 
-        app.UseStaticFiles(new StaticFileOptions
-        {
-            FileProvider = new PhysicalFileProvider(Folder),
-            RequestPath = "/assets",
-            OnPrepareResponse = context => context.Context.Response.Headers.CacheControl = "no-cache",
-        });
         foreach (var (route, file) in Pages)
         {
             var path = Path.Combine(Folder, file);
-            app.MapGet(route, () => Results.File(path, "text/html; charset=utf-8")).ExcludeFromDescription();
+            app.MapGet(route, (HttpContext http) =>
+                {
+                    Security.Login.WebAccess.IssueRequestToken(http);
+                    return Results.File(path, "text/html; charset=utf-8");
+                })
+                .ExcludeFromDescription();
         }
     }
 }

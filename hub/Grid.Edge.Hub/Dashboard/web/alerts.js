@@ -65,7 +65,7 @@
   }
 
   async function acknowledge(a) {
-    const response = await fetch(`/api/alerts/${encodeURIComponent(a.ruleId)}/${encodeURIComponent(a.subject)}/ack`, { method: "POST" });
+    const response = await Grid.send("POST", `/api/alerts/${encodeURIComponent(a.ruleId)}/${encodeURIComponent(a.subject)}/ack`);
     if (!response.ok) Grid.showError(new Error((await response.json().catch(() => ({}))).error || response.statusText));
     await load();
   }

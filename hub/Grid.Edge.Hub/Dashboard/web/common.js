@@ -11,14 +11,36 @@ const Grid = (() => {
   const DECIMALS = { degC: 1, "%": 0, hPa: 1, "m/s": 1, deg: 0, mm: 1, "mm/h": 1, "km/h": 0, rpm: 0, V: 2, kPa: 0 };
   const UNIT_TEXT = { degC: "°C", deg: "°" };
 
+  // Not signed in (and no guest view): to the login page, which brings the reader back here afterwards.
+  function toLogin() {
+    if (location.pathname !== "/login") location.assign("/login?return=" + encodeURIComponent(location.pathname + location.search));
+  }
+
   async function api(path) {
     const response = await fetch(path, { headers: { accept: "application/json" } });
+    if (response.status === 401) { toLogin(); throw new Error("log in to see this"); }
     if (!response.ok) {
       let message = response.statusText;
       try { message = (await response.json()).error || message; } catch { /* not JSON */ }
       throw new Error(`${path}: ${response.status} ${message}`);
     }
     return response.json();
+  }
+
+  // The antiforgery request token the hub gives each page in a cookie; state-changing requests send it back as a
+  // header, which a page of another site cannot do.
+  function requestToken() {
+    const entry = document.cookie.split("; ").find(c => c.startsWith("XSRF-TOKEN="));
+    return entry ? decodeURIComponent(entry.slice("XSRF-TOKEN=".length)) : "";
+  }
+
+  // POST/PUT/DELETE with the token; a guest is sent to the login page first. Resolves to the response.
+  async function send(method, path, body) {
+    const headers = { accept: "application/json", "X-XSRF-TOKEN": requestToken() };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (response.status === 401) toLogin();
+    return response;
   }
 
   // One EventSource per page; the browser reconnects by itself, the header shows the state.
@@ -118,10 +140,26 @@ const Grid = (() => {
     const pages = [["/", "Home"], ["/weather", "Weather"], ["/vehicle", "Vehicle"], ["/explorer", "Explorer"], ["/alerts", "Alerts"]];
     const nav = el("nav", {}, pages.map(([href, text]) => el("a", { href, class: href === active ? "active" : "" }, text)));
     const banner = el("div", { id: "alerts", class: "alerts", "aria-live": "polite" });
-    document.body.prepend(el("header", {}, el("span", { class: "brand" }, "Grid.Edge"), nav, el("span", { class: "conn" }, "connecting…")), banner);
+    const who = el("span", { class: "who" });
+    document.body.prepend(el("header", {}, el("span", { class: "brand" }, "Grid.Edge"), nav, el("span", { class: "conn" }, "connecting…"), who), banner);
+    session(who).catch(() => { /* the page's own requests will tell */ });
     const refresh = () => alerts(banner).catch(() => { /* the next round will tell */ });
     refresh();
     setInterval(refresh, 10_000);
+  }
+
+  // Who is looking: the admin with a log-out button, or a guest (read-only) with a link to log in.
+  async function session(who) {
+    const me = await api("/api/session");
+    if (me.user) {
+      const logout = el("button", { type: "button", class: "link", id: "logout", onclick: async () => {
+        await send("POST", "/api/session/logout");
+        location.assign("/login");
+      } }, "Log out");
+      who.replaceChildren(el("span", { class: "user" }, me.user), " · ", logout);
+    } else {
+      who.replaceChildren(el("span", { class: "user" }, "guest (read-only)"), " · ", el("a", { href: "/login?return=" + encodeURIComponent(location.pathname + location.search) }, "Log in"));
+    }
   }
 
   // Active alerts on every page: firing ones first, each with who it is about, since when, and an acknowledge button.
@@ -136,7 +174,7 @@ const Grid = (() => {
         ` · ${a.subject} · since ${age(now - Date.parse(a.firedAt))}`,
         a.state === "firing"
           ? el("button", { type: "button", onclick: async () => {
-              await fetch(`/api/alerts/${encodeURIComponent(a.ruleId)}/${encodeURIComponent(a.subject)}/ack`, { method: "POST" });
+              await send("POST", `/api/alerts/${encodeURIComponent(a.ruleId)}/${encodeURIComponent(a.subject)}/ack`);
               await alerts(banner);
             } }, "Acknowledge")
           : el("span", { class: "muted" }, " · acknowledged")));
@@ -160,5 +198,5 @@ const Grid = (() => {
   }
 
   window.gridTimings = window.gridTimings || [];
-  return { api, live, label, unitText, format, age, isStale, staleAfter, resolution, stepText, points, dtcText, compassName, el, header, pickDevice, showError };
+  return { api, send, live, label, unitText, format, age, isStale, staleAfter, resolution, stepText, points, dtcText, compassName, el, header, pickDevice, showError };
 })();

@@ -81,11 +81,7 @@
     event.preventDefault();
     const result = document.getElementById("pair-result");
     const device = document.getElementById("pair-device").value.trim();
-    const response = await fetch("/api/pairing/codes", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify(device ? { device } : {}),
-    });
+    const response = await Grid.send("POST", "/api/pairing/codes", device ? { device } : {});
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       result.replaceChildren(Grid.el("span", { class: "bad" }, body.error || response.statusText));

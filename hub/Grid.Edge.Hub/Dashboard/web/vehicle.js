@@ -105,7 +105,7 @@
     const box = document.getElementById("service");
     const s = data ?? await Grid.api(`/api/vehicle/${device}/service`);
     const send = async (method, path, body) => {
-      const response = await fetch(path, { method, headers: { "content-type": "application/json" }, body: body ? JSON.stringify(body) : undefined });
+      const response = await Grid.send(method, path, body);
       if (response.ok) await loadService(await response.json());
       else Grid.showError(new Error((await response.json().catch(() => ({}))).error || response.statusText));
     };

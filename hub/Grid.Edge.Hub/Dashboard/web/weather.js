@@ -68,7 +68,7 @@
   }
 
   async function resetRain() {
-    const response = await fetch(`/api/weather/${device}/rain/reset`, { method: "POST" });
+    const response = await Grid.send("POST", `/api/weather/${device}/rain/reset`);
     if (!response.ok) return Grid.showError(new Error((await response.json().catch(() => ({}))).error || response.statusText));
     if (derived) derived.rain = await response.json();
     renderTiles();

@@ -444,6 +444,32 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
         Assert.Equal([new DataPoint(T0 + 2000, 3), new DataPoint(T0 + 1000, 2)], await _store.ReadRangeAsync(key, long.MinValue, T0 + 3000, 2, newestFirst: true));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Aggregates_over_ranges_at_the_ends_of_time_neither_overflow_nor_answer_for_other_times(bool written)
+    {
+        await _store.AppendAsync([R("x", T0, 1), R("x", T0 + 1000, 2), R("x", T0 + 3_600_000, 3)]);
+        if (written)
+            await _store.CheckpointAsync();
+        var key = new SeriesKey("dev", "x");
+
+        // Nothing is stored near the ends of a long: whatever the step, nothing is answered there.
+        foreach (var step in new[] { 1L, 60_000, 3_600_000, long.MaxValue / 3_600_000 * 3_600_000, long.MaxValue })
+        {
+            Assert.Empty(await _store.ReadAggregatedAsync(key, long.MaxValue - 10, long.MaxValue, step));
+            Assert.Empty(await _store.ReadAggregatedAsync(key, long.MinValue, long.MinValue + 10, step));
+        }
+
+        // All of time in steps of any size still counts every point exactly once.
+        foreach (var step in new[] { 3_600_000, long.MaxValue / 3_600_000 * 3_600_000, long.MaxValue })
+        {
+            var buckets = await _store.ReadAggregatedAsync(key, long.MinValue, long.MaxValue, step);
+            Assert.Equal(3, buckets.Sum(b => b.Count));
+            Assert.Equal(6, buckets.Sum(b => b.Sum));
+        }
+    }
+
     [Fact]
     public async Task Many_series_at_once_answer_like_one_at_a_time()
     {

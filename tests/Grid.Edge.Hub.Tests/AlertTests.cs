@@ -204,6 +204,12 @@ public sealed class AlertTests
             .OrderBy(d => d.Item1).ToList();
         Assert.Equal([(1, false, "HTTP 500"), (2, true, "HTTP 200")], attempts);
         Assert.Equal(2, log.RootElement.GetProperty("webhooks").GetArrayLength());
+
+        // The path (an ntfy topic is the secret) is never shown: scheme and host only.
+        Assert.Equal(
+            [$"http://127.0.0.1:{port}", $"http://127.0.0.1:{port}"],
+            log.RootElement.GetProperty("webhooks").EnumerateArray().Select(w => w.GetProperty("url").GetString()));
+        Assert.DoesNotContain("/grid", log.RootElement.GetRawText(), StringComparison.Ordinal);
         listener.Stop();
         await serving;
     }

@@ -34,6 +34,7 @@ public sealed class VehicleServiceTests
         await using (var hub = await InProcessHub.StartAsync(dataDir: data.Path))
         {
             using var van = await TestMqtt.ConnectAsync(hub.Mqtt);
+            Assert.True((await van.PublishAsync("grid/van-2/status", "online")).IsSuccess); // vehicle records are for known devices
             using (var anchor = await hub.Http.PostAsJsonAsync("/api/vehicle/van-2/odometer", new OdometerRequest(198_590)))
                 Assert.True(anchor.IsSuccessStatusCode);
             using (var bad = await hub.Http.PostAsJsonAsync("/api/vehicle/van-2/odometer", new OdometerRequest(-5)))
@@ -79,6 +80,8 @@ public sealed class VehicleServiceTests
     public async Task Service_items_can_be_added_changed_and_removed_and_bad_ones_are_refused_with_the_reason()
     {
         await using var hub = await InProcessHub.StartAsync();
+        using (var van = await TestMqtt.ConnectAsync(hub.Mqtt))
+            Assert.True((await van.PublishAsync("grid/van-4/status", "online")).IsSuccess); // vehicle records are for known devices
         using (var anchor = await hub.Http.PostAsJsonAsync("/api/vehicle/van-4/odometer", new OdometerRequest(198_600)))
             Assert.True(anchor.IsSuccessStatusCode);
         using (var done = await hub.Http.PostAsJsonAsync("/api/vehicle/van-4/service/oil/done", new ServiceDoneRequest(185_000, DateOnly.FromDateTime(DateTime.UtcNow))))
@@ -114,6 +117,36 @@ public sealed class VehicleServiceTests
         }
 
         Assert.DoesNotContain((await hub.GetAsync<ServiceResponse>("/api/vehicle/van-4/service"))!.Items, i => i.Id == "wipers");
+    }
+
+    [Fact]
+    public async Task Vehicle_routes_refuse_device_ids_that_break_the_rule_or_never_reported_and_create_nothing()
+    {
+        await using var hub = await InProcessHub.StartAsync();
+        (string Method, string Path)[] routes =
+        [
+            ("POST", "odometer"), ("POST", "service/oil/done"), ("PUT", "service/oil"), ("DELETE", "service/oil"), ("GET", "service"),
+        ];
+        foreach (var (device, expected, sentence) in new[]
+        {
+            ("never-heard", System.Net.HttpStatusCode.NotFound, "no device 'never-heard' has reported to this hub"),
+            ("bad%20id", System.Net.HttpStatusCode.BadRequest, "the device id contains ' '"),
+            (new string('a', 65), System.Net.HttpStatusCode.BadRequest, "the device id is longer than 64 characters"),
+        })
+        {
+            foreach (var (method, path) in routes)
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), $"/api/vehicle/{device}/{path}");
+                if (method is "POST" or "PUT")
+                    request.Content = JsonContent.Create(new { km = 1000, name = "Oil", intervalKm = 10_000 });
+                using var response = await hub.Http.SendAsync(request);
+                Assert.True(response.StatusCode == expected, $"{method} {path} for '{device}': {response.StatusCode}");
+                Assert.Contains(sentence, (await response.Content.ReadFromJsonAsync<ErrorResponse>(Json.Options))!.Error, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Empty((await hub.GetAsync<List<SeriesResponse>>("/api/series"))!);
+        Assert.False(File.Exists(Path.Combine(hub.DataDir, "vehicles.json")) && (await File.ReadAllTextAsync(Path.Combine(hub.DataDir, "vehicles.json"))).Contains("never-heard", StringComparison.Ordinal));
     }
 
     private static async Task<T> PollAsync<T>(InProcessHub hub, string path, Func<T, bool> done)

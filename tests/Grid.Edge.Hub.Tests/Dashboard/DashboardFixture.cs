@@ -60,6 +60,23 @@ public sealed class DashboardFixture : IAsyncLifetime
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
+        SignedIn = await SignInThroughTheLoginPageAsync(Browser, BaseUrl);
+    }
+
+    /// <summary>The admin's browser state (session and antiforgery cookies) after logging in through the login page.</summary>
+    public string SignedIn { get; private set; } = null!;
+
+    /// <summary>Logs in as a person would: the login page, the password, and back to the page asked for.</summary>
+    public static async Task<string> SignInThroughTheLoginPageAsync(IBrowser browser, string baseUrl)
+    {
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(baseUrl + "/login?return=%2Falerts");
+        await page.FillAsync("#password", InProcessHub.AdminPassword);
+        await page.ClickAsync("#login-submit");
+        await page.WaitForURLAsync(baseUrl + "/alerts");
+        await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("admin");
+        return await context.StorageStateAsync();
     }
 
     public async Task DisposeAsync()

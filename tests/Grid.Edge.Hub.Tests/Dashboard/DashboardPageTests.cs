@@ -25,7 +25,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
 
     private async Task<RecordedPage> OpenAsync(string path, int width = 1280, int height = 900)
     {
-        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, Locale = "en-US" });
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, Locale = "en-US", StorageState = fixture.SignedIn });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(Timeout);
         var requests = new List<string>();
@@ -239,6 +239,10 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await page.WaitForFunctionAsync("() => document.querySelector('[data-chart=\"Temperature\"] .title').textContent.length > 0");
         Assert.True(await ChartPointsAsync(page, "Temperature") > 1000);
         await FinishAsync(recorded, "weather");
+
+        // The reset went through with the page's antiforgery token; the same session without it is refused.
+        Assert.NotNull((await fixture.Hub.GetAsync<Grid.Edge.Hub.Api.WeatherNowResponse>("/api/weather/demo-weather/now"))!.Rain!.ResetAtMs);
+        Assert.Equal(400, await page.EvaluateAsync<int>("async () => (await fetch('/api/weather/demo-weather/rain/reset', { method: 'POST' })).status"));
     }
 
     [Fact]

@@ -49,9 +49,10 @@ internal sealed partial class HubProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the hub and waits for its ready line.</summary>
+    /// <summary>Starts the hub and waits for its ready line; <see cref="Http"/> carries an API token for the data folder's admin.</summary>
     public static async Task<HubProcess> StartAsync(string dataDir, params string[] extraArgs)
     {
+        var token = InProcessHub.SetUpAdmin(dataDir);
         var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs]);
         string line;
         try
@@ -67,6 +68,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
         var match = ReadyLine().Match(line);
         hub.Mqtt = IPEndPoint.Parse(match.Groups["mqtt"].Value);
         hub.Http = new HttpClient { BaseAddress = new Uri("http://" + match.Groups["http"].Value), Timeout = TimeSpan.FromSeconds(30) };
+        hub.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return hub;
     }
 

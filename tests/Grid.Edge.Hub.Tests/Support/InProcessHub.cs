@@ -8,9 +8,15 @@ using Microsoft.Extensions.Logging;
 
 namespace Grid.Edge.Hub.Tests.Support;
 
-/// <summary>A hub started in this process on 127.0.0.1 with OS-chosen ports and a temp data directory.</summary>
+/// <summary>
+/// A hub started in this process on 127.0.0.1 with OS-chosen ports and a temp data directory. It has an admin
+/// (password <see cref="AdminPassword"/>) and an API token that <see cref="Http"/> sends with every request, as a
+/// script would; <see cref="NewClient"/> makes clients without it (a guest, or a browser session).
+/// </summary>
 internal sealed class InProcessHub : IAsyncDisposable
 {
+    public const string AdminPassword = "correct horse battery";
+
     private readonly TempDirectory? _ownedDirectory;
     private WebApplication? _app;
 
@@ -24,13 +30,19 @@ internal sealed class InProcessHub : IAsyncDisposable
 
     public IPEndPoint Mqtt { get; private set; } = null!;
 
+    /// <summary>Carries the hub's API token (Authorization: Bearer).</summary>
     public HttpClient Http { get; private set; } = null!;
+
+    public string? Token { get; private set; }
+
+    public Uri BaseAddress => Http.BaseAddress!;
 
     public CapturingLoggerProvider Logs { get; } = new();
 
     public IServiceProvider Services => _app!.Services;
 
-    public static async Task<InProcessHub> StartAsync(IDictionary<string, string?>? settings = null, string? dataDir = null)
+    /// <param name="withAdmin">False starts a hub whose admin password was never set (the first run).</param>
+    public static async Task<InProcessHub> StartAsync(IDictionary<string, string?>? settings = null, string? dataDir = null, bool withAdmin = true)
     {
         TempDirectory? owned = dataDir is null ? new TempDirectory() : null;
         var hub = new InProcessHub(dataDir ?? owned!.Path, owned);
@@ -44,6 +56,8 @@ internal sealed class InProcessHub : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             values[key] = value;
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        if (withAdmin)
+            hub.Token = SetUpAdmin(values["Hub:DataDir"]!);
         hub._app = HubHost.Build(configuration, logging =>
         {
             logging.ClearProviders();
@@ -53,8 +67,27 @@ internal sealed class InProcessHub : IAsyncDisposable
         var endpoints = hub._app.Services.GetRequiredService<HubEndpoints>();
         hub.Mqtt = endpoints.Mqtt!;
         hub.Http = new HttpClient { BaseAddress = new Uri($"http://{endpoints.Http}"), Timeout = TimeSpan.FromSeconds(30) };
+        if (hub.Token is not null)
+            hub.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", hub.Token);
         return hub;
     }
+
+    /// <summary>Gives a data folder an admin (when it has none) and a fresh API token for the tests, as the CLI would.</summary>
+    public static string SetUpAdmin(string dataDir)
+    {
+        var path = Grid.Edge.Hub.Security.Login.AdminAccount.PathIn(dataDir);
+        if (!Grid.Edge.Hub.Security.Login.AdminAccount.Read(path).HasAdmin)
+            Grid.Edge.Hub.Security.Login.AdminAccount.SetPassword(path, AdminPassword);
+        return Grid.Edge.Hub.Security.Login.AdminAccount.CreateToken(path, "tests");
+    }
+
+    /// <summary>A client without the token; with <paramref name="cookies"/> it keeps a browser's cookies.</summary>
+    public HttpClient NewClient(CookieContainer? cookies = null) =>
+        new(new HttpClientHandler { UseCookies = cookies is not null, CookieContainer = cookies ?? new CookieContainer(), AllowAutoRedirect = false })
+        {
+            BaseAddress = BaseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
 
     public Task<T?> GetAsync<T>(string path) => Http.GetFromJsonAsync<T>(path, Json.Options);
 

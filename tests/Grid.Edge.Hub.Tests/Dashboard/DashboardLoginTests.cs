@@ -1,0 +1,64 @@
+using Grid.Edge.Hub.Tests.Support;
+using Microsoft.Playwright;
+
+namespace Grid.Edge.Hub.Tests.Dashboard;
+
+/// <summary>The login as a person meets it, in Chromium, on a hub without the guest view.</summary>
+public sealed class DashboardLoginTests : IAsyncLifetime
+{
+    private InProcessHub _hub = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    private string BaseUrl => _hub.BaseAddress.ToString().TrimEnd('/');
+
+    public async Task InitializeAsync()
+    {
+        _hub = await InProcessHub.StartAsync();
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = DashboardFixture.ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _hub.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_page_sends_a_visitor_to_the_login_page_back_after_logging_in_shows_who_and_logs_out()
+    {
+        await using var context = await _browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(30_000);
+        var errors = new List<string>();
+        page.PageError += (_, error) => errors.Add(error);
+
+        await page.GotoAsync(BaseUrl + "/alerts");
+        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Falerts");
+        await page.FillAsync("#password", "not the password");
+        await page.ClickAsync("#login-submit");
+        await Assertions.Expect(page.Locator("#login-error")).ToHaveTextAsync("wrong password");
+        await Assertions.Expect(page.Locator("#guest")).ToBeHiddenAsync();
+
+        await page.FillAsync("#password", InProcessHub.AdminPassword);
+        await page.ClickAsync("#login-submit");
+        await page.WaitForURLAsync(BaseUrl + "/alerts");
+        await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("admin");
+        await Assertions.Expect(page.Locator("#rules")).ToContainTextAsync("coolant-critical");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "login-signed-in.png") });
+
+        await page.ClickAsync("#logout");
+        await page.WaitForURLAsync(BaseUrl + "/login");
+        await page.GotoAsync(BaseUrl + "/weather");
+        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Fweather");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "login.png") });
+        Assert.Empty(errors);
+    }
+}

@@ -140,7 +140,7 @@ internal static class AgentCommand
 
     private static async Task WaitStoredAsync(BrokerUnderTest hub, string device, int count)
     {
-        using var http = new HttpClient { BaseAddress = hub.Http };
+        using var http = hub.NewHttpClient();
         var deadline = DateTime.UtcNow.AddMinutes(5);
         while (DateTime.UtcNow < deadline)
         {

@@ -12,14 +12,17 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
     private readonly Process _process;
     private readonly string _workDir;
 
-    private BrokerUnderTest(string name, Process process, string workDir, int mqttPort, Uri? http)
+    private BrokerUnderTest(string name, Process process, string workDir, int mqttPort, Uri? http, string? token = null)
     {
         Name = name;
         _process = process;
         _workDir = workDir;
         MqttPort = mqttPort;
         Http = http;
+        _token = token;
     }
+
+    private readonly string? _token;
 
     public string Name { get; }
 
@@ -31,6 +34,14 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
 
     /// <summary>The hub's API, for checking that readings are stored; null for Mosquitto.</summary>
     public Uri? Http { get; }
+
+    /// <summary>A client of the hub's API that carries the run's API token (the API needs a login).</summary>
+    public HttpClient NewHttpClient(TimeSpan? timeout = null)
+    {
+        var client = new HttpClient { BaseAddress = Http ?? throw new InvalidOperationException(Name + " has no HTTP API"), Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
+        return client;
+    }
 
     public static async Task<BrokerUnderTest> StartMosquittoAsync(int core)
     {
@@ -54,6 +65,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
     public static async Task<BrokerUnderTest> StartHubAsync(string hubDll, int core, params string[] extraArgs)
     {
         var dir = NewWorkDir();
+        var token = await CreateTokenAsync(hubDll, dir);
         var process = Start("dotnet", [hubDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, .. extraArgs], core, redirect: true);
         var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
@@ -66,7 +78,20 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         process.BeginErrorReadLine();
         var match = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var mqtt = IPEndPoint.Parse(match.Groups["mqtt"].Value);
-        return new BrokerUnderTest("Grid.Edge hub (durable store)", process, dir, mqtt.Port, new Uri("http://" + match.Groups["http"].Value));
+        return new BrokerUnderTest("Grid.Edge hub (durable store)", process, dir, mqtt.Port, new Uri("http://" + match.Groups["http"].Value), token);
+    }
+
+    /// <summary>An API token for the run, made as a user would: 'Grid.Edge.Hub admin token create'.</summary>
+    private static async Task<string> CreateTokenAsync(string hubDll, string dataDir)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { hubDll, "admin", "token", "create", "benchmark", "--data-dir", dataDir })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start the hub's CLI");
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? output.Trim() : throw new InvalidOperationException("admin token create failed: " + errors);
     }
 
     private static Process Start(string program, string[] args, int core, bool redirect = false)

@@ -22,7 +22,7 @@ internal static class DashboardCommand
         }
 
         await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, 0, "--demo");
-        using var http = new HttpClient { BaseAddress = hub.Http };
+        using var http = hub.NewHttpClient();
         await WaitForBackfillAsync(http);
         var baseUrl = hub.Http!.ToString().TrimEnd('/');
 

@@ -31,7 +31,7 @@ internal static class DerivedCommand
         for (var run = 0; run < runs; run++)
         {
             await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, core: 0, "--config", config);
-            using var http = new HttpClient { BaseAddress = hub.Http };
+            using var http = hub.NewHttpClient();
             using var client = new MqttClientFactory().CreateMqttClient();
             await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("roof").WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build());
 

@@ -44,7 +44,7 @@ internal static class SaturationWorkload
         var delivered = 0L;
         var allDelivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         long storedBefore = 0;
-        using var http = broker.Http is null ? null : new HttpClient { BaseAddress = broker.Http };
+        using var http = broker.Http is null ? null : broker.NewHttpClient();
         if (http is null)
         {
             subscriber = factory.CreateMqttClient();

@@ -288,7 +288,7 @@ internal static class StorageCommand
     /// <summary>The store's size once everything is checkpointed (log empty, no unwritten buckets).</summary>
     private static async Task<long> SettledHubBytesAsync(BrokerUnderTest hub)
     {
-        using var http = new HttpClient { BaseAddress = hub.Http };
+        using var http = hub.NewHttpClient();
         (await http.PostAsync("/api/storage/checkpoint", null)).EnsureSuccessStatusCode();
         for (var i = 0; i < 300; i++)
         {
@@ -347,7 +347,7 @@ internal static class StorageCommand
     /// </summary>
     private static async Task<long> RestingRssMbAsync(BrokerUnderTest hub)
     {
-        using var http = new HttpClient { BaseAddress = hub.Http };
+        using var http = hub.NewHttpClient();
         (await http.PostAsync("/api/storage/checkpoint", null)).EnsureSuccessStatusCode();
         await Task.Delay(TimeSpan.FromSeconds(10));
         return RssMb(hub.ProcessId);
@@ -355,7 +355,7 @@ internal static class StorageCommand
 
     private static async Task<string> MemoryAsync(BrokerUnderTest hub)
     {
-        using var http = new HttpClient { BaseAddress = hub.Http };
+        using var http = hub.NewHttpClient();
         using var health = await http.GetFromJsonAsync<JsonDocument>("/api/health");
         return health!.RootElement.GetProperty("memory").ToString();
     }
@@ -389,7 +389,7 @@ internal static class StorageCommand
         if (load is null)
             await WriteDayAsync(hub, influx, day);
         using var influxHttp = new HttpClient { BaseAddress = influx.Http };
-        using var hubHttp = new HttpClient { BaseAddress = hub.Http };
+        using var hubHttp = hub.NewHttpClient();
         var windowEnd = t0 + pointsPerSeries * 1000L;
         var next = windowEnd + (load is null ? 0 : 10_000_000L); // load writes after everything queried
         Func<Func<Task<(double, double)>>, Task<(double, double)>> underHubLoad = measure => load is null ? measure() : WhileLoadedAsync(token => HubLoadAsync(hub, load.Value.Hub, next, token), measure);

@@ -190,6 +190,8 @@ async Task<int> RunHubAsync(ParseResult parse)
     }
 
     Console.WriteLine(app.Services.GetRequiredService<HubEndpoints>().ReadyLine(options.DataDir));
+    if (!app.Services.GetRequiredService<Grid.Edge.Hub.Security.Login.AdminAccount>().HasAdmin)
+        Console.WriteLine($"No admin password is set yet: open http://localhost:{app.Services.GetRequiredService<HubEndpoints>().Http?.Port}/login on this machine, or run 'Grid.Edge.Hub admin set-password'.");
     await app.WaitForShutdownAsync();
     return 0;
 }

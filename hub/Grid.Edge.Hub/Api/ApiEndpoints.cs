@@ -284,7 +284,7 @@ internal static class ApiEndpoints
 
     private static IResult Answer(PointSet points, string? format) => format switch
     {
-        "csv" => Csv(points),
+        "csv" => new PointsCsvResult(points),
         "binary" => new PointsBinaryResult(points),
         _ => new PointsJsonResult(points),
     };
@@ -399,22 +399,6 @@ internal static class ApiEndpoints
         {
             // The browser went away, or the hub is stopping.
         }
-    }
-
-    /// <summary>Points as CSV for spreadsheets: an RFC 3339 time column, Unix ms, and the value in the series' unit.</summary>
-    private static IResult Csv(PointSet points)
-    {
-        var text = new System.Text.StringBuilder();
-        var valueColumn = points.Agg is null ? "value" : points.Agg;
-        text.Append(System.Globalization.CultureInfo.InvariantCulture, $"time,unix_ms,{valueColumn}{(points.Unit.Length > 0 ? $" ({points.Unit})" : string.Empty)}\n");
-        for (var i = 0; i < points.Times.Length; i++)
-        {
-            var ms = points.Times[i];
-            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{DateTimeOffset.FromUnixTimeMilliseconds(ms):yyyy-MM-dd'T'HH:mm:ss.fff'Z'},{ms},{points.Values[i]:R}\n");
-        }
-
-        var name = points.Series.Replace('/', '_') + ".csv";
-        return Results.File(System.Text.Encoding.UTF8.GetBytes(text.ToString()), "text/csv; charset=utf-8", name);
     }
 
     private static IResult BadRequest(string message) => Results.BadRequest(new ErrorResponse(message));

@@ -53,6 +53,34 @@ internal sealed class PointsJsonResult(PointSet points) : IResult
 }
 
 /// <summary>
+/// Points as CSV for spreadsheets: an RFC 3339 time column, Unix ms, and the value in the series' unit. Written
+/// to the response as it goes, so a million points cost the response's buffer, not a copy of the whole text.
+/// </summary>
+internal sealed class PointsCsvResult(PointSet points) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var response = httpContext.Response;
+        response.ContentType = "text/csv; charset=utf-8";
+        response.Headers.ContentDisposition = new System.Net.Http.Headers.ContentDispositionHeaderValue("attachment") { FileName = points.Series.Replace('/', '_') + ".csv" }.ToString();
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        await using var text = new StreamWriter(response.BodyWriter.AsStream(), new System.Text.UTF8Encoding(false), 64 * 1024);
+        var valueColumn = points.Agg ?? "value";
+        await text.WriteAsync($"time,unix_ms,{valueColumn}{(points.Unit.Length > 0 ? $" ({points.Unit})" : string.Empty)}\n");
+        for (var i = 0; i < points.Times.Length; i++)
+        {
+            var ms = points.Times[i];
+            await text.WriteAsync(string.Create(culture, $"{DateTimeOffset.FromUnixTimeMilliseconds(ms):yyyy-MM-dd'T'HH:mm:ss.fff'Z'},{ms},{points.Values[i]:R}\n"));
+            if ((i + 1) % 8192 == 0)
+                await text.FlushAsync(httpContext.RequestAborted);
+        }
+
+        await text.FlushAsync(httpContext.RequestAborted);
+    }
+}
+
+/// <summary>
 /// The same points as little-endian float64 columns (<c>format=binary</c>): all times (Unix ms), then all values;
 /// what the answer is about goes in <c>X-Grid-*</c> headers. A browser reads it with one <c>Float64Array</c>, with
 /// no number formatting or parsing on either side: a day of 1 Hz data is 1.4 MB and copies straight out.

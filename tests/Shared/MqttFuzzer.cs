@@ -116,7 +116,7 @@ internal sealed class MqttFuzzer(IPEndPoint broker, int seed, IPAddress? from = 
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
-    /// <summary>Connections the broker would not even accept (TCP refused or reset before the write).</summary>
+    /// <summary>Connections the broker would not even accept (TCP connect refused).</summary>
     public long RefusedConnects => Interlocked.Read(ref _refusedConnects);
 
     /// <summary>Sends at least <paramref name="packets"/> packets over <paramref name="parallel"/> connections at a time.</summary>
@@ -134,11 +134,13 @@ internal sealed class MqttFuzzer(IPEndPoint broker, int seed, IPAddress? from = 
         {
             var (bytes, count) = Connection(random, worker, n++);
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, LingerState = new LingerOption(true, 0) };
+            var connected = false;
             try
             {
                 if (from is not null)
                     socket.Bind(new IPEndPoint(from, 0));
                 await socket.ConnectAsync(broker, cancellationToken);
+                connected = true;
                 Interlocked.Increment(ref _connections);
                 await socket.SendAsync(bytes, cancellationToken);
                 Interlocked.Add(ref _packets, count);
@@ -165,7 +167,9 @@ internal sealed class MqttFuzzer(IPEndPoint broker, int seed, IPAddress? from = 
             }
             catch (SocketException)
             {
-                Interlocked.Increment(ref _refusedConnects);
+                // After connecting, a reset is the broker hanging up on broken input: expected.
+                if (!connected)
+                    Interlocked.Increment(ref _refusedConnects);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

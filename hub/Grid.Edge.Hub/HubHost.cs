@@ -85,7 +85,7 @@ public static class HubHost
             sp.GetRequiredService<ILogger<MqttUserDirectory>>()));
         services.AddSingleton<MqttSessionOwners>();
         services.AddSingleton<ConnectThrottle>();
-        services.AddSingleton(new RetainedQuota(options.MaxRetainedMessages, options.MaxRetainedBytes));
+        services.AddSingleton(new RetainedQuota(options.MaxRetainedMessages, Math.Min(options.MaxRetainedBytes, options.MaxPayloadBytes)));
         services.AddSingleton<MqttConnectionPolicy>();
         services.AddSingleton<Security.Pairing.DevicePairing>();
         services.AddHostedService<RevokedSessionGuard>();

@@ -306,8 +306,41 @@ public sealed class MqttAclMatrixTests(ITestOutputHelper output) : IAsyncLifetim
             }
         }
 
+        // Mosquitto's mosquitto_sub as the device, over 3.1.1 and 5, killed so that the broker publishes its will
+        // (from its own address, allowed cases first: refusals back off per address).
+        var server = _hub.Services.GetRequiredService<MqttServer>();
+        var mosquittoCases = new[] { "mqttv311", "mqttv5" }
+            .SelectMany(version => new[] { Target.OwnStatus, Target.OwnReading, Target.OtherStatus, Target.Alerts, Target.Foreign }.Select(target => (Version: version, Target: target)))
+            .OrderBy(c => MayPublish(Device, c.Target) ? 0 : 1)
+            .ToList();
+        foreach (var (version, target) in mosquittoCases)
+        {
+            n++;
+            var retain = target is Target.OwnStatus or Target.OtherStatus;
+            var allowed = retain ? MayRetain(Device, target) : MayPublish(Device, target);
+            var topic = TopicOf(target, n);
+            var payload = "will-" + n;
+            cases.Add((Device, target, topic, payload, retain, allowed));
+            var id = Device.ClientId("mw" + n);
+            List<string> args = ["-h", "127.0.0.1", "-A", "127.0.0.3", "-p", Port, "-V", version, "-i", id, "-u", DeviceA, "-P", Passwords[DeviceA], "-t", $"grid/{DeviceA}/config/x", "--will-topic", topic, "--will-payload", payload, "--will-qos", "1"];
+            if (retain)
+                args.Add("--will-retain");
+            using var process = Mosquitto.Subscribe([.. args]);
+            if (allowed)
+            {
+                await Eventually.WaitForAsync(async () => (await server.GetClientsAsync()).Any(c => c.Id == id), connected => connected, $"mosquitto_sub {version} with a will on {topic} to connect");
+                process.Dispose(); // SIGKILL: no DISCONNECT
+                await Eventually.WaitForAsync(() => Task.FromResult(watcher.Has(topic, payload)), seen => seen, $"the will of mosquitto_sub {version} on {topic}");
+            }
+            else
+            {
+                await Eventually.WaitForAsync(() => Task.FromResult(process.HasExited), exited => exited, $"mosquitto_sub {version} with a will on {topic} to be refused");
+                Assert.Contains("not authori", process.Output, StringComparison.OrdinalIgnoreCase);
+            }
+        }
+
         // MQTT 5 with MQTTnet: the same rule.
-        var v5 = await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(Device, "will-v5", MqttProtocolVersion.V500, configure: b => b.WithWillTopic($"grid/{DeviceB}/status").WithWillPayload("will-v5").WithWillRetain()));
+        var v5 = await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(Device, "will-v5", MqttProtocolVersion.V500, Attacker, b => b.WithWillTopic($"grid/{DeviceB}/status").WithWillPayload("will-v5").WithWillRetain()));
         Assert.Contains("NotAuthorized", v5.ToString(), StringComparison.Ordinal);
 
         await watcher.SentinelAsync(_hub.Mqtt);

@@ -169,4 +169,34 @@ public sealed class MqttConnectGuardTests : IAsyncLifetime
         await Assert.ThrowsAsync<MqttConnectionRefusedException>(() => TestMqtt.ConnectAsync(_hub.Mqtt, "dev", MqttProtocolVersion.V500, "dev", "dev-password", from: IPAddress.Parse("127.0.0.10")));
         Assert.True(UsersFile.Split(UsersFile.Read(Path.Combine(_hub.DataDir, "mqtt-users"))["svc"]).Service);
     }
+
+    [Theory]
+    [InlineData("oversize remaining length", new byte[] { 0x10, 0xFF, 0xFF, 0xFF, 0x7F, 0x00, 0x04 }, false)]
+    [InlineData("five length bytes", new byte[] { 0x10, 0x80, 0x80, 0x80, 0x80, 0x01 }, false)]
+    [InlineData("CONNECT cut short, then half-closed", new byte[] { 0x10, 0x20, 0x00, 0x04, 0x4D, 0x51 }, true)]
+    public async Task Broken_framing_ends_the_connection_at_once(string what, byte[] bytes, bool halfClose)
+    {
+        var before = (await _hub.GetAsync<HealthResponse>("/api/health"))!.Mqtt.ClientProtocolErrors;
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(_hub.Mqtt);
+        await socket.SendAsync(bytes);
+        if (halfClose)
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+
+        // Without the guard MQTTnet waits for 268 MB that never come, or re-reads the partial packet until its
+        // 100 s communication timeout; the hub closes such connections at once.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            Assert.Equal(0, await socket.ReceiveAsync(new byte[16], timeout.Token));
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // Reset: closed all the same.
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), what);
+        await Eventually.WaitForAsync(async () => (await _hub.GetAsync<HealthResponse>("/api/health"))!.Mqtt.ClientProtocolErrors, errors => errors > before, $"{what} to count as a protocol error");
+    }
 }

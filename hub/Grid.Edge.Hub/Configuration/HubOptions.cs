@@ -39,7 +39,7 @@ public sealed class HubOptions
     /// <summary>Most retained messages the broker keeps (the hub's own alerts are never refused).</summary>
     public int MaxRetainedMessages { get; set; } = 10_000;
 
-    /// <summary>Largest payload of a retained message.</summary>
+    /// <summary>Largest payload of a retained message (no more than <see cref="MaxPayloadBytes"/> in effect).</summary>
     public int MaxRetainedBytes { get; set; } = 16 * 1024;
 
     public int MaxFutureSkewSeconds { get; set; } = 300;
@@ -107,8 +107,8 @@ public sealed class HubOptions
             problems.Add($"MaxBatchReadings {MaxBatchReadings} must be between 1 and 1000000.");
         if (MaxRetainedMessages is < 1 or > 1_000_000)
             problems.Add($"MaxRetainedMessages {MaxRetainedMessages} must be between 1 and 1000000.");
-        if (MaxRetainedBytes < 16 || MaxRetainedBytes > MaxPayloadBytes)
-            problems.Add($"MaxRetainedBytes {MaxRetainedBytes} must be between 16 and MaxPayloadBytes ({MaxPayloadBytes}).");
+        if (MaxRetainedBytes is < 16 or > 16 * 1024 * 1024)
+            problems.Add($"MaxRetainedBytes {MaxRetainedBytes} must be between 16 and 16777216.");
         if (MaxFutureSkewSeconds is < 0 or > 86_400)
             problems.Add($"MaxFutureSkewSeconds {MaxFutureSkewSeconds} must be between 0 and 86400.");
         if (CommitDelayMs is < 0 or > 1000)

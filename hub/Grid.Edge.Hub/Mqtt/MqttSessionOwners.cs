@@ -17,6 +17,7 @@ internal sealed class MqttSessionOwners
 {
     // A validated CONNECT whose connection never completed (the socket died) stops blocking its client id after this.
     private static readonly TimeSpan ClaimLifetime = TimeSpan.FromSeconds(30);
+    private const int MaxClaims = 1024;
 
     private static readonly FieldInfo ConnectedPacketField = typeof(ClientConnectedEventArgs)
         .GetFields(BindingFlags.Instance | BindingFlags.NonPublic)
@@ -45,12 +46,24 @@ internal sealed class MqttSessionOwners
                 holder = claim.Identity;
             if (holder is not null && holder.Principal != identity.Principal)
                 return false;
+            if (_claims.Count >= MaxClaims)
+                DropExpiredClaims(now);
             _claims[clientId] = (identity, now);
         }
 
         _validated.AddOrUpdate(connect, identity);
         holder = null;
         return true;
+    }
+
+    // Under _gate. Claims of connections that never completed (the socket died after validation) go once expired.
+    private void DropExpiredClaims(long now)
+    {
+        foreach (var (clientId, claim) in _claims.ToList())
+        {
+            if (_time.GetElapsedTime(claim.Since, now) >= ClaimLifetime)
+                _claims.Remove(clientId);
+        }
     }
 
     /// <summary>Called when a connection has its session and before it reads: its own identity goes on the session.</summary>
@@ -77,6 +90,8 @@ internal sealed class MqttSessionOwners
             // Only the session that was bound last: a late delete of an older one leaves its successor's owner.
             if (_owners.TryGetValue(clientId, out var owner) && ReferenceEquals(owner, identity))
                 _owners.Remove(clientId);
+            if (_claims.TryGetValue(clientId, out var claim) && ReferenceEquals(claim.Identity, identity))
+                _claims.Remove(clientId);
         }
     }
 

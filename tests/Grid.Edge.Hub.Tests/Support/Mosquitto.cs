@@ -44,6 +44,7 @@ internal static class Mosquitto
     {
         private readonly Process _process;
         private readonly StringBuilder _output = new();
+        private bool _disposed;
 
         public Subscriber(Process process)
         {
@@ -63,6 +64,8 @@ internal static class Mosquitto
             }
         }
 
+        public bool HasExited => _process.HasExited;
+
         public IReadOnlyList<string> Lines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
         private void Append(string? line)
@@ -75,6 +78,9 @@ internal static class Mosquitto
 
         public void Dispose()
         {
+            if (_disposed)
+                return;
+            _disposed = true;
             if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: true);

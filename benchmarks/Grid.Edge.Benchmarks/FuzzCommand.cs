@@ -41,9 +41,10 @@ internal static class FuzzCommand
             }
         });
 
-        while (Interlocked.Read(ref acked) < 50)
-            await Task.Delay(10);
-        var before = await MemoryAsync(http); // once the hub has warmed up (its first collection has run)
+        // Once the hub has warmed up: the runtime reports its heap from the last collection, so wait for the first.
+        var before = await MemoryAsync(http);
+        for (var wait = Stopwatch.StartNew(); (before.Heap == 0 || Interlocked.Read(ref acked) < 50) && wait.Elapsed < TimeSpan.FromSeconds(30); before = await MemoryAsync(http))
+            await Task.Delay(100);
 
         // From its own loopback address, as an attacker elsewhere on the LAN would be.
         var fuzzer = new MqttFuzzer(new IPEndPoint(IPAddress.Loopback, hub.MqttPort), seed, IPAddress.Parse("127.0.0.7"));

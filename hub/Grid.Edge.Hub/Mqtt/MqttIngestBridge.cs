@@ -26,6 +26,9 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         server.ClientConnectedAsync += args =>
         {
             owners.Bind(args);
+
+            // Topic aliases belong to a connection, not to the session it may resume.
+            TopicAliases.Remove(args.SessionItems);
             return Task.CompletedTask;
         };
         server.SessionDeletedAsync += args =>

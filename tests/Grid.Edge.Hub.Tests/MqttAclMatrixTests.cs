@@ -278,16 +278,24 @@ public sealed class MqttAclMatrixTests(ITestOutputHelper output) : IAsyncLifetim
         await using var watcher = await Watcher.StartAsync(_hub.Mqtt);
         var cases = new List<(Party Party, Target Target, string Topic, string Payload, bool Retain, bool Allowed)>();
         var n = 100;
+
+        // Wills on status topics are retained (as the agent's are); the others are not.
+        (string Topic, string Payload, bool Retain, bool Allowed) NewCase(Party party, Target target)
+        {
+            n++;
+            var retain = target is Target.OwnStatus or Target.OtherStatus;
+            var allowed = retain ? MayRetain(party, target) : MayPublish(party, target);
+            var topic = TopicOf(target, n);
+            var payload = "will-" + n;
+            cases.Add((party, target, topic, payload, retain, allowed));
+            return (topic, payload, retain, allowed);
+        }
+
         foreach (var party in Parties)
         {
             foreach (var target in new[] { Target.OwnStatus, Target.OwnReading, Target.OtherStatus, Target.OtherReading, Target.Alerts, Target.Foreign })
             {
-                n++;
-                var retain = target is Target.OwnStatus or Target.OtherStatus;
-                var allowed = retain ? MayRetain(party, target) : MayPublish(party, target);
-                var topic = TopicOf(target, n);
-                var payload = "will-" + n;
-                cases.Add((party, target, topic, payload, retain, allowed));
+                var (topic, payload, retain, allowed) = NewCase(party, target);
                 try
                 {
                     var socket = await RawMqtt.ConnectWithWillAsync(_hub.Mqtt, party.ClientId("will" + n), topic, payload, party.User, party.User is null ? null : Passwords[party.User], retain);
@@ -315,12 +323,7 @@ public sealed class MqttAclMatrixTests(ITestOutputHelper output) : IAsyncLifetim
             .ToList();
         foreach (var (version, target) in mosquittoCases)
         {
-            n++;
-            var retain = target is Target.OwnStatus or Target.OtherStatus;
-            var allowed = retain ? MayRetain(Device, target) : MayPublish(Device, target);
-            var topic = TopicOf(target, n);
-            var payload = "will-" + n;
-            cases.Add((Device, target, topic, payload, retain, allowed));
+            var (topic, payload, retain, allowed) = NewCase(Device, target);
             var id = Device.ClientId("mw" + n);
             List<string> args = ["-h", "127.0.0.1", "-A", "127.0.0.3", "-p", Port, "-V", version, "-i", id, "-u", DeviceA, "-P", Passwords[DeviceA], "-t", $"grid/{DeviceA}/config/x", "--will-topic", topic, "--will-payload", payload, "--will-qos", "1"];
             if (retain)

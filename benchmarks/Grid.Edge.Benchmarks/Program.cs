@@ -26,6 +26,10 @@ const string Usage = """
                                      publisher sending the same messages from memory. Default 3 runs.
       derived [--days D] [--runs R]  Derived weather on a station's backfill (7 metrics a minute, default 7 days):
                                      storing it against storing and deriving everything from it. Default 3 runs.
+      fuzz [--packets N] [--seed S]  MQTT fuzzing (the tests' seeded fuzzer, 8 connections at a time from another
+                                     loopback address) against the hub while a device publishes QoS 1 readings:
+                                     packets/s, connections served, the device's acks, the hub's memory growth.
+                                     Default 1000000 packets, seed 1303.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
     """;
@@ -44,6 +48,8 @@ string? shape = null;
 var batch = 1000;
 var columns = false;
 var json = false;
+var packets = 1_000_000L;
+var seed = 1303;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -68,6 +74,12 @@ for (var i = 1; i < args.Length; i++)
             break;
         case "--json":
             json = true;
+            break;
+        case "--packets" when i + 1 < args.Length:
+            packets = long.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--seed" when i + 1 < args.Length:
+            seed = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
         case "--runs" when i + 1 < args.Length:
             runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -96,6 +108,7 @@ return args[0] switch
     "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3, json),
     "w5" => await StorageCommand.RunAsync(hubDll, points, shape, batch, columns, runs > 0 ? runs : 1),
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
+    "fuzz" => await FuzzCommand.RunAsync(hubDll, packets, seed),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };
 

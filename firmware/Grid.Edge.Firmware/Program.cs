@@ -49,7 +49,7 @@ public static class Program
             power,
             new FlashMemory(RingPath, RingBytes),
             new WifiNetwork(board.WifiSsid, board.WifiPassword),
-            new M2MqttLink(board.HubHost, board.HubPort, options.DeviceId, board.MqttUser, board.MqttPassword),
+            new M2MqttLink(board.HubHost, board.HubPort, ClientId(board.MqttUser, options.DeviceId), board.MqttUser, board.MqttPassword),
             bme,
             anemometer,
             supply);
@@ -74,6 +74,10 @@ public static class Program
             + ", sleeping " + (sleep / 1000) + " s");
         power.DeepSleep(sleep);
     }
+
+    /// <summary>The hub takes a user's client ids as its user name or "user:anything"; a paired station's user is its id.</summary>
+    private static string ClientId(string user, string deviceId) =>
+        user == null || user.Length == 0 || user == deviceId ? deviceId : user + ":" + deviceId;
 
     private static string LoadSettings(StationOptions options, BoardSettings board)
     {

@@ -83,6 +83,9 @@ public static class HubHost
             options.ResolvedUsersFile,
             HubConfiguration.ConfiguredUsers(builder.Configuration),
             sp.GetRequiredService<ILogger<MqttUserDirectory>>()));
+        services.AddSingleton<MqttSessionOwners>();
+        services.AddSingleton<ConnectThrottle>();
+        services.AddSingleton(new RetainedQuota(options.MaxRetainedMessages, Math.Min(options.MaxRetainedBytes, options.MaxPayloadBytes)));
         services.AddSingleton<MqttConnectionPolicy>();
         services.AddSingleton<Security.Pairing.DevicePairing>();
         services.AddHostedService<RevokedSessionGuard>();
@@ -113,6 +116,7 @@ public static class HubHost
             kestrel.Listen(address, options.MqttPort, listen =>
             {
                 endpoints.MqttListener = listen;
+                listen.Use(MqttFrameLimit.Middleware(MqttFrameLimit.MaxRemainingLength(options.MaxPayloadBytes)));
                 listen.UseMqtt();
             });
             kestrel.Listen(address, options.HttpPort, listen => endpoints.HttpListener = listen);

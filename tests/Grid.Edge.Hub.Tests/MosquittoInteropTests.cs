@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Tests.Support;
@@ -12,30 +11,7 @@ public sealed class MosquittoInteropTests(HubFixture fixture) : IClassFixture<Hu
 
     private string Port => _hub.Mqtt.Port.ToString(CultureInfo.InvariantCulture);
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string tool, params string[] args)
-    {
-        var path = Path.Combine("/usr/bin", tool);
-        if (!File.Exists(path))
-            throw new InvalidOperationException($"{tool} is missing: install Debian's mosquitto-clients (tests/run-tests.sh does).");
-        var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{tool} did not finish in 30 s");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(string tool, params string[] args) => Mosquitto.RunAsync(tool, args);
 
     [Fact]
     public async Task Mosquitto_pub_readings_are_stored_over_mqtt_3_1_1_and_5()

@@ -101,9 +101,12 @@ internal sealed class HubPublisher(
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var (user, password, host, port) = Credentials();
+
+        // The hub takes a user's client ids as its user name or "<user>:<anything>"; a paired device's user is its id.
+        var clientId = user.Length == 0 || user == options.DeviceId ? options.DeviceId : user + ":" + options.DeviceId;
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(host, port)
-            .WithClientId(options.DeviceId)
+            .WithClientId(clientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanSession()
             .WithTimeout(TimeSpan.FromSeconds(10))

@@ -25,9 +25,6 @@ public sealed class AlertService(
     TimeProvider time,
     ILogger<AlertService> logger) : BackgroundService
 {
-    /// <summary>The client id of the hub's own messages; the broker lets it publish anywhere.</summary>
-    public const string HubClientId = "grid-hub";
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly Channel<string> _dirty = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _sync = new();
@@ -188,6 +185,8 @@ public sealed class AlertService(
             .WithRetainFlag()
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build();
-        await server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = HubClientId });
+        // Injected without session items of its own, the message carries the broker's: that, not the sender id
+        // (which any client could send), is what lets it publish where devices may not.
+        await server.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = Security.ClientIds.Hub });
     }
 }

@@ -83,6 +83,8 @@ internal static class ApiEndpoints
         LiveFeed live,
         MqttServer mqtt,
         MqttNetLogBridge mqttLog,
+        Security.ConnectThrottle throttle,
+        RetainedQuota retained,
         HubEndpoints endpoints,
         IOptions<HubOptions> options,
         Derived.DerivedWeather derived,
@@ -95,7 +97,13 @@ internal static class ApiEndpoints
             "ok",
             version,
             Math.Round((time.GetUtcNow() - endpoints.StartedAt).TotalSeconds, 1),
-            new MqttHealth(endpoints.Mqtt?.ToString(), clients, mqttLog.ClientProtocolErrors),
+            new MqttHealth(endpoints.Mqtt?.ToString(), clients, mqttLog.ClientProtocolErrors)
+            {
+                RefusedConnects = throttle.Failures,
+                ThrottledConnects = throttle.Throttled,
+                RetainedMessages = retained.Count,
+                RetainedRefused = retained.Refused,
+            },
             new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir),
             new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected),
             live.ListenerCount,

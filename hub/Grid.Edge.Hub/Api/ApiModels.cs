@@ -27,7 +27,19 @@ public sealed record MemoryHealth(double ResidentMb, double ManagedHeapMb, doubl
 /// </summary>
 public sealed record DerivedHealth(long Readings, int PendingInputs, long SkippedInputs, long ImplausibleRainSteps);
 
-public sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtocolErrors);
+public sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtocolErrors)
+{
+    /// <summary>CONNECTs refused: bad credentials, reserved or foreign client ids, takeovers, wills not allowed.</summary>
+    public long RefusedConnects { get; init; }
+
+    /// <summary>CONNECTs refused without a look because their address was backing off after refusals.</summary>
+    public long ThrottledConnects { get; init; }
+
+    public int RetainedMessages { get; init; }
+
+    /// <summary>Retained messages refused for their size or because the broker keeps as many as allowed.</summary>
+    public long RetainedRefused { get; init; }
+}
 
 public sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long Commits, string DataDir);
 

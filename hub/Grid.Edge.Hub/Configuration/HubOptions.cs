@@ -36,6 +36,12 @@ public sealed class HubOptions
 
     public int MaxBatchReadings { get; set; } = 10_000;
 
+    /// <summary>Most retained messages the broker keeps (the hub's own alerts are never refused).</summary>
+    public int MaxRetainedMessages { get; set; } = 10_000;
+
+    /// <summary>Largest payload of a retained message (no more than <see cref="MaxPayloadBytes"/> in effect).</summary>
+    public int MaxRetainedBytes { get; set; } = 16 * 1024;
+
     public int MaxFutureSkewSeconds { get; set; } = 300;
 
     /// <summary>Extra time the store lingers to group more appends into one commit.</summary>
@@ -108,6 +114,10 @@ public sealed class HubOptions
             problems.Add($"MaxPayloadBytes {MaxPayloadBytes} must be between 256 and 16777216.");
         if (MaxBatchReadings is < 1 or > 1_000_000)
             problems.Add($"MaxBatchReadings {MaxBatchReadings} must be between 1 and 1000000.");
+        if (MaxRetainedMessages is < 1 or > 1_000_000)
+            problems.Add($"MaxRetainedMessages {MaxRetainedMessages} must be between 1 and 1000000.");
+        if (MaxRetainedBytes is < 16 or > 16 * 1024 * 1024)
+            problems.Add($"MaxRetainedBytes {MaxRetainedBytes} must be between 16 and 16777216.");
         if (MaxFutureSkewSeconds is < 0 or > 86_400)
             problems.Add($"MaxFutureSkewSeconds {MaxFutureSkewSeconds} must be between 0 and 86400.");
         if (CommitDelayMs is < 0 or > 1000)

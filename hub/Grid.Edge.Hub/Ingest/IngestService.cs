@@ -46,13 +46,13 @@ public sealed class IngestService(
 
     public long ReadingsRejected => rejections.Total;
 
-    /// <summary>Records a message refused because its sender may not publish there; nothing of it is decoded.</summary>
-    public IngestOutcome Refuse(string topic, string? user, string? clientId)
+    /// <summary>Records a message refused because its sender may not publish there (or retain it); nothing of it is decoded.</summary>
+    public IngestOutcome Refuse(string topic, string? user, string? clientId, string? why = null)
     {
         var device = GridTopic.TryParse(topic, out var parsed, out _) ? parsed.Device : null;
         rejections.Record(
             topic,
-            new Rejection(RejectReason.NotAuthorized, $"user '{user}' may publish only under grid/{user}/ (topic '{ReadingDecoder.Printable(topic)}')", device, parsed.Metric),
+            new Rejection(RejectReason.NotAuthorized, $"{why ?? $"user '{user}' may publish only under grid/{user}/"} (topic '{ReadingDecoder.Printable(topic)}')", device, parsed.Metric),
             clientId);
         return new IngestOutcome(0, 0, 1) { NotAuthorized = true };
     }

@@ -51,9 +51,10 @@ internal static class DurableAcknowledgements
         var outcome = await ingest.WaitAsync(args.CancellationToken);
         if (outcome.NotAuthorized)
         {
-            if (args.Packet is MqttPubAckPacket refused)
+            // The broker's own refusal (a quota, an invalid topic name) says more than "not authorized".
+            if (args.Packet is MqttPubAckPacket { ReasonCode: MqttPubAckReasonCode.Success or MqttPubAckReasonCode.NoMatchingSubscribers } refused)
                 refused.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
-            else if (args.Packet is MqttPubRecPacket refusedRec)
+            else if (args.Packet is MqttPubRecPacket { ReasonCode: MqttPubRecReasonCode.Success or MqttPubRecReasonCode.NoMatchingSubscribers } refusedRec)
                 refusedRec.ReasonCode = MqttPubRecReasonCode.NotAuthorized;
         }
         else if (outcome.AllRejected)

@@ -10,8 +10,12 @@ using MQTTnet.Server;
 
 namespace Grid.Edge.Hub.Mqtt;
 
-/// <summary>Connects the embedded broker to the hub: authentication, ingest of <c>grid/</c> messages, durable acks.</summary>
-internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy policy, IngestService ingest)
+/// <summary>
+/// Connects the embedded broker to the hub: authentication, the ACL, ingest of <c>grid/</c> messages, durable acks.
+/// Every message is judged by the identity of the connection that sent it; a refused one is neither delivered nor
+/// retained. The hub's own messages are those injected with the broker's own session items, which no connection has.
+/// </summary>
+internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy policy, MqttSessionOwners owners, RetainedQuota retained, IngestService ingest)
 {
     // MQTT 5 topic aliases are resolved by the broker after the inbound interceptor runs, so we keep our own map.
     private static readonly ConditionalWeakTable<IDictionary, ConcurrentDictionary<ushort, string>> TopicAliases = new();
@@ -19,6 +23,19 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
     public void Attach()
     {
         server.ValidatingConnectionAsync += policy.ValidateAsync;
+        server.ClientConnectedAsync += args =>
+        {
+            owners.Bind(args);
+
+            // Topic aliases belong to a connection, not to the session it may resume.
+            TopicAliases.Remove(args.SessionItems);
+            return Task.CompletedTask;
+        };
+        server.SessionDeletedAsync += args =>
+        {
+            owners.Forget(args.Id, args.SessionItems);
+            return Task.CompletedTask;
+        };
         server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
         server.InterceptingPublishAsync += OnPublishAsync;
         server.InterceptingSubscriptionAsync += OnSubscribeAsync;
@@ -35,8 +52,8 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
             return Task.CompletedTask;
         var identity = ClientIdentity.Of(args.SessionItems);
         Task<IngestOutcome> pending;
-        if (!identity.MayPublish(topic))
-            pending = Task.FromResult(ingest.Refuse(topic, identity.User, args.ClientId));
+        if (Refusal(identity, topic, publish.Retain, publish.Payload.Length, decide: false) is { } refused)
+            pending = Task.FromResult(ingest.Refuse(topic, identity.User, args.ClientId, refused.Why));
         else if (IsStatusTopic(topic))
             return Task.CompletedTask;
         else
@@ -59,12 +76,13 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         var topic = args.ApplicationMessage.Topic;
         if (string.IsNullOrEmpty(topic))
             return;
-        // The hub's own messages (alerts) come from no connection and may go anywhere.
-        if (args.ClientId != Alerts.AlertService.HubClientId && !ClientIdentity.Of(args.SessionItems).MayPublish(topic))
+        var identity = ReferenceEquals(args.SessionItems, server.ServerSessionItems) ? ClientIdentity.Hub : ClientIdentity.Of(args.SessionItems);
+        if (Refusal(identity, topic, args.ApplicationMessage.Retain, args.ApplicationMessage.Payload.Length, decide: true) is { } refused)
         {
             // Refused (and recorded) on the way in; it must not reach subscribers or the retained store either.
             args.ProcessPublish = false;
-            args.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
+            args.Response.ReasonCode = refused.Code;
+            args.Response.ReasonString = refused.Why;
             return;
         }
 
@@ -82,11 +100,30 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         {
             args.ProcessSubscription = false;
             args.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
-            args.Response.ReasonString = $"a device may subscribe only to grid/{identity.User}/config/...";
+            args.Response.ReasonString = identity.Limits;
         }
 
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Why <paramref name="identity"/> may not publish this, or null. With <paramref name="decide"/> a retained
+    /// message is taken into the retained quota; without, the quota is only asked.
+    /// </summary>
+    private (MqttPubAckReasonCode Code, string Why)? Refusal(ClientIdentity identity, string topic, bool retain, long payloadBytes, bool decide)
+    {
+        if (!IsValidTopicName(topic))
+            return (MqttPubAckReasonCode.TopicNameInvalid, "a topic name may not hold + # or NUL");
+        if (!identity.MayPublish(topic) || (retain && !identity.MayRetain(topic)))
+            return (MqttPubAckReasonCode.NotAuthorized, identity.Limits);
+        if (!retain)
+            return null;
+        var exempt = identity.Kind == ClientKind.Hub;
+        var over = decide ? retained.TryAccept(topic, payloadBytes, exempt) : retained.WouldRefuse(topic, payloadBytes, exempt);
+        return over is null ? null : (MqttPubAckReasonCode.QuotaExceeded, over);
+    }
+
+    private static bool IsValidTopicName(string topic) => topic.AsSpan().IndexOfAny('+', '#', '\0') < 0;
 
     private static bool IsStatusTopic(string topic) =>
         topic.EndsWith("/" + GridTopic.StatusSegment, StringComparison.Ordinal) && GridTopic.IsGridTopic(topic);

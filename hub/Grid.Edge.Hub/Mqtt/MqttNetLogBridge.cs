@@ -23,7 +23,7 @@ internal sealed class MqttNetLogBridge(ILoggerFactory loggers, TimeProvider time
 
     public void Publish(MqttNetLogLevel logLevel, string source, string message, object[] parameters, Exception exception)
     {
-        var clientFault = exception is MqttProtocolViolationException or MqttCommunicationException;
+        var clientFault = IsClientFault(exception);
         if (clientFault)
             Interlocked.Increment(ref _clientProtocolErrors);
 
@@ -55,6 +55,20 @@ internal sealed class MqttNetLogBridge(ILoggerFactory loggers, TimeProvider time
 
         logger.Log(level, exception, text);
 #pragma warning restore CA2254
+    }
+
+    /// <summary>A client broke the protocol, or dropped or reset its connection (a device losing power does).</summary>
+    private static bool IsClientFault(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is MqttProtocolViolationException or MqttCommunicationException
+                or Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException
+                or System.Net.Sockets.SocketException)
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>-1 to suppress; otherwise how many were suppressed since the last line of this kind.</summary>

@@ -21,6 +21,7 @@ internal sealed class RetainedMessageFile(
     HubOptions options,
     DeviceRegistry devices,
     ReadingDecoder decoder,
+    RetainedQuota quota,
     ILogger<RetainedMessageFile> logger) : BackgroundService
 {
     public const string FileName = "retained.json";
@@ -42,6 +43,7 @@ internal sealed class RetainedMessageFile(
         };
         server.RetainedMessagesClearedAsync += _ =>
         {
+            quota.Clear();
             lock (_gate)
                 _pending = [];
             return Task.CompletedTask;
@@ -139,6 +141,7 @@ internal sealed class RetainedMessageFile(
             }
         }
 
+        quota.Seed(args.LoadedRetainedMessages.Select(m => m.Topic));
         logger.LogInformation("Loaded {Count} retained messages from {Path}", args.LoadedRetainedMessages.Count, Path);
         return Task.CompletedTask;
     }

@@ -3,10 +3,15 @@ using MQTTnet.Server;
 
 namespace Grid.Edge.Hub.Mqtt;
 
-/// <summary>Closes the sessions of users that were removed (a revoked device must not keep publishing on an old connection).</summary>
+/// <summary>
+/// Closes the connections of users whose credentials were removed or changed (a new password, or a device made a
+/// service or back), within about a second: each connection keeps the users-file entry it was verified against, and
+/// any other entry now means its credentials are no longer the ones it proved. The identity is marked revoked first,
+/// so nothing it sends meanwhile (nor its will) is delivered.
+/// </summary>
 internal sealed class RevokedSessionGuard(MqttServer server, MqttUserDirectory users, ILogger<RevokedSessionGuard> logger) : BackgroundService
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -15,20 +20,39 @@ internal sealed class RevokedSessionGuard(MqttServer server, MqttUserDirectory u
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                if (!server.IsStarted)
-                    continue;
-                foreach (var client in await server.GetClientsAsync())
-                {
-                    var identity = ClientIdentity.Of(client.Session.Items);
-                    if (string.IsNullOrEmpty(identity.User) || users.Exists(identity.User))
-                        continue;
-                    logger.LogWarning("Closing the session of {ClientId}: user '{User}' was removed", client.Id, identity.User);
-                    await client.DisconnectAsync(new MqttServerClientDisconnectOptions { ReasonCode = MQTTnet.Protocol.MqttDisconnectReasonCode.NotAuthorized, ReasonString = "credentials revoked" });
-                }
+                if (server.IsStarted)
+                    await CloseRevokedAsync();
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    private async Task CloseRevokedAsync()
+    {
+        foreach (var client in await server.GetClientsAsync())
+        {
+            var identity = ClientIdentity.Of(client.Session.Items);
+            if (identity.Kind is not (ClientKind.Device or ClientKind.Service))
+                continue;
+            var current = users.EntryOf(identity.User!);
+            if (current == identity.Credential)
+                continue;
+            identity.Revoke();
+            logger.LogWarning(
+                "Closing the connection of {ClientId}: the credentials of user '{User}' were {Change}",
+                client.Id,
+                identity.User,
+                current is null ? "removed" : "changed");
+            try
+            {
+                await client.DisconnectAsync(new MqttServerClientDisconnectOptions { ReasonCode = MQTTnet.Protocol.MqttDisconnectReasonCode.NotAuthorized, ReasonString = "credentials revoked or changed" });
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+            {
+                // It went away by itself meanwhile.
+            }
         }
     }
 }

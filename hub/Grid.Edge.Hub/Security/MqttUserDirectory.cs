@@ -13,10 +13,12 @@ public sealed class MqttUserDirectory
     private readonly string _path;
     private readonly IReadOnlyDictionary<string, string> _configured;
     private readonly ILogger _logger;
+    private static readonly TimeSpan RacyWindow = TimeSpan.FromSeconds(2);
     private readonly Lock _gate = new();
     private readonly Dictionary<string, string> _ephemeral = new(StringComparer.Ordinal);
     private Dictionary<string, string> _fromFile = new(StringComparer.Ordinal);
     private DateTime _loadedWriteTime = DateTime.MinValue;
+    private DateTime _loadedAt = DateTime.MinValue;
     private long _loadedLength = -1;
 
     public MqttUserDirectory(string path, IReadOnlyDictionary<string, string> configured, ILogger logger)
@@ -40,22 +42,21 @@ public sealed class MqttUserDirectory
             _ephemeral[userName] = UsersFile.Entry(PasswordHash.Create(password, iterations: 1000), service);
     }
 
-    public bool Verify(string userName, string password) => Verify(userName, password, out _);
-
-    /// <summary>Checks a password; <paramref name="service"/> says the user is a service (not restricted to one device's topics).</summary>
-    public bool Verify(string userName, string password, out bool service)
-    {
-        var entry = Lookup(userName);
-        service = false;
-        if (entry is null)
-            return false;
-        var (hash, isService) = UsersFile.Split(entry);
-        service = isService;
-        return PasswordHash.Verify(password, hash);
-    }
-
     /// <summary>True while the user exists (a revoked user's sessions are closed).</summary>
     public bool Exists(string userName) => Lookup(userName) is not null;
+
+    /// <summary>
+    /// The user's entry (salted password hash and role) when the password is right, else null. The entry is the
+    /// credential's version: a new password or role gives another entry, so sessions opened with the old one close.
+    /// </summary>
+    public string? Authenticate(string userName, string password)
+    {
+        var entry = Lookup(userName);
+        return entry is not null && PasswordHash.Verify(password, UsersFile.Split(entry).Hash) ? entry : null;
+    }
+
+    /// <summary>The user's current entry, or null when there is no such user.</summary>
+    public string? EntryOf(string userName) => Lookup(userName);
 
     public IReadOnlyCollection<string> Names
     {
@@ -86,10 +87,13 @@ public sealed class MqttUserDirectory
         var length = info.Exists ? info.Length : -1;
         lock (_gate)
         {
-            if (writeTime == _loadedWriteTime && length == _loadedLength)
+            // A change written in the same clock tick as the last read keeps time and length (a new password hash
+            // has the same length): like git's racy-file rule, a file written shortly before it was read is read again.
+            if (writeTime == _loadedWriteTime && length == _loadedLength && _loadedAt - writeTime > RacyWindow)
                 return;
             _loadedWriteTime = writeTime;
             _loadedLength = length;
+            _loadedAt = DateTime.UtcNow;
             try
             {
                 _fromFile = info.Exists ? UsersFile.Read(_path, _logger) : new Dictionary<string, string>(StringComparer.Ordinal);

@@ -1,39 +1,38 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Grid.Edge.Tests.Shared;
 
 namespace Grid.Edge.Hub.Tests.Support;
 
 /// <summary>
 /// MQTT 3.1.1 written by hand on a plain socket: a device whose connection can be dropped abruptly, the way a
-/// microcontroller losing power drops it.
+/// microcontroller losing power drops it, and packets no well-behaved library would send.
 /// </summary>
 internal static class RawMqtt
 {
-    public static async Task<Socket> ConnectWithWillAsync(IPEndPoint broker, string clientId, string willTopic, string willMessage)
+    public static async Task<Socket> ConnectWithWillAsync(IPEndPoint broker, string clientId, string willTopic, string willMessage, string? user = null, string? password = null, bool willRetain = true)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(broker);
-        var body = new List<byte>();
-        AddString(body, "MQTT");
-        body.Add(4); // protocol level 3.1.1
-        body.Add(0x02 | 0x04 | 0x08 | 0x20); // clean session, will, will QoS 1, will retain
-        body.AddRange([0, 60]); // keep alive 60 s
-        AddString(body, clientId);
-        AddString(body, willTopic);
-        AddString(body, willMessage);
-        var packet = new List<byte> { 0x10 };
-        var length = body.Count;
-        do
+        try
         {
-            var digit = (byte)(length % 128);
-            length /= 128;
-            packet.Add(length > 0 ? (byte)(digit | 0x80) : digit);
+            await socket.ConnectAsync(broker);
+            await socket.SendAsync(MqttWire.Connect(clientId, user, password, (willTopic, Encoding.UTF8.GetBytes(willMessage), willRetain)));
+            var code = await ReadConnAckAsync(socket);
+            if (code != 0)
+                throw new ConnectRefusedException(code);
+            return socket;
         }
-        while (length > 0);
-        packet.AddRange(body);
-        await socket.SendAsync(packet.ToArray());
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
+    /// <summary>The CONNACK return code (0 accepted); throws when the broker closes first.</summary>
+    public static async Task<int> ReadConnAckAsync(Socket socket)
+    {
         var connack = new byte[4];
         var read = 0;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -45,16 +44,14 @@ internal static class RawMqtt
             read += n;
         }
 
-        if (connack[0] != 0x20 || connack[3] != 0)
-            throw new IOException($"CONNACK refused: return code {connack[3]}");
-        return socket;
+        if (connack[0] != 0x20)
+            throw new IOException($"Expected CONNACK, got packet type 0x{connack[0]:x2}.");
+        return connack[3];
     }
+}
 
-    private static void AddString(List<byte> buffer, string text)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        buffer.Add((byte)(bytes.Length >> 8));
-        buffer.Add((byte)bytes.Length);
-        buffer.AddRange(bytes);
-    }
+/// <summary>The broker answered CONNECT with a non-zero return code (3.1.1: 2 identifier rejected, 4 bad credentials, 5 not authorized).</summary>
+internal sealed class ConnectRefusedException(int code) : IOException($"CONNACK refused: return code {code}")
+{
+    public int Code { get; } = code;
 }

@@ -16,16 +16,21 @@ internal static class TestMqtt
         MqttProtocolVersion version = MqttProtocolVersion.V500,
         string? user = null,
         string? password = null,
-        Action<MqttClientOptionsBuilder>? configure = null)
+        Action<MqttClientOptionsBuilder>? configure = null,
+        IPAddress? from = null)
     {
         var client = Factory.CreateMqttClient();
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(broker.Address.ToString(), broker.Port)
-            .WithClientId(clientId ?? "test-" + Guid.NewGuid().ToString("N")[..12])
+            // A user's client ids are its name or "<name>:..." (anonymous test clients take any other id).
+            .WithClientId(clientId ?? (user is null ? "test-" : user + ":") + Guid.NewGuid().ToString("N")[..12])
             .WithProtocolVersion(version)
             .WithTimeout(TimeSpan.FromSeconds(10));
         if (user is not null)
             builder.WithCredentials(user, password);
+        if (from is not null)
+            builder.WithTcpServer(tcp => tcp.LocalEndpoint = new IPEndPoint(from, 0)); // another loopback address: the hub backs off per address
+
         configure?.Invoke(builder);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         try

@@ -20,6 +20,9 @@ public enum RedeemFailure
 
     /// <summary>The code was made for another device than the one asking.</summary>
     DeviceMismatch,
+
+    /// <summary>The device id is another user's, and the code was not made for it; the code stays valid.</summary>
+    DeviceTaken,
 }
 
 /// <summary>
@@ -58,8 +61,11 @@ public sealed class PairingCodes(string path, TimeProvider time)
             return Load(time.GetUtcNow());
     }
 
-    /// <summary>Uses a code up. On success <paramref name="device"/> is the device it pairs.</summary>
-    public RedeemFailure Redeem(string code, string? requestedDevice, out string device)
+    /// <summary>
+    /// Uses a code up. On success <paramref name="device"/> is the device it pairs. <paramref name="mayPair"/> is
+    /// asked with the device and whether the code was made for it; when it says no, the code is not used up.
+    /// </summary>
+    public RedeemFailure Redeem(string code, string? requestedDevice, out string device, Func<string, bool, bool>? mayPair = null)
     {
         device = string.Empty;
         var hash = Hash(code);
@@ -74,6 +80,8 @@ public sealed class PairingCodes(string path, TimeProvider time)
             var chosen = entry.Device ?? requestedDevice;
             if (chosen is null)
                 return RedeemFailure.DeviceRequired;
+            if (mayPair is not null && !mayPair(chosen, entry.Device is not null))
+                return RedeemFailure.DeviceTaken;
             codes.Remove(entry);
             Save(codes);
             device = chosen;

@@ -17,7 +17,10 @@ namespace Grid.Edge.Hub;
 public static class HubHost
 {
     /// <summary>Builds (does not start) the hub. <paramref name="configuration"/> holds the <c>Hub</c> section and logging.</summary>
-    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null)
+    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null) => Build(configuration, logging, null);
+
+    /// <summary>As <see cref="Build(IConfiguration, Action{ILoggingBuilder}?)"/>; <paramref name="replace"/> may swap services (tests put faults under the store).</summary>
+    internal static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? replace)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -44,6 +47,7 @@ public static class HubHost
             },
             sp.GetRequiredService<ILogger<ChunkedTimeSeriesStore>>()));
         services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<ChunkedTimeSeriesStore>());
+        services.AddHostedService<Persistence.StoreWatchdog>();
         services.AddSingleton(new ReadingDecoder(new ReadingDecoderOptions
         {
             MaxPayloadBytes = options.MaxPayloadBytes,
@@ -117,6 +121,7 @@ public static class HubHost
             kestrel.Listen(address, options.HttpPort, listen => endpoints.HttpListener = listen);
         });
 
+        replace?.Invoke(services);
         var app = builder.Build();
         app.Services.GetRequiredService<MqttIngestBridge>().Attach();
         app.Services.GetRequiredService<RetainedMessageFile>().Attach();

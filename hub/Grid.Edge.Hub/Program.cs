@@ -138,7 +138,9 @@ async Task<int> RunHubAsync(ParseResult parse)
 
     Console.WriteLine(app.Services.GetRequiredService<HubEndpoints>().ReadyLine(options.DataDir));
     await app.WaitForShutdownAsync();
-    return 0;
+
+    // Non-zero when a service stopped the hub on a fatal error (the store's writer failed), so systemd restarts it.
+    return Environment.ExitCode;
 }
 
 IConfigurationRoot LoadConfiguration(ParseResult parse)

@@ -57,6 +57,12 @@ internal sealed class SimulatedDisk : StoreFiles
 
     public bool PoweredOff { get; private set; }
 
+    /// <summary>Every operation throws something no disk error is (a bug under the log).</summary>
+    public bool Buggy { get; set; }
+
+    /// <summary>While reset, every fsync waits (a slow card): the store's writer stalls and its queue fills.</summary>
+    public ManualResetEventSlim SyncGate { get; } = new(initialState: true);
+
     /// <summary>Set by the power cut: the files as they would be found afterwards (name, content).</summary>
     public Dictionary<string, byte[]>? Image { get; private set; }
 
@@ -169,6 +175,8 @@ internal sealed class SimulatedDisk : StoreFiles
         _ops++;
         if (PoweredOff)
             throw Failure(op, noSpace: false, "the power is off");
+        if (Buggy)
+            throw new InvalidOperationException("a bug below the log");
         if (_ops == CutPowerAtOp)
         {
             // The operation was under way: a write may be partly in the page cache, a commit done or not.
@@ -363,6 +371,7 @@ internal sealed class SimulatedDisk : StoreFiles
 
         public void Sync()
         {
+            disk.SyncGate.Wait(TimeSpan.FromSeconds(30));
             lock (disk._gate)
             {
                 disk.Step(DiskOp.Sync, tearing: file);

@@ -72,7 +72,8 @@ internal sealed class WriteAheadLog : IDisposable
     /// Starts an empty log in a new file renamed over the old one, and syncs the folder: after a failed write or
     /// fsync the old file's state is unknown and its handle untrustworthy (Linux forgets a failed write-back once
     /// fsync has reported it), so the new log owes nothing to either. Only for a log whose readings are all in the
-    /// chunk store.
+    /// chunk store. The new log starts with an empty record, written and synced before the rename: the log is
+    /// taken as recovered only once a write and an fsync went through again.
     /// </summary>
     public static WriteAheadLog Replace(StoreFiles files, string path, long bytesWritten)
     {
@@ -80,10 +81,13 @@ internal sealed class WriteAheadLog : IDisposable
         var file = files.Open(fresh, truncate: true);
         try
         {
-            file.Sync();
+            var log = new WriteAheadLog(file, 0);
+            log.Append([]);
+            log.Sync();
             files.Move(fresh, path);
             files.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            return new WriteAheadLog(file, 0) { BytesWritten = bytesWritten };
+            log.BytesWritten = bytesWritten;
+            return log;
         }
         catch
         {

@@ -11,7 +11,7 @@ using MQTTnet.Server;
 namespace Grid.Edge.Hub.Mqtt;
 
 /// <summary>Connects the embedded broker to the hub: authentication, ingest of <c>grid/</c> messages, durable acks.</summary>
-internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy policy, IngestService ingest)
+internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy policy, IngestService ingest, ILogger<MqttIngestBridge> logger)
 {
     // MQTT 5 topic aliases are resolved by the broker after the inbound interceptor runs, so we keep our own map.
     private static readonly ConditionalWeakTable<IDictionary, ConcurrentDictionary<ushort, string>> TopicAliases = new();
@@ -22,32 +22,30 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
         server.InterceptingPublishAsync += OnPublishAsync;
         server.InterceptingSubscriptionAsync += OnSubscribeAsync;
-        server.InterceptingOutboundPacketAsync += DurableAcknowledgements.HoldUntilDurableAsync;
+        server.InterceptingOutboundPacketAsync += args => DurableAcknowledgements.HoldUntilDurableAsync(args, server, logger);
     }
 
-    private Task OnInboundPacketAsync(InterceptingPacketEventArgs args)
+    private async Task OnInboundPacketAsync(InterceptingPacketEventArgs args)
     {
         if (args.Packet is not MqttPublishPacket publish)
-            return Task.CompletedTask;
+            return;
 
         var topic = ResolveTopic(publish, args.SessionItems);
         if (string.IsNullOrEmpty(topic))
-            return Task.CompletedTask;
+            return;
         var identity = ClientIdentity.Of(args.SessionItems);
         Task<IngestOutcome> pending;
         if (!identity.MayPublish(topic))
             pending = Task.FromResult(ingest.Refuse(topic, identity.User, args.ClientId));
         else if (IsStatusTopic(topic))
-            return Task.CompletedTask;
+            return;
         else
-            pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId);
+            pending = await ingest.EnqueueAsync(topic, publish.Payload, args.ClientId, args.CancellationToken); // waits while the ingest queue is full
         if (args.SessionItems is null || !DurableAcknowledgements.Track(args.SessionItems, publish, pending))
         {
             // Nobody waits for a QoS 0 message; a failed write is logged by the store.
             _ = pending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>

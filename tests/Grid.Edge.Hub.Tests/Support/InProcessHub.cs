@@ -30,7 +30,7 @@ internal sealed class InProcessHub : IAsyncDisposable
 
     public IServiceProvider Services => _app!.Services;
 
-    public static async Task<InProcessHub> StartAsync(IDictionary<string, string?>? settings = null, string? dataDir = null)
+    public static async Task<InProcessHub> StartAsync(IDictionary<string, string?>? settings = null, string? dataDir = null, Action<IServiceCollection>? replace = null)
     {
         TempDirectory? owned = dataDir is null ? new TempDirectory() : null;
         var hub = new InProcessHub(dataDir ?? owned!.Path, owned);
@@ -48,7 +48,7 @@ internal sealed class InProcessHub : IAsyncDisposable
         {
             logging.ClearProviders();
             logging.AddProvider(hub.Logs);
-        });
+        }, replace);
         await hub._app.StartAsync();
         var endpoints = hub._app.Services.GetRequiredService<HubEndpoints>();
         hub.Mqtt = endpoints.Mqtt!;

@@ -280,7 +280,7 @@ public sealed class StoreFaultTests : IDisposable
         {
             await store.AppendAsync([new Reading(new SeriesKey("dev", "x"), T0, 1, "u")]);
             files.Broken = true;
-            var failed = await Assert.ThrowsAsync<StoreWriteException>(() => store.AppendAsync([new Reading(new SeriesKey("dev", "x"), T0 + 1000, 2, "u")]).AsTask());
+            var failed = await Assert.ThrowsAsync<StoreWriteException>(() => store.AppendAsync([new Reading(new SeriesKey("dev", "x"), T0 + 1000, 2, "u")]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
             Assert.IsType<InvalidOperationException>(failed.InnerException);
             var cause = await store.Faulted.WaitAsync(TimeSpan.FromSeconds(10));
             Assert.IsType<InvalidOperationException>(cause);

@@ -265,9 +265,20 @@ internal sealed class SimulatedDisk : StoreFiles
             _unsynced.Add((0, null, length));
         }
 
+        /// <summary>Writes the changes since the last sync to the disk: only those (after a failed fsync, what it lost stays lost).</summary>
         public void Sync()
         {
-            _durable = _content.AsSpan(0, (int)_length).ToArray();
+            var content = _durable.ToArray();
+            long length = content.Length;
+            foreach (var (offset, data, newLength) in _unsynced)
+            {
+                if (data is null)
+                    Truncate(ref content, ref length, newLength);
+                else
+                    Apply(ref content, ref length, offset, data);
+            }
+
+            _durable = content.AsSpan(0, (int)length).ToArray();
             _unsynced.Clear();
         }
 

@@ -17,10 +17,8 @@ namespace Grid.Edge.Hub;
 public static class HubHost
 {
     /// <summary>Builds (does not start) the hub. <paramref name="configuration"/> holds the <c>Hub</c> section and logging.</summary>
-    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null) => Build(configuration, logging, null);
-
-    /// <summary>As <see cref="Build(IConfiguration, Action{ILoggingBuilder}?)"/>; <paramref name="replace"/> may swap services (tests put faults under the store).</summary>
-    internal static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging, Action<IServiceCollection>? replace)
+    /// <remarks><paramref name="replace"/> may swap services before the app is built (tests put faults under the store).</remarks>
+    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? replace = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {

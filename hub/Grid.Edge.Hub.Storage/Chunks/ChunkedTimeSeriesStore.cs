@@ -813,6 +813,43 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         _lastCommit = _options.Time.GetUtcNow();
         for (var i = 0; i < group.Count; i++)
             group[i].Completion.TrySetResult(results[i]);
+        if (_undo.CreatedSeries.Count > 0)
+            CatalogueNewSeries(_undo.CreatedSeries);
+    }
+
+    /// <summary>
+    /// Saves the series a durable group created in the chunk store's catalogue, so that later log records name them
+    /// by their id (a few bytes) rather than by device, metric and unit. Saved with no points: the log holds them
+    /// and the next checkpoint writes the series with its chunks. Nothing depends on it: if it fails, the log goes
+    /// on naming the series by key.
+    /// </summary>
+    private void CatalogueNewSeries(List<SeriesState> created)
+    {
+        try
+        {
+            using (var transaction = _index.BeginTransaction())
+            {
+                using var sql = new Statements(_index, transaction);
+                foreach (var state in created)
+                {
+                    var info = state.Info;
+                    sql.Execute(
+                        "INSERT INTO series(id, device, metric, unit, point_count, first_t, last_t, last_v) VALUES($id, $d, $m, $u, 0, $f, $l, $v) ON CONFLICT DO NOTHING",
+                        ("$id", state.Id), ("$d", info.Key.Device), ("$m", info.Key.Metric), ("$u", info.Unit), ("$f", info.FirstMs), ("$l", info.LatestMs), ("$v", info.LatestValue));
+                }
+
+                _files.IndexCommitting();
+                transaction.Commit();
+            }
+
+            _files.IndexCommitted();
+            foreach (var state in created)
+                state.Catalogued = true;
+        }
+        catch (SqliteException ex)
+        {
+            _logger.LogWarning(ex, "Saving {Count} new series in the chunk store's catalogue failed; the next checkpoint saves them", created.Count);
+        }
     }
 
     private static void Fail(List<PendingAppend> group, StoreWriteException failure)

@@ -30,6 +30,11 @@ const string Usage = """
                                      loopback address) against the hub while a device publishes QoS 1 readings:
                                      packets/s, connections served, the device's acks, the hub's memory growth.
                                      Default 1000000 packets, seed 1303.
+      powerloss [--trials N] [--seed S]
+                                     Power cuts under the store (the test suite's trial, run N times, default
+                                     5000, seeds from S, default 0): the log on a simulated disk that loses
+                                     what was not fsynced and tears the last write, SQLite cut at transaction
+                                     granularity; counts acknowledged readings lost and stores that did not open.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
     """;
@@ -49,7 +54,8 @@ var batch = 1000;
 var columns = false;
 var json = false;
 var packets = 1_000_000L;
-var seed = 1303;
+var trials = 5000;
+int? seed = null;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -78,6 +84,9 @@ for (var i = 1; i < args.Length; i++)
         case "--packets" when i + 1 < args.Length:
             packets = long.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
+        case "--trials" when i + 1 < args.Length:
+            trials = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
         case "--seed" when i + 1 < args.Length:
             seed = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
@@ -101,6 +110,9 @@ if (!File.Exists(hubDll))
 if (Environment.ProcessorCount >= 2 && OperatingSystem.IsLinux())
     Process.GetCurrentProcess().ProcessorAffinity = 1 << 1;
 
+if (args[0] == "powerloss")
+    return await PowerLossCommand.RunAsync(trials, seed ?? 0);
+
 return args[0] switch
 {
     "w1" => await SaturationCommand.RunAsync(hubDll, messages, runs > 0 ? runs : 3),
@@ -108,7 +120,7 @@ return args[0] switch
     "agent" => await AgentCommand.RunAsync(hubDll, points == 700 ? 100_000 : points, runs > 0 ? runs : 3, json),
     "w5" => await StorageCommand.RunAsync(hubDll, points, shape, batch, columns, runs > 0 ? runs : 1),
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
-    "fuzz" => await FuzzCommand.RunAsync(hubDll, packets, seed),
+    "fuzz" => await FuzzCommand.RunAsync(hubDll, packets, seed ?? 1303),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };
 

@@ -120,4 +120,27 @@ public sealed record StoreStatistics(int SeriesCount, long PointCount, long Byte
     public long LogBytes { get; init; }
 
     public DateTimeOffset? LastCheckpoint { get; init; }
+
+    /// <summary>Writes or fsyncs of the log that failed since the store opened, and recoveries from them.</summary>
+    public long LogFailures { get; init; }
+
+    public long Recoveries { get; init; }
+
+    /// <summary>Whether the store acknowledges appends; see <see cref="Problem"/> when it does not.</summary>
+    public StoreCondition Condition { get; init; }
+
+    /// <summary>Why the store is not <see cref="StoreCondition.Ok"/>, and what it does about it; null when it is.</summary>
+    public string? Problem { get; init; }
+}
+
+/// <summary>Whether a store takes and acknowledges appends.</summary>
+public enum StoreCondition
+{
+    Ok,
+
+    /// <summary>A write to the disk failed: nothing is acknowledged until the store has recovered, which it tries by itself.</summary>
+    Degraded,
+
+    /// <summary>The store stopped on an unexpected error: nothing is acknowledged until the process starts again.</summary>
+    Faulted,
 }

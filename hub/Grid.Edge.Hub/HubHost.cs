@@ -17,7 +17,8 @@ namespace Grid.Edge.Hub;
 public static class HubHost
 {
     /// <summary>Builds (does not start) the hub. <paramref name="configuration"/> holds the <c>Hub</c> section and logging.</summary>
-    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null)
+    /// <remarks><paramref name="replace"/> may swap services before the app is built (tests put faults under the store).</remarks>
+    public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? replace = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -44,6 +45,7 @@ public static class HubHost
             },
             sp.GetRequiredService<ILogger<ChunkedTimeSeriesStore>>()));
         services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<ChunkedTimeSeriesStore>());
+        services.AddHostedService<Persistence.StoreWatchdog>();
         services.AddSingleton(new ReadingDecoder(new ReadingDecoderOptions
         {
             MaxPayloadBytes = options.MaxPayloadBytes,
@@ -122,6 +124,7 @@ public static class HubHost
             kestrel.Listen(address, options.HttpPort, listen => endpoints.HttpListener = listen);
         });
 
+        replace?.Invoke(services);
         var app = builder.Build();
         app.Services.GetRequiredService<MqttIngestBridge>().Attach();
         app.Services.GetRequiredService<RetainedMessageFile>().Attach();

@@ -193,7 +193,9 @@ async Task<int> RunHubAsync(ParseResult parse)
     if (!app.Services.GetRequiredService<Grid.Edge.Hub.Security.Login.AdminAccount>().HasAdmin)
         Console.WriteLine($"No admin password is set yet: open http://localhost:{app.Services.GetRequiredService<HubEndpoints>().Http?.Port}/login on this machine, or run 'Grid.Edge.Hub admin set-password'.");
     await app.WaitForShutdownAsync();
-    return 0;
+
+    // Non-zero when a service stopped the hub on a fatal error (the store's writer failed), so systemd restarts it.
+    return Environment.ExitCode;
 }
 
 IConfigurationRoot LoadConfiguration(ParseResult parse)

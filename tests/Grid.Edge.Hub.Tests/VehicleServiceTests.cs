@@ -64,7 +64,11 @@ public sealed class VehicleServiceTests
             var due = await WaitAsync(hub, "van-2", s => s.OdometerKm == 200_000);
             Assert.Equal("due", due.Items.Single(i => i.Id == "oil").Status);
 
-            var series = await hub.GetAsync<List<SeriesResponse>>("/api/series");
+            // The bookkeeping series show the new state once the store has it on disk (the tracker's own state is first).
+            var series = await Eventually.WaitForAsync(
+                async () => (await hub.GetAsync<List<SeriesResponse>>("/api/series"))!,
+                list => list.Any(s => s.Id == "van-2/virtual_odometer" && s.Latest.V == 200_000) && list.Any(s => s.Id == "van-2/service_due" && s.Latest.V >= 1),
+                "the bookkeeping series of the new odometer");
             Assert.Contains(series!, s => s.Id == "van-2/virtual_odometer" && s.Latest.V == 200_000);
             Assert.Contains(series!, s => s.Id == "van-2/service_due" && s.Latest.V >= 1);
             Assert.Empty(hub.Logs.Errors);

@@ -3,9 +3,24 @@ namespace Grid.Edge.Tests.Shared;
 /// <summary>A fresh folder under the system temp directory, deleted afterwards.</summary>
 internal sealed class TempDirectory : IDisposable
 {
-    public TempDirectory() => Directory.CreateDirectory(Path);
+    public TempDirectory()
+        : this(System.IO.Path.GetTempPath())
+    {
+    }
 
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "grid-edge-tests", Guid.NewGuid().ToString("N"));
+    private TempDirectory(string root)
+    {
+        Path = System.IO.Path.Combine(root, "grid-edge-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    /// <summary>
+    /// A folder in memory (tmpfs) where there is one: for tests that open many small stores and model the disk
+    /// themselves, so that SQLite's real fsyncs do not make them slow.
+    /// </summary>
+    public static TempDirectory InMemory() => new(Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath());
+
+    public string Path { get; }
 
     public void Dispose()
     {

@@ -182,6 +182,27 @@ internal sealed class BucketBuffer(long start)
         return true;
     }
 
+    /// <summary>Takes out the point at <paramref name="t"/> (undoing a put that added it).</summary>
+    public void Remove(long t)
+    {
+        if (_sealed is not null && t <= _sealedLast)
+            Unseal();
+        var index = _times.BinarySearch(t);
+        if (index < 0)
+            return;
+        _times.RemoveAt(index);
+        _values.RemoveAt(index);
+        _stamps?.Remove(t);
+        _minutesStale = true;
+    }
+
+    /// <summary>Puts back the flags a group of puts changed (see <see cref="Remove"/>).</summary>
+    public void RestoreFlags(bool dirty, int usualOrigin)
+    {
+        Dirty = dirty;
+        UsualOrigin = usualOrigin;
+    }
+
     /// <summary>Adds the minutes in [from, to) (whole minutes) to <paramref name="add"/>, by minute start.</summary>
     public void AddMinutes(long from, long to, long bucketMs, Action<long, Accumulator> add)
     {

@@ -49,6 +49,15 @@ public sealed class ChunkStoreOptions
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>
+    /// After a write or fsync of the log failed, how often the store tries to recover (write what memory holds to the
+    /// chunk store and start a new log); until then it acknowledges nothing. The first try is at the next append.
+    /// </summary>
+    public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The file operations under the log (a seam for fault injection and power-cut tests).</summary>
+    internal StoreFiles Files { get; init; } = StoreFiles.Real;
+
+    /// <summary>
     /// The name this store stamps its writes with; unique in the grid. By default one is made up when the store is
     /// created and kept in it.
     /// </summary>
@@ -65,10 +74,16 @@ public sealed record RetentionRule(string Pattern, TimeSpan? Raw, TimeSpan? Minu
 {
     public static readonly RetentionRule Default = new("*", TimeSpan.FromDays(90), TimeSpan.FromDays(730), null);
 
+    // Compiled once per pattern (retention runs over every series, every hour); without backtracking, so that no
+    // pattern and no series id can make a match take long (a match timeout used to end the store's writer).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Text.RegularExpressions.Regex> Compiled = new(StringComparer.Ordinal);
+
     public bool Matches(string seriesId)
     {
         ArgumentNullException.ThrowIfNull(seriesId);
-        var regex = "^" + System.Text.RegularExpressions.Regex.Escape(Pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$";
-        return System.Text.RegularExpressions.Regex.IsMatch(seriesId, regex, System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
+        var regex = Compiled.GetOrAdd(Pattern, static pattern => new System.Text.RegularExpressions.Regex(
+            "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking));
+        return regex.IsMatch(seriesId);
     }
 }

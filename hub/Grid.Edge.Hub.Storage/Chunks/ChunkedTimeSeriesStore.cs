@@ -14,6 +14,9 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// The time-series engine (DESIGN.md section 4). An append is written to the log and synced (group commit: one
 /// fsync for everything queued meanwhile) before its task completes, and applied to in-memory bucket buffers that
 /// hold the buckets being written (what is already in the chunk store compressed, newer points as plain numbers).
+/// A group reaches memory only once its log record is synced: when the write or the fsync fails, what the group
+/// put in memory is undone exactly, its appends fail, and the store acknowledges nothing more (it is degraded)
+/// until it has written what memory holds to the chunk store and started a new log file; it tries that itself.
 /// Checkpoints write changed buckets as compressed chunks,
 /// with their 1-minute and 1-hour rollups, to the chunk store and then empty the log. Late data reopens its
 /// bucket: the chunk is decoded, merged and written again, and its rollups recomputed. Recovery replays the log.
@@ -35,7 +38,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private readonly long _bucketMs;
     private readonly SqliteConnection _index;
     private readonly string _readConnectionString;
-    private readonly WriteAheadLog _log;
+    private readonly StoreFiles _files;
+    private WriteAheadLog _log = null!;
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<SeriesKey, SeriesState> _series = new();
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
@@ -51,7 +55,20 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private readonly Dictionary<string, int> _originIds = new(StringComparer.Ordinal);
     private int _savedOrigins;
     private int _localOrigin;
-    private readonly Task _writerLoop;
+    private Task _writerLoop = Task.CompletedTask;
+
+    // Degraded: a log write or fsync failed; nothing is acknowledged until the log is recovered. Faulted: the
+    // writer itself failed and stopped; nothing is acknowledged until the process starts again.
+    private volatile string? _problem;
+    private volatile Exception? _fault;
+    private DateTimeOffset _nextRecovery;
+    private long _logFailures;
+    private long _recoveries;
+    private readonly TaskCompletionSource<Exception> _faulted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly GroupUndo _undo = new();
+    private GroupUndo? _journal;
+    private List<PendingAppend>? _inFlight;
+    private PendingAppend? _checkpointRequest;
     private long _nextSeriesId;
     private DateTimeOffset _lastCheckpoint;
     private DateTimeOffset _lastRetention = DateTimeOffset.MinValue;
@@ -67,19 +84,18 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private static readonly TimeSpan CompactionPause = TimeSpan.FromSeconds(1);
     private int _disposed;
 
-    private ChunkedTimeSeriesStore(ChunkStoreOptions options, ILogger logger, SqliteConnection index, WriteAheadLog log)
+    private ChunkedTimeSeriesStore(ChunkStoreOptions options, ILogger logger, SqliteConnection index)
     {
         _options = options;
         _logger = logger;
+        _files = options.Files;
         _bucketMs = (long)options.BucketDuration.TotalMilliseconds;
         _index = index;
-        _log = log;
         _readConnectionString = new SqliteConnectionStringBuilder(index.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();
         _lastCheckpoint = options.Time.GetUtcNow();
         _clock = new HybridLogicalClock(options.Time);
         LoadCatalogue();
         LoadOrigins(options.Origin);
-        _writerLoop = Task.Factory.StartNew(WriterLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Opens the store, replaying what the log holds from before a crash.</summary>
@@ -93,13 +109,10 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         logger ??= NullLogger.Instance;
         Directory.CreateDirectory(options.DataDirectory);
         var index = ChunkIndex.Open(options.DatabasePath, (long)options.BucketDuration.TotalMilliseconds);
-        WriteAheadLog log;
-        List<LogEntry> recovered;
+        ChunkedTimeSeriesStore store;
         try
         {
-            log = WriteAheadLog.Open(options.LogPath, out recovered, out var discarded);
-            if (discarded > 0)
-                logger.LogWarning("The store's log ended in {Bytes} bytes of a torn or unfinished record (never acknowledged); they were dropped", discarded);
+            store = new ChunkedTimeSeriesStore(options, logger, index);
         }
         catch
         {
@@ -107,16 +120,62 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             throw;
         }
 
-        var store = new ChunkedTimeSeriesStore(options, logger, index, log);
-        if (recovered.Count > 0)
+        try
         {
-            // Replayed through the writer like any append, but not logged again: the log already has it.
-            store.Recover(recovered);
-            logger.LogInformation("Recovered {Count} readings from the store's log", recovered.Count);
+            store.OpenLog();
+        }
+        catch
+        {
+            store._log?.Dispose();
+            index.Dispose();
+            throw;
         }
 
+        store._writerLoop = Task.Factory.StartNew(store.WriterLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         return store;
     }
+
+    /// <summary>
+    /// Opens the log and replays every intact record in it from before a crash; bytes that hold no readable record
+    /// are first copied beside the log (quarantined), since the replay's checkpoint empties it.
+    /// </summary>
+    private void OpenLog()
+    {
+        var catalogue = _series.Values.ToDictionary(s => s.Id, s => (s.Info.Key, s.Info.Unit));
+        _log = WriteAheadLog.Open(_files, _options.LogPath, id => catalogue.TryGetValue(id, out var known) ? known : null, out var content);
+        if (content.Damaged.Count > 0)
+        {
+            var quarantined = _log.Quarantine(_files, _options.LogPath, content.Damaged, _options.Time.GetUtcNow());
+            _logger.LogWarning(
+                "The store's log held {Bytes} bytes in {Regions} region(s) that are no intact record (a write torn by a power cut, or damage); they were copied to {Files} and every intact record around them is replayed",
+                content.DamagedBytes,
+                content.Damaged.Count,
+                string.Join(", ", quarantined));
+        }
+
+        if (content.Entries.Count > 0)
+        {
+            // Replayed like any append, but not logged again: the log already has it.
+            Recover(content.Entries);
+            _logger.LogInformation("Recovered {Count} readings from the store's log", content.Entries.Count);
+        }
+        else if (_log.Length > 0)
+        {
+            _log.Truncate();
+        }
+    }
+
+    /// <summary>
+    /// Completes (with the exception) when the store's writer failed unexpectedly and stopped: the store then
+    /// acknowledges nothing, and the host should end the process so that it starts afresh from the log.
+    /// </summary>
+    public Task<Exception> Faulted => _faulted.Task;
+
+    /// <summary>Ok, degraded (a log write failed: nothing is acknowledged until it recovers) or faulted, with the reason.</summary>
+    public (StoreCondition Condition, string? Problem) Condition =>
+        _fault is { } fault ? (StoreCondition.Faulted, "The store's writer failed and stopped (" + fault.Message + "); the hub must restart.")
+        : _problem is { } problem ? (StoreCondition.Degraded, problem)
+        : (StoreCondition.Ok, null);
 
     public ValueTask<AppendResult> AppendAsync(IReadOnlyList<Reading> readings, CancellationToken cancellationToken = default)
     {
@@ -125,7 +184,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         if (readings.Count == 0)
             return ValueTask.FromResult(AppendResult.Empty);
         var pending = new PendingAppend(readings, AppendKind.Local);
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        Enqueue(pending);
         return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
     }
 
@@ -142,7 +201,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         if (columns.Count == 0)
             return ColumnsAppendResult.Empty;
         var pending = new PendingAppend([], AppendKind.Local) { Columns = [.. columns] };
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        Enqueue(pending);
         await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return pending.ColumnsResult!;
     }
@@ -167,7 +226,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
 
         var pending = new PendingAppend(readings.Select(r => r.Reading).ToArray(), AppendKind.Merge) { Stamps = readings.Select(r => (WriteStamp?)r.Stamp).ToList() };
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        Enqueue(pending);
         return new ValueTask<AppendResult>(pending.Completion.Task.WaitAsync(cancellationToken));
     }
 
@@ -175,8 +234,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     public Task CheckpointAsync()
     {
         var pending = new PendingAppend([], AppendKind.Local) { CheckpointRequest = true };
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        Enqueue(pending);
         return pending.Completion.Task;
+    }
+
+    private void Enqueue(PendingAppend pending)
+    {
+        if (_queue.Writer.TryWrite(pending))
+            return;
+        if (_fault is { } fault)
+            throw new StoreWriteException("The store's writer failed and stopped; restart the hub.", fault);
+        throw new ObjectDisposedException(GetType().FullName);
     }
 
     public IReadOnlyList<SeriesInfo> ListSeries() =>
@@ -231,6 +299,10 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             LastCheckpoint = _lastCheckpoint,
             LogBytesWritten = _log.BytesWritten,
             ChunkBytesWritten = Interlocked.Read(ref _chunkBytesWritten),
+            LogFailures = Interlocked.Read(ref _logFailures),
+            Recoveries = Interlocked.Read(ref _recoveries),
+            Condition = Condition.Condition,
+            Problem = Condition.Problem,
             Checkpoints = Interlocked.Read(ref _checkpoints),
             DroppedChunks = Interlocked.Read(ref _droppedChunks),
             DroppedPoints = Interlocked.Read(ref _droppedPoints),
@@ -467,14 +539,19 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             return;
         _queue.Writer.TryComplete();
         await _writerLoop;
-        try
+
+        // After a fault memory may hold half a group: only the log is trusted, and it is replayed at the next start.
+        if (_fault is null)
         {
-            Checkpoint(whole: true);
-            ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
-        }
-        catch (SqliteException ex)
-        {
-            _logger.LogWarning(ex, "Final checkpoint did not complete; the log is replayed at the next start");
+            try
+            {
+                Checkpoint(whole: true);
+                ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+            catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning(ex, "Final checkpoint did not complete; the log is replayed at the next start");
+            }
         }
 
         _log.Dispose();
@@ -572,7 +649,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         {
             var key = new SeriesKey(reader.GetString(1), reader.GetString(2));
             var id = reader.GetInt64(0);
-            _series[key] = new SeriesState(id, new SeriesInfo(key, reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetDouble(7)));
+            _series[key] = new SeriesState(id, new SeriesInfo(key, reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetDouble(7))) { Catalogued = true };
             _nextSeriesId = Math.Max(_nextSeriesId, id);
         }
     }
@@ -580,13 +657,38 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private void Recover(List<LogEntry> entries)
     {
         var pending = new PendingAppend(entries.Select(e => e.Reading).ToArray(), AppendKind.Replay) { Stamps = entries.Select(e => e.Stamp).ToList() };
-        ApplyGroup([pending]);
+        var (_, _, touched) = ApplyGroup([pending], undo: null);
+        Publish(touched);
         Checkpoint();
     }
 
     private async Task WriterLoopAsync()
     {
+        try
+        {
+            await RunWriterAsync();
+        }
+        catch (Exception ex)
+        {
+            // Anything not foreseen (a bug, memory running out): memory may now be half-changed, so nothing more is
+            // acknowledged; the log holds every acknowledged reading and is replayed when the process starts again.
+            _fault = ex;
+            _logger.LogCritical(ex, "The store's writer failed and stopped; no more readings are acknowledged until the hub restarts");
+            var failure = new StoreWriteException("The store's writer failed and stopped: " + ex.Message, ex);
+            foreach (var pending in _inFlight ?? [])
+                pending.Completion.TrySetException(failure);
+            _checkpointRequest?.Completion.TrySetException(failure);
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out var queued))
+                queued.Completion.TrySetException(failure);
+            _faulted.TrySetResult(ex);
+        }
+    }
+
+    private async Task RunWriterAsync()
+    {
         var group = new List<PendingAppend>();
+        _inFlight = group;
 
         // One wait at a time: a new one is asked for only once the previous has completed.
         Task<bool>? wait = null;
@@ -594,7 +696,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         {
             wait ??= _queue.Reader.WaitToReadAsync().AsTask();
             var now = _options.Time.GetUtcNow();
-            var due = _lastCheckpoint + _options.CheckpointInterval - now;
+            var due = _problem is null ? _lastCheckpoint + _options.CheckpointInterval - now : _nextRecovery - now;
             var compact = _options.ReturnMemoryAfterPoints > 0 && _releasedSinceCompaction >= _options.ReturnMemoryAfterPoints;
             if (compact && !wait.IsCompleted)
             {
@@ -629,7 +731,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             {
                 if (pending.CheckpointRequest)
                 {
-                    checkpointRequest = pending;
+                    checkpointRequest = _checkpointRequest = pending;
                     break;
                 }
 
@@ -637,6 +739,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 readings += pending.PointCount;
             }
 
+            if (_problem is not null && (group.Count > 0 || _options.Time.GetUtcNow() >= _nextRecovery))
+                TryRecover(force: false);
             if (group.Count > 0)
                 CommitGroup(group, readings);
             if (checkpointRequest is not null)
@@ -650,10 +754,16 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
                     checkpointRequest.Completion.TrySetResult(AppendResult.Empty);
                 }
-                catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
+                catch (Exception ex) when (IsStorageError(ex))
                 {
                     checkpointRequest.Completion.TrySetException(new StoreWriteException("Checkpoint failed: " + ex.Message, ex));
                 }
+
+                _checkpointRequest = null;
+            }
+            else if (_problem is not null)
+            {
+                // Checkpoints wait for the recovery (which is one).
             }
             else if (_options.Time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval)
             {
@@ -666,28 +776,120 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
     }
 
+    /// <summary>Errors of the disk or of SQLite: an append or checkpoint fails and its caller is told; the writer goes on.</summary>
+    private static bool IsStorageError(Exception ex) => ex is IOException or SqliteException or UnauthorizedAccessException;
+
     private void CommitGroup(List<PendingAppend> group, int readings)
     {
+        if (_problem is { } problem)
+        {
+            Fail(group, new StoreWriteException(problem));
+            return;
+        }
+
+        AppendResult[] results;
+        List<LogEntry> stored;
+        List<SeriesState> touched;
+        _undo.Clear();
         try
         {
-            var (results, stored) = ApplyGroup(group);
+            (results, stored, touched) = ApplyGroup(group, _undo);
             if (stored.Count > 0)
             {
                 _log.Append(stored);
                 _log.Sync();
             }
-
-            Interlocked.Increment(ref _commits);
-            Interlocked.Add(ref _readingsAppended, readings);
-            _lastCommit = _options.Time.GetUtcNow();
-            for (var i = 0; i < group.Count; i++)
-                group[i].Completion.TrySetResult(results[i]);
         }
-        catch (Exception ex) when (ex is IOException or SqliteException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception ex) when (IsStorageError(ex))
         {
+            // Memory gets back exactly what it held before the group: a resent reading is then new again, logged
+            // and synced, never taken for a duplicate of one that was never durable.
+            Undo(_undo);
+            if (ex is not SqliteException)
+                EnterDegraded(ex);
             _logger.LogError(ex, "Writing {Readings} readings failed; their senders are told so and may retry", readings);
-            foreach (var pending in group)
-                pending.Completion.TrySetException(new StoreWriteException("The store could not write the readings: " + ex.Message, ex));
+            Fail(group, new StoreWriteException("The store could not write the readings: " + ex.Message, ex));
+            return;
+        }
+
+        Publish(touched);
+        Interlocked.Increment(ref _commits);
+        Interlocked.Add(ref _readingsAppended, readings);
+        _lastCommit = _options.Time.GetUtcNow();
+        for (var i = 0; i < group.Count; i++)
+            group[i].Completion.TrySetResult(results[i]);
+        if (_undo.CreatedSeries.Count > 0)
+            CatalogueNewSeries(_undo.CreatedSeries);
+    }
+
+    /// <summary>
+    /// Saves the series a durable group created in the chunk store's catalogue, so that later log records name them
+    /// by their id (a few bytes) rather than by device, metric and unit. Saved with no points: the log holds them
+    /// and the next checkpoint writes the series with its chunks. Nothing depends on it: if it fails, the log goes
+    /// on naming the series by key.
+    /// </summary>
+    private void CatalogueNewSeries(List<SeriesState> created)
+    {
+        try
+        {
+            using (var transaction = _index.BeginTransaction())
+            {
+                using var sql = new Statements(_index, transaction);
+                foreach (var state in created)
+                {
+                    var info = state.Info;
+                    sql.Execute(
+                        "INSERT INTO series(id, device, metric, unit, point_count, first_t, last_t, last_v) VALUES($id, $d, $m, $u, 0, $f, $l, $v) ON CONFLICT DO NOTHING",
+                        ("$id", state.Id), ("$d", info.Key.Device), ("$m", info.Key.Metric), ("$u", info.Unit), ("$f", info.FirstMs), ("$l", info.LatestMs), ("$v", info.LatestValue));
+                }
+
+                _files.IndexCommitting();
+                transaction.Commit();
+            }
+
+            _files.IndexCommitted();
+            foreach (var state in created)
+                state.Catalogued = true;
+        }
+        catch (SqliteException ex)
+        {
+            _logger.LogWarning(ex, "Saving {Count} new series in the chunk store's catalogue failed; the next checkpoint saves them", created.Count);
+        }
+    }
+
+    private static void Fail(List<PendingAppend> group, StoreWriteException failure)
+    {
+        foreach (var pending in group)
+            pending.Completion.TrySetException(failure);
+    }
+
+    /// <summary>A write or fsync of the log failed: nothing is acknowledged until <see cref="TryRecover"/> succeeds.</summary>
+    private void EnterDegraded(Exception ex)
+    {
+        Interlocked.Increment(ref _logFailures);
+        if (_problem is null)
+            _nextRecovery = _options.Time.GetUtcNow();
+        _problem = $"The store's log could not be written ({ex.Message}); no reading is acknowledged until the store has written what it holds to the chunk store and started a new log. It retries every {_options.RecoveryInterval.TotalSeconds:0.#} s.";
+        _logger.LogError(ex, "The store's log could not be written; acknowledging nothing until it recovers");
+    }
+
+    /// <summary>
+    /// Recovers from a failed log write: a checkpoint puts everything memory holds (every acknowledged reading, and
+    /// nothing else) into the chunk store, then the log starts afresh in a new file (see <see cref="WriteAheadLog.Replace"/>).
+    /// </summary>
+    private void TryRecover(bool force)
+    {
+        var now = _options.Time.GetUtcNow();
+        if (!force && now < _nextRecovery)
+            return;
+        try
+        {
+            Checkpoint();
+        }
+        catch (Exception ex) when (IsStorageError(ex))
+        {
+            _nextRecovery = now + _options.RecoveryInterval;
+            _logger.LogWarning(ex, "The store could not recover from the failed log write yet; it tries again in {Seconds} s", _options.RecoveryInterval.TotalSeconds);
         }
     }
 
@@ -697,7 +899,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         {
             Checkpoint(backfill);
         }
-        catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
+        catch (Exception ex) when (IsStorageError(ex))
         {
             // The log still holds everything: nothing is lost, the next checkpoint tries again.
             _logger.LogError(ex, "Checkpoint failed; the log keeps the readings until the next one succeeds");
@@ -705,8 +907,56 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         }
     }
 
-    /// <summary>Applies appends to the bucket buffers; returns per-append results and the readings to log.</summary>
-    private (AppendResult[] Results, List<LogEntry> Stored) ApplyGroup(List<PendingAppend> group)
+    /// <summary>Makes the series changes of a durable group visible to readers and due for the next checkpoint.</summary>
+    private void Publish(List<SeriesState> touched)
+    {
+        lock (_gate)
+        {
+            foreach (var state in touched)
+            {
+                state.Publish();
+                _changedSeries.Add(state);
+            }
+        }
+    }
+
+    /// <summary>Puts memory back as it was before a group whose log record did not become durable.</summary>
+    private void Undo(GroupUndo undo)
+    {
+        lock (_gate)
+        {
+            for (var i = undo.Points.Count - 1; i >= 0; i--)
+            {
+                var (buffer, t, existed, value, stamp) = undo.Points[i];
+                if (existed)
+                    buffer.Put(t, value, stamp);
+                else
+                    buffer.Remove(t);
+            }
+
+            foreach (var (buffer, (dirty, origin)) in undo.Buffers)
+                buffer.RestoreFlags(dirty, origin);
+            foreach (var (state, start, buffer) in undo.CreatedBuckets)
+            {
+                if (state.Buckets.TryGetValue(start, out var held) && ReferenceEquals(held, buffer))
+                    state.Buckets.Remove(start);
+            }
+
+            foreach (var state in undo.CreatedSeries)
+                _series.TryRemove(KeyValuePair.Create(state.Info.Key, state));
+            foreach (var state in undo.Touched)
+                state.Discard();
+            _pointsSinceCheckpoint = undo.PointsSinceCheckpoint;
+        }
+
+        undo.Clear();
+    }
+
+    /// <summary>
+    /// Applies appends to the bucket buffers; returns per-append results, the readings to log and the series whose
+    /// changes are to be published once the group is durable. Every change is noted in <paramref name="undo"/>.
+    /// </summary>
+    private (AppendResult[] Results, List<LogEntry> Stored, List<SeriesState> Touched) ApplyGroup(List<PendingAppend> group, GroupUndo? undo)
     {
         // Buckets touched for the first time since they were written are loaded from their chunk first, so
         // that duplicates and late data are judged against everything stored.
@@ -756,7 +1006,10 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         logged.Clear();
         if (logged.Capacity > 4 * _options.MaxReadingsPerCommit)
             logged.Capacity = _options.MaxReadingsPerCommit;
-        var touched = new List<SeriesState>();
+        var touched = undo?.Touched ?? [];
+        _journal = undo;
+        if (undo is not null)
+            undo.PointsSinceCheckpoint = _pointsSinceCheckpoint;
         lock (_gate)
         {
             foreach (var (state, buffer) in loaded)
@@ -777,6 +1030,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     {
                         state = new SeriesState(++_nextSeriesId, new SeriesInfo(reading.Series, reading.Unit, 0, reading.TimestampMs, reading.TimestampMs, reading.Value));
                         _series[reading.Series] = state;
+                        undo?.CreatedSeries.Add(state);
                     }
                     else if (!string.Equals(state.Info.Unit, reading.Unit, StringComparison.Ordinal))
                     {
@@ -787,7 +1041,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     var t = reading.TimestampMs;
                     var start = BucketOf(t);
                     if (!state.Buckets.TryGetValue(start, out var buffer))
-                        state.Buckets[start] = buffer = new BucketBuffer(start);
+                        buffer = NewBucket(state, start);
                     if (pending.Kind == AppendKind.Local)
                     {
                         if (counts.Add(PutLocal(state, buffer, reading, logged, touched)))
@@ -813,11 +1067,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                         }
                     }
 
-                    var added = buffer.Put(t, reading.Value, stamp);
-                    buffer.Dirty = true;
-                    _pointsSinceCheckpoint++;
+                    var added = Put(buffer, t, reading.Value, stamp, found, old, oldStamp);
                     if (pending.Kind != AppendKind.Replay)
-                        logged.Add(new LogEntry(reading, stamp == PointStamp.FirstWrite(t, _localOrigin) ? null : new WriteStamp(stamp.Hlc, _originNames[stamp.Origin]), state.Id));
+                        logged.Add(new LogEntry(reading, stamp == PointStamp.FirstWrite(t, _localOrigin) ? null : new WriteStamp(stamp.Hlc, _originNames[stamp.Origin]), state.Id, state.Catalogued));
                     if (sameValue)
                     {
                         // Only the stamp moved on (a merged write of the same value): kept so that later
@@ -840,14 +1092,34 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     pending.ColumnsResult = ApplyColumns(pending, logged, touched);
             }
 
-            foreach (var state in touched)
-            {
-                state.Publish();
-                _changedSeries.Add(state);
-            }
         }
 
-        return (results, logged);
+        _journal = null;
+        return (results, logged, touched);
+    }
+
+    /// <summary>A new, empty buffer for a bucket not in memory (under the lock).</summary>
+    private BucketBuffer NewBucket(SeriesState state, long start)
+    {
+        var buffer = new BucketBuffer(start);
+        state.Buckets[start] = buffer;
+        _journal?.CreatedBuckets.Add((state, start, buffer));
+        return buffer;
+    }
+
+    /// <summary>Puts a point into its bucket (under the lock), noting for <see cref="Undo"/> what was there.</summary>
+    private bool Put(BucketBuffer buffer, long t, double value, PointStamp stamp, bool found, double old, PointStamp oldStamp)
+    {
+        if (_journal is { } undo)
+        {
+            undo.Buffers.TryAdd(buffer, (buffer.Dirty, buffer.UsualOrigin));
+            undo.Points.Add((buffer, t, found, old, oldStamp));
+        }
+
+        var added = buffer.Put(t, value, stamp);
+        buffer.Dirty = true;
+        _pointsSinceCheckpoint++;
+        return added;
     }
 
     private enum LocalPut
@@ -893,10 +1165,8 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         if (found)
             _clock.Observe(oldStamp.Hlc);
         var stamp = found ? new PointStamp(_clock.Next(), _localOrigin) : PointStamp.FirstWrite(t, _localOrigin);
-        var added = buffer.Put(t, reading.Value, stamp);
-        buffer.Dirty = true;
-        _pointsSinceCheckpoint++;
-        logged.Add(new LogEntry(reading, found ? new WriteStamp(stamp.Hlc, _originNames[stamp.Origin]) : null, state.Id));
+        var added = Put(buffer, t, reading.Value, stamp, found, old, oldStamp);
+        logged.Add(new LogEntry(reading, found ? new WriteStamp(stamp.Hlc, _originNames[stamp.Origin]) : null, state.Id, state.Catalogued));
         if (state.Apply(reading, added))
             touched.Add(state);
         return added ? LocalPut.Inserted : LocalPut.Updated;
@@ -922,6 +1192,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             {
                 state = new SeriesState(++_nextSeriesId, new SeriesInfo(series.Series, series.Unit, 0, series.Times[0], series.Times[0], series.Values[0]));
                 _series[series.Series] = state;
+                _journal?.CreatedSeries.Add(state);
             }
             else if (!string.Equals(state.Info.Unit, series.Unit, StringComparison.Ordinal))
             {
@@ -941,7 +1212,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                     bucketStart = BucketOf(t);
                     bucketEnd = bucketStart + _bucketMs;
                     if (!state.Buckets.TryGetValue(bucketStart, out buffer))
-                        state.Buckets[bucketStart] = buffer = new BucketBuffer(bucketStart);
+                        buffer = NewBucket(state, bucketStart);
                 }
 
                 if (counts.Add(PutLocal(state, buffer, new Reading(series.Series, t, series.Values[i], series.Unit), logged, touched)))
@@ -998,20 +1269,25 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
         _savedOrigins = _originNames.Count;
         _localOrigin = OriginId(configured ?? (_originNames.Count > 0 ? _originNames[0] : "store-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))));
-        SaveOrigins(null);
+        _savedOrigins = SaveOrigins(null);
     }
 
-    private void SaveOrigins(SqliteTransaction? transaction)
+    /// <summary>Writes the origins not yet saved; returns how many are saved once the transaction commits.</summary>
+    /// <remarks>An origin already there (a commit that reported failure but happened) is left as it is.</remarks>
+    private int SaveOrigins(SqliteTransaction? transaction)
     {
-        for (; _savedOrigins < _originNames.Count; _savedOrigins++)
+        var count = _originNames.Count;
+        for (var id = _savedOrigins; id < count; id++)
         {
             using var command = _index.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "INSERT INTO origins(id, name) VALUES($id, $name)";
-            command.Parameters.AddWithValue("$id", _savedOrigins);
-            command.Parameters.AddWithValue("$name", _originNames[_savedOrigins]);
+            command.CommandText = "INSERT INTO origins(id, name) VALUES($id, $name) ON CONFLICT DO NOTHING";
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$name", _originNames[id]);
             command.ExecuteNonQuery();
         }
+
+        return count;
     }
 
     private BucketBuffer LoadBucket(SeriesState state, long start)
@@ -1041,6 +1317,12 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     /// next checkpoint on time, not while the backfill waits. A <paramref name="whole"/> checkpoint (asked for, or
     /// at shutdown) writes changed buckets whole too, so that the store is left in as few parts as it can be.
     /// </summary>
+    /// <remarks>
+    /// Nothing in memory changes until the transaction has committed: a failed checkpoint leaves the store as it was
+    /// (and the log holding everything), so the next one simply tries again. What the transaction decides to change
+    /// in memory is collected in <c>afterCommit</c>. While the store is degraded, the log is replaced by a new file
+    /// instead of emptied (the recovery).
+    /// </remarks>
     private void Checkpoint(bool backfill = false, bool whole = false)
     {
         var watch = Stopwatch.StartNew();
@@ -1063,44 +1345,72 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             }
 
             changed = [.. _changedSeries];
-            _changedSeries.Clear();
         }
 
         // Only this (the writer's) thread changes buffers, so their content can be read without the lock.
         var written = new Dictionary<BucketBuffer, List<byte[]>>();
+        var afterCommit = new List<Action>();
         var retention = _options.Time.GetUtcNow() - _lastRetention >= TimeSpan.FromHours(1) || _options.DiskBudgetBytes is not null;
         if (dirty.Count > 0 || changed.Count > 0 || retention || _compactLater.Count > 0)
         {
-            using var transaction = _index.BeginTransaction();
-            using var sql = new Statements(_index, transaction);
-            lock (_gate)
-                SaveOrigins(transaction);
-            foreach (var state in changed)
-                SaveSeries(sql, state);
-            foreach (var (state, buffer) in dirty)
+            long chunkBytes = 0;
+            using (var transaction = _index.BeginTransaction())
             {
-                if (!whole && buffer.OnlyAppended && buffer.SealedParts < MaxAppendedParts)
+                using var sql = new Statements(_index, transaction);
+                int savedOrigins;
+                lock (_gate)
+                    savedOrigins = SaveOrigins(transaction);
+                foreach (var state in changed)
+                    SaveSeries(sql, state.Id, state.Info);
+                foreach (var (state, buffer) in dirty)
                 {
-                    written[buffer] = AppendBucket(sql, state.Id, buffer);
-                    continue;
+                    if (!whole && buffer.OnlyAppended && buffer.SealedParts < MaxAppendedParts)
+                    {
+                        written[buffer] = AppendBucket(sql, state.Id, buffer, ref chunkBytes);
+                        continue;
+                    }
+
+                    var (times, values, stamps) = buffer.Snapshot();
+                    written[buffer] = SaveBucket(sql, state.Id, buffer.Start, times, values, stamps, ref chunkBytes);
                 }
 
-                var (times, values, stamps) = buffer.Snapshot();
-                written[buffer] = SaveBucket(sql, state.Id, buffer.Start, times, values, stamps);
+                // A long backfill still has its parts joined once per checkpoint interval.
+                if (!backfill || _options.Time.GetUtcNow() - _lastCompaction >= _options.CheckpointInterval)
+                    CompactParts(sql, afterCommit, ref chunkBytes);
+
+                if (retention)
+                    ApplyRetention(sql, afterCommit);
+                _files.IndexCommitting();
+                transaction.Commit();
+                _savedOrigins = savedOrigins;
             }
 
-            // A long backfill still has its parts joined once per checkpoint interval.
-            if (!backfill || _options.Time.GetUtcNow() - _lastCompaction >= _options.CheckpointInterval)
-                CompactParts(sql);
+            _files.IndexCommitted();
+            Interlocked.Add(ref _chunkBytesWritten, chunkBytes);
+            lock (_gate)
+            {
+                foreach (var state in changed)
+                {
+                    state.Catalogued = true;
+                    _changedSeries.Remove(state);
+                }
+            }
 
+            foreach (var action in afterCommit)
+                action();
             if (retention)
-                ApplyRetention(sql);
-            transaction.Commit();
-            if (retention)
-                ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum;");
+            {
+                try
+                {
+                    ChunkIndex.Execute(_index, "PRAGMA incremental_vacuum;");
+                }
+                catch (SqliteException ex)
+                {
+                    _logger.LogWarning(ex, "Returning freed pages of the chunk store failed; the next retention run tries again");
+                }
+            }
         }
 
-        _log.Truncate();
         Interlocked.Exchange(ref _pointsSinceCheckpoint, 0);
         long released = 0;
         lock (_gate)
@@ -1134,33 +1444,60 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         Interlocked.Increment(ref _checkpoints);
         if (dirty.Count > 0)
             _logger.LogDebug("Checkpoint wrote {Buckets} chunks in {Ms} ms", dirty.Count, watch.ElapsedMilliseconds);
+        ResetLog();
     }
 
-    private static void SaveSeries(Statements sql, SeriesState state)
+    /// <summary>Empties the log now that the chunk store holds everything; while degraded, starts a new log file instead.</summary>
+    private void ResetLog()
     {
-        var info = state.Info;
+        if (_problem is null)
+        {
+            try
+            {
+                _log.Truncate();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                EnterDegraded(ex);
+                throw;
+            }
+
+            return;
+        }
+
+        var fresh = WriteAheadLog.Replace(_files, _options.LogPath, _log.BytesWritten);
+        var old = _log;
+        _log = fresh;
+        old.Dispose();
+        _problem = null;
+        Interlocked.Increment(ref _recoveries);
+        _logger.LogWarning("The store recovered from the failed log write: everything it held is in the chunk store, and a new log is in use");
+    }
+
+    private static void SaveSeries(Statements sql, long id, SeriesInfo info)
+    {
         sql.Execute(
             """
             INSERT INTO series(id, device, metric, unit, point_count, first_t, last_t, last_v) VALUES($id, $d, $m, $u, $c, $f, $l, $v)
             ON CONFLICT(id) DO UPDATE SET point_count=excluded.point_count, first_t=excluded.first_t, last_t=excluded.last_t, last_v=excluded.last_v
             """,
-            ("$id", state.Id), ("$d", info.Key.Device), ("$m", info.Key.Metric), ("$u", info.Unit), ("$c", info.PointCount), ("$f", info.FirstMs), ("$l", info.LatestMs), ("$v", info.LatestValue));
+            ("$id", id), ("$d", info.Key.Device), ("$m", info.Key.Metric), ("$u", info.Unit), ("$c", info.PointCount), ("$f", info.FirstMs), ("$l", info.LatestMs), ("$v", info.LatestValue));
     }
 
     /// <summary>Writes one bucket's chunk parts and rollups; returns the parts, oldest first.</summary>
-    private List<byte[]> SaveBucket(Statements sql, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps)
+    private List<byte[]> SaveBucket(Statements sql, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps, ref long chunkBytes)
     {
         sql.Execute("DELETE FROM chunks WHERE series_id=$s AND bucket=$b", ("$s", seriesId), ("$b", bucket));
         var data = new List<byte[]>();
-        InsertParts(sql, seriesId, bucket, times, values, stamps, data);
-        SaveRollups(sql, seriesId, bucket, Rollups(times, values, MinuteMs), Rollups(times, values, HourMs));
+        InsertParts(sql, seriesId, bucket, times, values, stamps, data, ref chunkBytes);
+        SaveRollups(sql, seriesId, bucket, Rollups(times, values, MinuteMs), Rollups(times, values, HourMs), ref chunkBytes);
         return data;
     }
 
     private int PartsFor(int points) => Math.Max(1, (points + _options.MaxChunkPoints - 1) / _options.MaxChunkPoints);
 
     /// <summary>Writes the buckets waiting to be joined (see <see cref="Checkpoint"/>) whole, each in as few parts as its points need.</summary>
-    private void CompactParts(Statements sql)
+    private void CompactParts(Statements sql, List<Action> afterCommit, ref long chunkBytes)
     {
         foreach (var (state, start) in _compactLater)
         {
@@ -1176,16 +1513,22 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             var (times, values, stamps) = BucketBuffer.DecodeParts(stored);
             if (stored.Count <= PartsFor(times.Length))
                 continue;
-            var parts = SaveBucket(sql, state.Id, start, times, values, stamps);
-            lock (_gate)
+            var parts = SaveBucket(sql, state.Id, start, times, values, stamps, ref chunkBytes);
+            afterCommit.Add(() =>
             {
-                if (state.Buckets.TryGetValue(start, out var held))
-                    held.Seal(parts);
-            }
+                lock (_gate)
+                {
+                    if (state.Buckets.TryGetValue(start, out var held))
+                        held.Seal(parts);
+                }
+            });
         }
 
-        _compactLater.Clear();
-        _lastCompaction = _options.Time.GetUtcNow();
+        afterCommit.Add(() =>
+        {
+            _compactLater.Clear();
+            _lastCompaction = _options.Time.GetUtcNow();
+        });
     }
 
     /// <summary>
@@ -1193,16 +1536,19 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     /// bucket filling up over an hour is written once, not again at every checkpoint. Its rollups are the stored
     /// ones merged with those of the new points. Returns all parts, oldest first.
     /// </summary>
-    private List<byte[]> AppendBucket(Statements sql, long seriesId, BucketBuffer buffer)
+    private List<byte[]> AppendBucket(Statements sql, long seriesId, BucketBuffer buffer, ref long chunkBytes)
     {
         var (times, values, stamps) = buffer.OpenSnapshot();
         var data = new List<byte[]>(buffer.SealedData);
-        InsertParts(sql, seriesId, buffer.Start, times, values, stamps, data);
+
+        // Parts numbered past those this buffer knows of come from a commit that reported failure but happened.
+        sql.Execute("DELETE FROM chunks WHERE series_id=$s AND bucket=$b AND part>=$p", ("$s", seriesId), ("$b", buffer.Start), ("$p", data.Count));
+        InsertParts(sql, seriesId, buffer.Start, times, values, stamps, data, ref chunkBytes);
         List<RollupEntry> stored = sql.Scalar("SELECT data FROM minute_rollups WHERE series_id=$s AND bucket=$b", ("$s", seriesId), ("$b", buffer.Start)) is byte[] packed
             ? [.. RollupCodec.Decode(packed)]
             : [];
         var minutes = Merge(stored, Rollups(times, values, MinuteMs), MinuteMs);
-        SaveRollups(sql, seriesId, buffer.Start, minutes, Merge([], minutes, HourMs));
+        SaveRollups(sql, seriesId, buffer.Start, minutes, Merge([], minutes, HourMs), ref chunkBytes);
         return data;
     }
 
@@ -1226,7 +1572,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     }
 
     /// <summary>Inserts points as parts of at most <see cref="ChunkStoreOptions.MaxChunkPoints"/>, numbered after those in <paramref name="parts"/>.</summary>
-    private void InsertParts(Statements sql, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps, List<byte[]> parts)
+    private void InsertParts(Statements sql, long seriesId, long bucket, long[] times, double[] values, ChunkStampSet stamps, List<byte[]> parts, ref long chunkBytes)
     {
         var perPart = _options.MaxChunkPoints;
         for (var start = 0; start == 0 || start < times.Length; start += perPart)
@@ -1235,17 +1581,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             var partStamps = new ChunkStampSet(stamps.UsualOrigin, stamps.Kept.Where(k => k.Index >= start && k.Index < start + count).Select(k => (k.Index - start, k.Stamp)).ToList());
             var part = ChunkCodec.Encode(times.AsSpan(start, count), values.AsSpan(start, count), partStamps);
             parts.Add(part);
-            Interlocked.Add(ref _chunkBytesWritten, part.Length);
+            chunkBytes += part.Length;
             sql.Execute(
                 "INSERT INTO chunks(series_id, bucket, part, count, min_t, max_t, data) VALUES($s, $b, $p, $c, $min, $max, $data)",
                 ("$s", seriesId), ("$b", bucket), ("$p", parts.Count - 1), ("$c", count), ("$min", count > 0 ? times[start] : bucket), ("$max", count > 0 ? times[start + count - 1] : bucket), ("$data", part));
         }
     }
 
-    private void SaveRollups(Statements sql, long seriesId, long bucket, List<RollupEntry> minutes, List<RollupEntry> hours)
+    private void SaveRollups(Statements sql, long seriesId, long bucket, List<RollupEntry> minutes, List<RollupEntry> hours, ref long chunkBytes)
     {
         var packed = RollupCodec.Encode(minutes);
-        Interlocked.Add(ref _chunkBytesWritten, packed.Length);
+        chunkBytes += packed.Length;
         sql.Execute("INSERT OR REPLACE INTO minute_rollups(series_id, bucket, minutes, data) VALUES($s, $b, $m, $data)", ("$s", seriesId), ("$b", bucket), ("$m", minutes.Count), ("$data", packed));
         sql.Execute(
             "DELETE FROM rollups WHERE series_id=$s AND tier=$tier AND bucket>=$from AND bucket<$to",
@@ -1314,15 +1660,17 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     }
 
     /// <summary>Drops whole chunks (and rollups) past their retention, and the oldest ones beyond the disk budget.</summary>
-    private void ApplyRetention(Statements sql)
+    private void ApplyRetention(Statements sql, List<Action> afterCommit)
     {
         var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        _lastRetention = _options.Time.GetUtcNow();
+        var ran = _options.Time.GetUtcNow();
+        afterCommit.Add(() => _lastRetention = ran);
+        var drops = new Dictionary<SeriesState, (long Chunks, long Points, long? FirstMs, List<Func<long, bool>> Buckets)>();
         foreach (var state in _series.Values)
         {
             var rule = _options.Retention.FirstOrDefault(r => r.Matches(state.Info.Key.Id)) ?? RetentionRule.Default;
             if (rule.Raw is { } raw)
-                DropChunks(sql, state, "bucket + $size <= $cut", now - (long)raw.TotalMilliseconds, start => start + _bucketMs <= now - (long)raw.TotalMilliseconds);
+                DropChunks(sql, state, "bucket + $size <= $cut", now - (long)raw.TotalMilliseconds, start => start + _bucketMs <= now - (long)raw.TotalMilliseconds, drops);
             if (rule.Minute is { } minute)
             {
                 sql.Execute(
@@ -1345,20 +1693,30 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
                 if (sql.Scalar("SELECT MIN(bucket) FROM chunks") is not long bucket)
                     break;
                 foreach (var state in _series.Values)
-                    DropChunks(sql, state, "bucket <= $cut", bucket, start => start <= bucket);
+                    DropChunks(sql, state, "bucket <= $cut", bucket, start => start <= bucket, drops);
             }
+        }
+
+        foreach (var (state, drop) in drops)
+        {
+            afterCommit.Add(() =>
+            {
+                Interlocked.Add(ref _droppedChunks, drop.Chunks);
+                Interlocked.Add(ref _droppedPoints, drop.Points);
+                lock (_gate)
+                {
+                    // Buffered copies of dropped buckets go too; a point written into them later starts them afresh.
+                    foreach (var start in state.Buckets.Keys.Where(start => drop.Buckets.Any(dropped => dropped(start))).ToList())
+                        state.Buckets.Remove(start);
+                    state.Dropped(drop.Points, drop.FirstMs);
+                }
+            });
         }
     }
 
-    private void DropChunks(Statements sql, SeriesState state, string condition, long cut, Func<long, bool> dropsBucket)
+    /// <summary>Deletes a series' chunks matching <paramref name="condition"/>, adding up in <paramref name="drops"/> what memory is to forget once committed.</summary>
+    private void DropChunks(Statements sql, SeriesState state, string condition, long cut, Func<long, bool> dropsBucket, Dictionary<SeriesState, (long Chunks, long Points, long? FirstMs, List<Func<long, bool>> Buckets)> drops)
     {
-        // Buffered copies of dropped buckets go too; a point written into them later starts them afresh.
-        lock (_gate)
-        {
-            foreach (var start in state.Buckets.Keys.Where(dropsBucket).ToList())
-                state.Buckets.Remove(start);
-        }
-
         long chunks, points;
         using (var reader = sql.Reader(
             $"SELECT COUNT(*), COALESCE(SUM(count), 0) FROM chunks WHERE series_id=$s AND {condition}",
@@ -1372,16 +1730,12 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         if (chunks == 0)
             return;
         sql.Execute($"DELETE FROM chunks WHERE series_id=$s AND {condition}", ("$s", state.Id), ("$size", _bucketMs), ("$cut", cut));
-        Interlocked.Add(ref _droppedChunks, chunks);
-        Interlocked.Add(ref _droppedPoints, points);
         var firstMs = sql.Scalar("SELECT MIN(min_t) FROM chunks WHERE series_id=$s", ("$s", state.Id)) as long?;
-        lock (_gate)
-        {
-            state.Dropped(points, firstMs);
-            _changedSeries.Add(state);
-        }
-
-        SaveSeries(sql, state);
+        var before = drops.TryGetValue(state, out var earlier) ? earlier : (0, 0, null, []);
+        before.Buckets.Add(dropsBucket);
+        drops[state] = (before.Chunks + chunks, before.Points + points, firstMs, before.Buckets);
+        var info = state.Info;
+        SaveSeries(sql, state.Id, info with { PointCount = Math.Max(0, info.PointCount - drops[state].Points), FirstMs = firstMs ?? info.LatestMs });
     }
 
     private static long UsedBytes(Statements sql)
@@ -1465,9 +1819,40 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
+    /// <summary>What a group changed in memory, to be put back when its log record does not become durable.</summary>
+    private sealed class GroupUndo
+    {
+        /// <summary>Each put, in order: the buffer, the time, and what was there before.</summary>
+        public List<(BucketBuffer Buffer, long T, bool Existed, double Value, PointStamp Stamp)> Points { get; } = [];
+
+        /// <summary>Each buffer's flags before its first put of the group.</summary>
+        public Dictionary<BucketBuffer, (bool Dirty, int UsualOrigin)> Buffers { get; } = [];
+
+        public List<(SeriesState State, long Start, BucketBuffer Buffer)> CreatedBuckets { get; } = [];
+
+        public List<SeriesState> CreatedSeries { get; } = [];
+
+        /// <summary>Series with changes not yet published.</summary>
+        public List<SeriesState> Touched { get; } = [];
+
+        public long PointsSinceCheckpoint { get; set; }
+
+        public void Clear()
+        {
+            Points.Clear();
+            Buffers.Clear();
+            CreatedBuckets.Clear();
+            CreatedSeries.Clear();
+            Touched.Clear();
+        }
+    }
+
     private sealed class SeriesState(long id, SeriesInfo info)
     {
         public long Id { get; } = id;
+
+        /// <summary>The chunk store holds this series (loaded from it, or saved by a committed checkpoint).</summary>
+        public bool Catalogued { get; set; }
 
         /// <summary>Replaced whole on change, so readers never see a half-updated record.</summary>
         public SeriesInfo Info { get; private set; } = info;
@@ -1508,6 +1893,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
             Info = Info with { PointCount = _count, FirstMs = _firstMs, LatestMs = _latestMs, LatestValue = _latestValue };
             _pending = false;
         }
+
+        /// <summary>Forgets what <see cref="Apply"/> took in since the last <see cref="Publish"/> (the group was undone).</summary>
+        public void Discard() => _pending = false;
 
         public void Dropped(long points, long? firstMs) =>
             Info = Info with { PointCount = Math.Max(0, Info.PointCount - points), FirstMs = firstMs ?? Info.LatestMs };

@@ -8,192 +8,317 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 
 /// <summary>
 /// The append-only log that makes an append durable before it reaches a chunk. A record is
-/// <c>[length u32][crc32 u32][payload]</c>; the payload holds a batch of readings. Recovery reads records until
-/// the first one that is short or fails its checksum: a torn or lost tail (power cut, an SD card that lied about
-/// its sync) costs only the records that were never acknowledged.
+/// <c>[magic u32][length u32][crc32 u32 of length and payload][payload]</c>; the payload holds a batch of readings and
+/// depends on no other record (its series are named in it, by their chunk-store id or, for a series not yet there,
+/// by key and unit; values are coded against earlier values of the same record only). So recovery keeps every
+/// intact record: it steps over damaged bytes by looking for the next magic whose record checks out, and the bytes
+/// it could not read are reported for quarantine, never dropped. Logs of earlier versions (records
+/// <c>[length u32][crc32 u32][payload]</c> that number series and code values across records) still open: their
+/// records are read up to the first damaged one, and everything from there is quarantined.
 /// </summary>
 internal sealed class WriteAheadLog : IDisposable
 {
-    private const int HeaderBytes = 8;
+    private const uint Magic = 0xF74C4547; // "GEL" and 0xF7: as a first word, more than any length an old record had
+    private const int HeaderBytes = 12;
+    private const int OldHeaderBytes = 8;
     private const int MaxRecordBytes = 64 * 1024 * 1024;
     private const byte RawValue = 0xFF;
     private const byte SameValue = 0xFE;
     private const byte StampFollows = 0xFD;
-    private readonly FileStream _stream;
+    private readonly IStoreFile _file;
     private readonly Dictionary<long, int> _numbers = [];
 
-    // Per series number: its last logged value, kept with the scale it was written at so that the next value's
-    // difference needs no second look at it.
+    // Per series number of the record being written: its last value, with the scale it was written at, so that the
+    // next value's difference needs no second look at it.
     private readonly List<LastValue> _last = [];
-    private readonly List<(int Number, LastValue Before)> _undo = [];
-    private readonly List<(SeriesKey Key, string Unit)> _fresh = [];
+    private readonly List<LogEntry> _fresh = [];
     private byte[] _record = new byte[1 << 16];
-    private int _generation;
-    private bool _broken;
+    private long _length;
 
-    private WriteAheadLog(FileStream stream) => _stream = stream;
+    private WriteAheadLog(IStoreFile file, long length)
+    {
+        _file = file;
+        _length = length;
+    }
 
-    public long Length => _stream.Length;
+    public long Length => _length;
 
     /// <summary>Bytes appended since the store opened (for the bytes-written-per-point figure).</summary>
     public long BytesWritten { get; private set; }
 
-    /// <summary>Opens the log, returning the readings of every intact record in order.</summary>
-    public static WriteAheadLog Open(string path, out List<LogEntry> recovered, out long discardedBytes)
+    /// <summary>
+    /// Opens the log (creating it when missing), returning the readings of every intact record in order and the
+    /// regions of the file that held no readable record. <paramref name="catalogue"/> names the chunk store's series.
+    /// </summary>
+    public static WriteAheadLog Open(StoreFiles files, string path, Func<long, (SeriesKey Key, string Unit)?> catalogue, out LogContent content)
     {
-        recovered = [];
-        discardedBytes = 0;
-        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
+        var created = !files.Exists(path);
+        var file = files.Open(path);
         try
         {
-            var series = new List<(SeriesKey Key, string Unit)>();
-            var lastValues = new List<double?>();
-            var valid = ReadAll(stream, series, lastValues, recovered);
-            discardedBytes = stream.Length - valid;
-            if (discardedBytes > 0)
-            {
-                stream.SetLength(valid);
-                stream.Flush(flushToDisk: true);
-            }
-
-            stream.Position = valid;
-            var log = new WriteAheadLog(stream);
-
-            // Records without readings leave nothing to replay, and their series numbers must not carry over.
-            if (recovered.Count == 0 && valid > 0)
-                log.Truncate();
-            return log;
+            if (created)
+                files.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            content = Scan(file, catalogue);
+            return new WriteAheadLog(file, file.Length);
         }
         catch
         {
-            stream.Dispose();
+            file.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>Appends one record; not durable until <see cref="Sync"/>.</summary>
-    public void Append(List<LogEntry> readings)
-    {
-        // The record updates the log's state (series numbers, last values) as it is built; if it cannot be
-        // written whole, the state is put back so that no later record relies on it.
-        if (_broken)
-            throw new IOException("The store's log could not be repaired after a failed write; restart the hub to recover from it.");
-        if (_numbers.Count == 0 && _stream.Length > 0)
-            throw new InvalidOperationException("The log still holds records from before the store opened: replay them and empty it first.");
-        var numbersBefore = _numbers.Count;
-        var position = _stream.Position;
-        _undo.Clear();
-        _generation++;
-        try
-        {
-            var length = Serialize(readings);
-            BinaryPrimitives.WriteUInt32LittleEndian(_record, (uint)length);
-            BinaryPrimitives.WriteUInt32LittleEndian(_record.AsSpan(4), Crc32.HashToUInt32(_record.AsSpan(HeaderBytes, length)));
-            _stream.Write(_record, 0, HeaderBytes + length);
-            BytesWritten += HeaderBytes + length;
-        }
-        catch
-        {
-            for (var i = _undo.Count - 1; i >= 0; i--)
-                _last[_undo[i].Number] = _undo[i].Before;
-            foreach (var entry in _numbers.Where(kv => kv.Value >= numbersBefore).ToList())
-                _numbers.Remove(entry.Key);
-            _last.RemoveRange(numbersBefore, _last.Count - numbersBefore);
-
-            // A half-written record must not stay in front of later ones: recovery stops at the first bad record.
-            try
-            {
-                _stream.SetLength(position);
-                _stream.Position = position;
-            }
-            catch (IOException)
-            {
-                _broken = true;
-            }
-
-            throw;
-        }
-    }
-
-    /// <summary>Writes through to the disk (fsync): what was appended survives a power cut.</summary>
-    public void Sync() => _stream.Flush(flushToDisk: true);
-
-    /// <summary>Empties the log once everything in it is safely in the chunk store.</summary>
-    public void Truncate()
-    {
-        _numbers.Clear();
-        _last.Clear();
-        _stream.SetLength(0);
-        _stream.Position = 0;
-        _stream.Flush(flushToDisk: true);
-    }
-
-    public void Dispose() => _stream.Dispose();
-
-    private static long ReadAll(FileStream stream, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<LogEntry> readings)
-    {
-        stream.Position = 0;
-        var header = new byte[HeaderBytes];
-        long valid = 0;
-        while (true)
-        {
-            if (stream.Read(header, 0, HeaderBytes) < HeaderBytes)
-                return valid;
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
-            if (length > MaxRecordBytes || valid + HeaderBytes + length > stream.Length)
-                return valid;
-            var payload = new byte[length];
-            stream.ReadExactly(payload);
-            if (Crc32.HashToUInt32(payload) != crc)
-                return valid;
-            var seriesBefore = series.Count;
-            var readingsBefore = readings.Count;
-            var valuesBefore = lastValues.ToList();
-            try
-            {
-                Deserialize(payload, series, lastValues, readings);
-            }
-            catch (Exception ex) when (ex is InvalidDataException or ArgumentException or DecoderFallbackException or EndOfStreamException)
-            {
-                series.RemoveRange(seriesBefore, series.Count - seriesBefore);
-                readings.RemoveRange(readingsBefore, readings.Count - readingsBefore);
-                lastValues.Clear();
-                lastValues.AddRange(valuesBefore);
-                return valid;
-            }
-
-            valid += HeaderBytes + length;
         }
     }
 
     /// <summary>
-    /// A record: series first seen in this log (their key and unit, once per log generation), then readings as
-    /// (series number, time as a delta from the record's first time, value). A value is "same as this series'
-    /// last", a short decimal as the change of its scaled integer, or the raw 8 bytes: sensor values mostly cost
-    /// one or two bytes. A reading that is not a first write of this store carries its stamp before the value.
-    /// Numbers and last values restart when the log is emptied.
+    /// Starts an empty log in a new file renamed over the old one, and syncs the folder: after a failed write or
+    /// fsync the old file's state is unknown and its handle untrustworthy (Linux forgets a failed write-back once
+    /// fsync has reported it), so the new log owes nothing to either. Only for a log whose readings are all in the
+    /// chunk store. The new log starts with an empty record, written and synced before the rename: the log is
+    /// taken as recovered only once a write and an fsync went through again.
+    /// </summary>
+    public static WriteAheadLog Replace(StoreFiles files, string path, long bytesWritten)
+    {
+        var fresh = path + ".new";
+        var file = files.Open(fresh, truncate: true);
+        try
+        {
+            var log = new WriteAheadLog(file, 0);
+            log.Append([]);
+            log.Sync();
+            files.Move(fresh, path);
+            files.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            log.BytesWritten = bytesWritten;
+            return log;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies damaged regions of this log into files beside it (<c>chunks.wal.damaged-STAMP-at-OFFSET</c>), synced
+    /// with their folder, before the log may be emptied. Returns their paths.
+    /// </summary>
+    public List<string> Quarantine(StoreFiles files, string path, IReadOnlyList<(long Offset, long Length)> regions, DateTimeOffset now)
+    {
+        var written = new List<string>();
+        var buffer = new byte[1 << 20];
+        foreach (var (offset, length) in regions)
+        {
+            var target = $"{path}.damaged-{now:yyyyMMddHHmmss}-at-{offset}";
+            using var file = files.Open(target, truncate: true);
+            for (long done = 0; done < length;)
+            {
+                var read = _file.Read(buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - done)), offset + done);
+                if (read <= 0)
+                    break;
+                file.Write(buffer.AsSpan(0, read), done);
+                done += read;
+            }
+
+            file.Sync();
+            written.Add(target);
+        }
+
+        if (written.Count > 0)
+            files.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return written;
+    }
+
+    /// <summary>Appends one record; not durable until <see cref="Sync"/>. A failed write leaves the log unusable (the store replaces it).</summary>
+    public void Append(List<LogEntry> readings)
+    {
+        var length = Serialize(readings);
+        BinaryPrimitives.WriteUInt32LittleEndian(_record, Magic);
+        BinaryPrimitives.WriteUInt32LittleEndian(_record.AsSpan(4), (uint)length);
+        var crc = new Crc32();
+        crc.Append(_record.AsSpan(4, 4));
+        crc.Append(_record.AsSpan(HeaderBytes, length));
+        BinaryPrimitives.WriteUInt32LittleEndian(_record.AsSpan(8), crc.GetCurrentHashAsUInt32());
+        _file.Write(_record.AsSpan(0, HeaderBytes + length), _length);
+        _length += HeaderBytes + length;
+        BytesWritten += HeaderBytes + length;
+    }
+
+    /// <summary>Writes through to the disk (fsync): what was appended survives a power cut.</summary>
+    public void Sync() => _file.Sync();
+
+    /// <summary>Empties the log once everything in it is safely in the chunk store.</summary>
+    public void Truncate()
+    {
+        _file.SetLength(0);
+        _length = 0;
+        _file.Sync();
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    /// <summary>Every intact record's readings, and the regions between them that hold none.</summary>
+    private static LogContent Scan(IStoreFile file, Func<long, (SeriesKey Key, string Unit)?> catalogue)
+    {
+        var content = new LogContent();
+        var length = file.Length;
+        var header = new byte[HeaderBytes];
+
+        // Records of the earlier format depend on the ones before them: they are read only from the start of the
+        // file up to the first damage.
+        var oldState = new DecodeState();
+        var oldAllowed = true;
+        long position = 0;
+        while (position < length)
+        {
+            var size = TryRecordAt(file, position, length, header, catalogue, ref oldAllowed, oldState, content.Entries);
+            if (size > 0)
+            {
+                position += size;
+                continue;
+            }
+
+            oldAllowed = false;
+            long found = 0;
+            var next = position + 1;
+            while ((next = FindMagic(file, next, length)) < length)
+            {
+                found = TryRecordAt(file, next, length, header, catalogue, ref oldAllowed, oldState, content.Entries);
+                if (found > 0)
+                    break;
+                next++;
+            }
+
+            content.Damaged.Add((position, next - position));
+            position = next < length ? next + found : length;
+        }
+
+        return content;
+    }
+
+    /// <summary>Reads the record at <paramref name="position"/> into <paramref name="entries"/>; returns its size, 0 when there is none.</summary>
+    private static long TryRecordAt(IStoreFile file, long position, long length, byte[] header, Func<long, (SeriesKey Key, string Unit)?> catalogue, ref bool oldAllowed, DecodeState oldState, List<LogEntry> entries)
+    {
+        if (length - position < OldHeaderBytes || ReadFully(file, header.AsSpan(0, (int)Math.Min(HeaderBytes, length - position)), position) < OldHeaderBytes)
+            return 0;
+        var first = BinaryPrimitives.ReadUInt32LittleEndian(header);
+        if (first == Magic)
+        {
+            if (length - position < HeaderBytes)
+                return 0;
+            var size = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
+            if (size > MaxRecordBytes || position + HeaderBytes + size > length)
+                return 0;
+            var payload = new byte[size];
+            if (ReadFully(file, payload, position + HeaderBytes) < size)
+                return 0;
+            var crc = new Crc32();
+            crc.Append(header.AsSpan(4, 4));
+            crc.Append(payload);
+            if (crc.GetCurrentHashAsUInt32() != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8)))
+                return 0;
+            if (!TryDeserialize(payload, new DecodeState(), catalogue, entries))
+                return 0;
+            oldAllowed = false;
+            return HeaderBytes + size;
+        }
+
+        if (!oldAllowed || first > MaxRecordBytes || position + OldHeaderBytes + first > length)
+            return 0;
+        var old = new byte[first];
+        if (ReadFully(file, old, position + OldHeaderBytes) < first || Crc32.HashToUInt32(old) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)))
+            return 0;
+        return TryDeserialize(old, oldState, null, entries) ? OldHeaderBytes + first : 0;
+    }
+
+    /// <summary>The position of the next magic at or after <paramref name="from"/>, or <paramref name="length"/>.</summary>
+    private static long FindMagic(IStoreFile file, long from, long length)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(magic, Magic);
+        var buffer = new byte[1 << 20];
+        for (var at = from; at < length; at += buffer.Length - 3)
+        {
+            var read = ReadFully(file, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - at)), at);
+            var index = buffer.AsSpan(0, read).IndexOf(magic);
+            if (index >= 0)
+                return at + index;
+            if (read < buffer.Length)
+                break;
+        }
+
+        return length;
+    }
+
+    private static int ReadFully(IStoreFile file, Span<byte> buffer, long offset)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var read = file.Read(buffer[total..], offset + total);
+            if (read <= 0)
+                break;
+            total += read;
+        }
+
+        return total;
+    }
+
+    /// <summary>Decodes a payload; on any inconsistency nothing is added and the state is as before.</summary>
+    private static bool TryDeserialize(byte[] payload, DecodeState state, Func<long, (SeriesKey Key, string Unit)?>? catalogue, List<LogEntry> entries)
+    {
+        var seriesBefore = state.Series.Count;
+        var entriesBefore = entries.Count;
+        var valuesBefore = state.LastValues.ToList();
+        try
+        {
+            Deserialize(payload, state, catalogue, entries);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ArgumentException or DecoderFallbackException or EndOfStreamException or FormatException or OverflowException)
+        {
+            state.Series.RemoveRange(seriesBefore, state.Series.Count - seriesBefore);
+            entries.RemoveRange(entriesBefore, entries.Count - entriesBefore);
+            state.LastValues.Clear();
+            state.LastValues.AddRange(valuesBefore);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A record: its series (a series in the chunk store by its id there, any other by device, metric and unit),
+    /// then readings as (series number in this record, time as a delta from the record's first time, value). A
+    /// value is "same as this series' last in this record", a short decimal as the change of its scaled integer, or
+    /// the raw 8 bytes: sensor values mostly cost one or two bytes. A reading that is not a first write of this
+    /// store carries its stamp before the value.
     /// </summary>
     private int Serialize(List<LogEntry> entries)
     {
         var at = HeaderBytes;
+        _numbers.Clear();
+        _last.Clear();
         _fresh.Clear();
         foreach (ref readonly var entry in CollectionsMarshal.AsSpan(entries))
         {
             if (_numbers.TryAdd(entry.SeriesId, _numbers.Count))
             {
                 _last.Add(new LastValue { Scale = NoValue });
-                _fresh.Add((entry.Reading.Series, entry.Reading.Unit));
+                _fresh.Add(entry);
             }
         }
 
         Ensure(ref at, 10);
         WriteVarint(ref at, (ulong)_fresh.Count);
-        foreach (var (key, unit) in _fresh)
+        foreach (var entry in _fresh)
         {
-            WriteString(ref at, key.Device);
-            WriteString(ref at, key.Metric);
-            WriteString(ref at, unit);
+            Ensure(ref at, 10);
+            if (entry.Catalogued)
+            {
+                WriteVarint(ref at, (ulong)entry.SeriesId + 1);
+                continue;
+            }
+
+            _record[at++] = 0;
+            WriteString(ref at, entry.Reading.Series.Device);
+            WriteString(ref at, entry.Reading.Series.Metric);
+            WriteString(ref at, entry.Reading.Unit);
         }
 
         Ensure(ref at, 20);
@@ -218,14 +343,7 @@ internal sealed class WriteAheadLog : IDisposable
                 WriteString(ref at, kept.Origin);
             }
 
-            ref var previous = ref last[number];
-            if (previous.Generation != _generation)
-            {
-                _undo.Add((number, previous));
-                previous.Generation = _generation;
-            }
-
-            WriteValue(ref at, reading.Value, ref previous);
+            WriteValue(ref at, reading.Value, ref last[number]);
         }
 
         return at - HeaderBytes;
@@ -314,7 +432,7 @@ internal sealed class WriteAheadLog : IDisposable
     private const int RawScale = -1;
 
     /// <summary>A series' last logged value; <see cref="Scale"/> is <see cref="NoValue"/> before the first.</summary>
-    private record struct LastValue(double Value, int Scale, long Scaled, int Generation);
+    private record struct LastValue(double Value, int Scale, long Scaled);
 
     private static double ReadValue(BinaryReader reader, double? last)
     {
@@ -337,17 +455,29 @@ internal sealed class WriteAheadLog : IDisposable
     private static long PreviousScaled(double? last, int scale) =>
         last is { } previous && Compression.ChunkCodec.TryScale(previous, scale, out var k) ? k : 0;
 
-    private static void Deserialize(byte[] payload, List<(SeriesKey Key, string Unit)> series, List<double?> lastValues, List<LogEntry> readings)
+    /// <summary>
+    /// Decodes one record into <paramref name="readings"/>. With a <paramref name="catalogue"/> it is a record of this
+    /// format (series by chunk-store id or by key); without, one of the earlier format, whose series and last values
+    /// carry over in <paramref name="state"/> from the records before it.
+    /// </summary>
+    private static void Deserialize(byte[] payload, DecodeState state, Func<long, (SeriesKey Key, string Unit)?>? catalogue, List<LogEntry> readings)
     {
+        var series = state.Series;
+        var lastValues = state.LastValues;
         using var reader = new BinaryReader(new MemoryStream(payload), Encoding.UTF8);
         var fresh = reader.Read7BitEncodedInt();
         if (fresh < 0 || fresh > payload.Length)
             throw new InvalidDataException("bad series count");
         for (var i = 0; i < fresh; i++)
         {
-            series.Add((new SeriesKey(reader.ReadString(), reader.ReadString()), reader.ReadString()));
+            var id = catalogue is null ? 0 : reader.Read7BitEncodedInt64();
+            if (id == 0)
+                series.Add((new SeriesKey(reader.ReadString(), reader.ReadString()), reader.ReadString()));
+            else
+                series.Add(catalogue!(id - 1) ?? throw new InvalidDataException($"series {id - 1} is not in the chunk store"));
             lastValues.Add(null);
         }
+
         var count = reader.Read7BitEncodedInt();
         if (count < 0 || count > payload.Length)
             throw new InvalidDataException("bad reading count");
@@ -377,5 +507,26 @@ internal sealed class WriteAheadLog : IDisposable
 }
 
 /// <summary>A logged reading; <see cref="Stamp"/> is null for a first write of this store (its stamp follows from its time).</summary>
-/// <remarks><see cref="SeriesId"/> numbers the series in the log (the store's id); replayed entries carry 0.</remarks>
-internal readonly record struct LogEntry(Reading Reading, Versions.WriteStamp? Stamp, long SeriesId = 0);
+/// <remarks>
+/// <see cref="SeriesId"/> is the store's id of the series; <see cref="Catalogued"/> says that the chunk store holds it
+/// (a committed checkpoint saved it), so that the log may name it by that id. Replayed entries carry neither.
+/// </remarks>
+internal readonly record struct LogEntry(Reading Reading, Versions.WriteStamp? Stamp, long SeriesId = 0, bool Catalogued = false);
+
+/// <summary>What <see cref="WriteAheadLog.Open"/> found: the intact records' readings in order, and the regions between them that held none.</summary>
+internal sealed class LogContent
+{
+    public List<LogEntry> Entries { get; } = [];
+
+    public List<(long Offset, long Length)> Damaged { get; } = [];
+
+    public long DamagedBytes => Damaged.Sum(d => d.Length);
+}
+
+/// <summary>Series and last values while decoding: per record in this format, across records in the earlier one.</summary>
+internal sealed class DecodeState
+{
+    public List<(SeriesKey Key, string Unit)> Series { get; } = [];
+
+    public List<double?> LastValues { get; } = [];
+}

@@ -93,8 +93,14 @@ internal static class ApiEndpoints
         var stats = store.GetStatistics();
         var clients = mqtt.IsStarted ? (await mqtt.GetClientsAsync()).Count : 0;
         var version = typeof(ApiEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+        var state = stats.Condition switch
+        {
+            StoreCondition.Degraded => "degraded",
+            StoreCondition.Faulted => "faulted",
+            _ => "ok",
+        };
         return new HealthResponse(
-            "ok",
+            stats.Condition == StoreCondition.Ok ? "ok" : "degraded",
             version,
             Math.Round((time.GetUtcNow() - endpoints.StartedAt).TotalSeconds, 1),
             new MqttHealth(endpoints.Mqtt?.ToString(), clients, mqttLog.ClientProtocolErrors)
@@ -104,12 +110,19 @@ internal static class ApiEndpoints
                 RetainedMessages = retained.Count,
                 RetainedRefused = retained.Refused,
             },
-            new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir),
-            new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected),
+            new StoreHealth(stats.SeriesCount, stats.PointCount, stats.BytesOnDisk, stats.Commits, options.Value.DataDir)
+            {
+                State = state,
+                Problem = stats.Problem,
+                LogFailures = stats.LogFailures,
+                Recoveries = stats.Recoveries,
+            },
+            new IngestHealth(ingest.Messages, ingest.ReadingsStored, ingest.Duplicates, ingest.ReadingsRejected) { Queued = ingest.Queued, QueueWaits = ingest.QueueWaits },
             live.ListenerCount,
             new DerivedHealth(derived.Derived, derived.Pending, derived.Skipped, derived.ImplausibleRainSteps))
         {
             Memory = CurrentMemory(),
+            Problem = stats.Problem,
         };
     }
 

@@ -16,6 +16,9 @@ public sealed record HealthResponse(
     DerivedHealth Derived)
 {
     public MemoryHealth? Memory { get; init; }
+
+    /// <summary>Why <see cref="Status"/> is not "ok" (e.g. the store acknowledges nothing while its log cannot be written); null when it is.</summary>
+    public string? Problem { get; init; }
 }
 
 /// <summary>The hub process's memory in MiB: resident set, managed heap in use and committed by the runtime.</summary>
@@ -41,9 +44,26 @@ public sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtoc
     public long RetainedRefused { get; init; }
 }
 
-public sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long Commits, string DataDir);
+public sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long Commits, string DataDir)
+{
+    /// <summary>ok, degraded (a log write failed: nothing is acknowledged until the store recovers, which it tries by itself) or faulted (the hub restarts).</summary>
+    public string State { get; init; } = "ok";
 
-public sealed record IngestHealth(long Messages, long ReadingsStored, long Duplicates, long ReadingsRejected);
+    public string? Problem { get; init; }
+
+    /// <summary>Log writes or fsyncs that failed since the start, and recoveries from them.</summary>
+    public long LogFailures { get; init; }
+
+    public long Recoveries { get; init; }
+}
+
+public sealed record IngestHealth(long Messages, long ReadingsStored, long Duplicates, long ReadingsRejected)
+{
+    /// <summary>Messages taken in and not yet stored (at most --ingest-queue), and how often a connection had to wait for room.</summary>
+    public int Queued { get; init; }
+
+    public long QueueWaits { get; init; }
+}
 
 public sealed record LatestPoint(long T, double V, DateTimeOffset Time);
 

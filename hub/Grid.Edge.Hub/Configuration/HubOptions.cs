@@ -47,6 +47,9 @@ public sealed class HubOptions
     /// <summary>Extra time the store lingers to group more appends into one commit.</summary>
     public int CommitDelayMs { get; set; }
 
+    /// <summary>Most messages decoded and waiting for the store; the MQTT receive path waits beyond it.</summary>
+    public int IngestQueueMessages { get; set; } = 1000;
+
     /// <summary>Start the simulated weather station and van (<c>--demo</c>).</summary>
     public bool Demo { get; set; }
 
@@ -122,6 +125,8 @@ public sealed class HubOptions
             problems.Add($"MaxFutureSkewSeconds {MaxFutureSkewSeconds} must be between 0 and 86400.");
         if (CommitDelayMs is < 0 or > 1000)
             problems.Add($"CommitDelayMs {CommitDelayMs} must be between 0 and 1000.");
+        if (IngestQueueMessages is < 1 or > 100_000)
+            problems.Add($"IngestQueueMessages {IngestQueueMessages} must be between 1 and 100000.");
         if (CheckpointSeconds is < 1 or > 3600)
             problems.Add($"CheckpointSeconds {CheckpointSeconds} must be between 1 and 3600.");
         if (RetentionRawDays < 0 || RetentionMinuteDays < 0 || RetentionHourDays < 0)

@@ -31,5 +31,6 @@ internal sealed record HubSetting(string Option, string Key, string Environment,
         new("--retention-hour-days", "RetentionHourDays", "GRID_RETENTION_HOUR_DAYS", "days", "Days 1-hour rollups are kept; 0 keeps forever (the default)."),
         new("--disk-budget-mb", "DiskBudgetMb", "GRID_DISK_BUDGET_MB", "MiB", "Largest size of the chunk store; the oldest chunks are dropped first. Default 0 (no budget)."),
         new("--commit-delay-ms", "CommitDelayMs", "GRID_COMMIT_DELAY_MS", "ms", "Extra wait to group more readings into one disk commit. Default 0 (group what queued during the previous sync)."),
+        new("--ingest-queue", "IngestQueueMessages", "GRID_INGEST_QUEUE", "messages", "Most messages taken in and not yet stored; beyond it the hub stops reading from the MQTT connections that send more (TCP pushes back on the devices) until the store catches up. Default 1000."),
     ];
 }

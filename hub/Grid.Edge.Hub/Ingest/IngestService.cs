@@ -32,8 +32,13 @@ public sealed class IngestService(
     Derived.DerivedWeather derived,
     Alerts.AlertService alerts,
     Vehicles.VehicleTracker vehicles,
-    TimeProvider time)
+    Configuration.HubOptions options,
+    TimeProvider time) : IDisposable
 {
+    // The ingest queue: messages decoded and not yet stored. Bounded, so that a flood (or a store slowed by its
+    // disk) makes the MQTT receive path wait, and TCP push back on the senders, instead of filling memory.
+    private readonly SemaphoreSlim _room = new(options.IngestQueueMessages, options.IngestQueueMessages);
+    private long _queueWaits;
     private long _messages;
     private long _stored;
     private long _duplicates;
@@ -45,6 +50,42 @@ public sealed class IngestService(
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
     public long ReadingsRejected => rejections.Total;
+
+    /// <summary>Messages taken in and not yet stored (or failed).</summary>
+    public int Queued => options.IngestQueueMessages - _room.CurrentCount;
+
+    /// <summary>Times a receive path had to wait for room in the ingest queue.</summary>
+    public long QueueWaits => Interlocked.Read(ref _queueWaits);
+
+    /// <summary>
+    /// Waits for room in the ingest queue, then ingests (<see cref="IngestAsync"/>): the returned task is the one
+    /// that completes once the readings are durable. Awaited on an MQTT client's receive path, so that while the
+    /// queue is full the hub reads nothing more from that client.
+    /// </summary>
+    public async Task<Task<IngestOutcome>> EnqueueAsync(string topic, ReadOnlySequence<byte> payload, string? clientId, CancellationToken cancellationToken)
+    {
+        if (!_room.Wait(0, CancellationToken.None))
+        {
+            Interlocked.Increment(ref _queueWaits);
+            await _room.WaitAsync(cancellationToken);
+        }
+
+        Task<IngestOutcome> ingest;
+        try
+        {
+            ingest = IngestAsync(topic, payload, clientId);
+        }
+        catch
+        {
+            _room.Release();
+            throw;
+        }
+
+        _ = ingest.ContinueWith(static (_, room) => ((SemaphoreSlim)room!).Release(), _room, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return ingest;
+    }
+
+    public void Dispose() => _room.Dispose();
 
     /// <summary>Records a message refused because its sender may not publish there (or retain it); nothing of it is decoded.</summary>
     public IngestOutcome Refuse(string topic, string? user, string? clientId, string? why = null)

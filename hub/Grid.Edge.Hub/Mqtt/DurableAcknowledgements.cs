@@ -27,8 +27,11 @@ internal static class DurableAcknowledgements
         return true;
     }
 
-    /// <summary>Called on the send loop before each outbound packet.</summary>
-    public static async Task HoldUntilDurableAsync(InterceptingPacketEventArgs args)
+    /// <summary>
+    /// Called on the send loop before each outbound packet. When the message could not be stored the ack is not
+    /// sent and the connection is closed: the device keeps the readings and sends them again after reconnecting.
+    /// </summary>
+    public static async Task HoldUntilDurableAsync(InterceptingPacketEventArgs args, MqttServer server, ILogger logger)
     {
         ushort id;
         switch (args.Packet)
@@ -46,9 +49,32 @@ internal static class DurableAcknowledgements
         if (args.SessionItems is null || !PendingFor(args.SessionItems).TryRemove(id, out var ingest))
             return;
 
-        // A failed write throws here: MQTTnet closes the connection without the ack, so the device keeps
-        // the readings and sends them again after reconnecting.
-        var outcome = await ingest.WaitAsync(args.CancellationToken);
+        IngestOutcome outcome;
+        try
+        {
+            outcome = await ingest.WaitAsync(args.CancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // MQTTnet would only drop this packet and carry on; an ack must never go out for it, and the device
+            // must learn that it has to send again, which (MQTT 3.1.1 has no negative ack) a closed connection says.
+            args.ProcessPacket = false;
+            logger.LogWarning("Closing MQTT client '{Client}': message {Id} could not be stored ({Reason}); it is not acknowledged and the device sends it again", args.ClientId, id, ex.Message);
+            var clientId = args.ClientId;
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await server.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.UnspecifiedError, ReasonString = "the hub could not store a message; send it again" });
+                }
+                catch (Exception disconnect) when (disconnect is InvalidOperationException or ObjectDisposedException or MQTTnet.Exceptions.MqttCommunicationException)
+                {
+                    // Gone already.
+                }
+            });
+            return;
+        }
+
         if (outcome.NotAuthorized)
         {
             // The broker's own refusal (a quota, an invalid topic name) says more than "not authorized".

@@ -15,7 +15,7 @@ namespace Grid.Edge.Hub.Mqtt;
 /// Every message is judged by the identity of the connection that sent it; a refused one is neither delivered nor
 /// retained. The hub's own messages are those injected with the broker's own session items, which no connection has.
 /// </summary>
-internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy policy, MqttSessionOwners owners, RetainedQuota retained, IngestService ingest)
+internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy policy, MqttSessionOwners owners, RetainedQuota retained, IngestService ingest, ILogger<MqttIngestBridge> logger)
 {
     // MQTT 5 topic aliases are resolved by the broker after the inbound interceptor runs, so we keep our own map.
     private static readonly ConditionalWeakTable<IDictionary, ConcurrentDictionary<ushort, string>> TopicAliases = new();
@@ -39,32 +39,30 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         server.InterceptingInboundPacketAsync += OnInboundPacketAsync;
         server.InterceptingPublishAsync += OnPublishAsync;
         server.InterceptingSubscriptionAsync += OnSubscribeAsync;
-        server.InterceptingOutboundPacketAsync += DurableAcknowledgements.HoldUntilDurableAsync;
+        server.InterceptingOutboundPacketAsync += args => DurableAcknowledgements.HoldUntilDurableAsync(args, server, logger);
     }
 
-    private Task OnInboundPacketAsync(InterceptingPacketEventArgs args)
+    private async Task OnInboundPacketAsync(InterceptingPacketEventArgs args)
     {
         if (args.Packet is not MqttPublishPacket publish)
-            return Task.CompletedTask;
+            return;
 
         var topic = ResolveTopic(publish, args.SessionItems);
         if (string.IsNullOrEmpty(topic))
-            return Task.CompletedTask;
+            return;
         var identity = ClientIdentity.Of(args.SessionItems);
         Task<IngestOutcome> pending;
         if (Refusal(identity, topic, publish.Retain, publish.Payload.Length, decide: false) is { } refused)
             pending = Task.FromResult(ingest.Refuse(topic, identity.User, args.ClientId, refused.Why));
         else if (IsStatusTopic(topic))
-            return Task.CompletedTask;
+            return;
         else
-            pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId);
+            pending = await ingest.EnqueueAsync(topic, publish.Payload, args.ClientId, args.CancellationToken); // waits while the ingest queue is full
         if (args.SessionItems is null || !DurableAcknowledgements.Track(args.SessionItems, publish, pending))
         {
             // Nobody waits for a QoS 0 message; a failed write is logged by the store.
             _ = pending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>

@@ -22,6 +22,9 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
     // The codes of one read are stamped a millisecond apart; anything a minute older belongs to an earlier read.
     private static readonly long SameReadMs = 60_000;
     private static readonly string[] BookkeepingMetrics = ["engine_hours", "virtual_odometer", "service_due"];
+    // The newest time each device's bookkeeping was written at: the store shows a write only once it is durable,
+    // so a second update right after a first (still being synced) must not go by the store's latest point alone.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _bookkept = new(StringComparer.Ordinal);
     private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     public void Observe(IReadOnlyList<Reading> stored)
@@ -215,6 +218,8 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
             if (store.TryGetSeries(new SeriesKey(device, metric), out var info) && info.LatestMs >= t)
                 t = info.LatestMs + 1;
         }
+
+        t = _bookkept.AddOrUpdate(device, t, (_, last) => Math.Max(t, last + 1));
 
         var readings = new List<Reading> { new(new SeriesKey(device, "engine_hours"), t, Math.Round(record.EngineSeconds / 3600, 2), "h") };
         if (record.OdometerKm is { } odo)

@@ -42,7 +42,8 @@ internal sealed class InProcessHub : IAsyncDisposable
     public IServiceProvider Services => _app!.Services;
 
     /// <param name="withAdmin">False starts a hub whose admin password was never set (the first run).</param>
-    public static async Task<InProcessHub> StartAsync(IDictionary<string, string?>? settings = null, string? dataDir = null, bool withAdmin = true)
+    /// <param name="replace">Replaces services before the hub is built (fault injection).</param>
+    public static async Task<InProcessHub> StartAsync(IDictionary<string, string?>? settings = null, string? dataDir = null, bool withAdmin = true, Action<IServiceCollection>? replace = null)
     {
         TempDirectory? owned = dataDir is null ? new TempDirectory() : null;
         var hub = new InProcessHub(dataDir ?? owned!.Path, owned);
@@ -62,7 +63,7 @@ internal sealed class InProcessHub : IAsyncDisposable
         {
             logging.ClearProviders();
             logging.AddProvider(hub.Logs);
-        });
+        }, replace);
         await hub._app.StartAsync();
         var endpoints = hub._app.Services.GetRequiredService<HubEndpoints>();
         hub.Mqtt = endpoints.Mqtt!;

@@ -57,8 +57,11 @@ public static class HubHost
         var stations = new Dictionary<string, double>(HubConfiguration.StationAltitudes(builder.Configuration), StringComparer.Ordinal);
         if (options.Demo)
             stations.TryAdd(Demo.DemoDevices.WeatherDevice, 0); // the demo models sea-level pressure
-        var rainResets = Derived.RainTotals.LoadResets(options.DataDir);
-        services.AddSingleton(sp => new Derived.RainTotals(sp.GetRequiredService<ITimeSeriesStore>(), sp.GetRequiredService<TimeProvider>(), options.DataDir, rainResets));
+        services.AddSingleton(sp => new Derived.RainTotals(
+            sp.GetRequiredService<ITimeSeriesStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            options.DataDir,
+            Derived.RainTotals.LoadResets(options.DataDir, sp.GetRequiredService<ILogger<Derived.RainTotals>>())));
         services.AddSingleton<DerivedReadingWriter>();
         services.AddSingleton(sp => new Derived.DerivedWeather(
             sp.GetRequiredService<ITimeSeriesStore>(),
@@ -75,7 +78,7 @@ public static class HubHost
         services.AddSingleton(new Alerts.AlertStateFile(options.DataDir));
         services.AddSingleton<Alerts.AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertService>());
-        services.AddSingleton(Vehicles.VehicleBook.Open(options.DataDir));
+        services.AddSingleton(sp => Vehicles.VehicleBook.Open(options.DataDir, sp.GetRequiredService<ILogger<Vehicles.VehicleBook>>()));
         services.AddSingleton<Vehicles.VehicleTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<Vehicles.VehicleTracker>());
         services.AddSingleton<IngestService>();

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Protocol.Files;
 using Grid.Edge.Protocol.Payloads;
 using Grid.Edge.Protocol.Topics;
 using MQTTnet;
@@ -81,16 +82,9 @@ internal sealed class RetainedMessageFile(
         try
         {
             var entries = messages.Select(m => new Entry(m.Topic, m.Payload.ToArray(), (int)m.QualityOfServiceLevel)).ToList();
-            var temp = Path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-            {
-                JsonSerializer.Serialize(stream, entries, EntryJson.Default.ListEntry);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, Path, overwrite: true);
+            DurableFile.Write(Path, stream => JsonSerializer.Serialize(stream, entries, EntryJson.Default.ListEntry));
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             logger.LogWarning(ex, "Could not save retained messages to {Path}; will try again", Path);
             lock (_gate)
@@ -108,10 +102,9 @@ internal sealed class RetainedMessageFile(
             using var stream = File.OpenRead(Path);
             entries = JsonSerializer.Deserialize(stream, EntryJson.Default.ListEntry);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
         {
-            var aside = $"{Path}.corrupt-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
-            File.Move(Path, aside);
+            var aside = DurableFile.SetAside(Path);
             logger.LogWarning("Retained messages in {Path} are unreadable ({Reason}); moved to {Aside} and starting without them", Path, ex.Message, aside);
             return Task.CompletedTask;
         }

@@ -26,6 +26,7 @@ public static class HubHost
         });
         builder.Configuration.AddConfiguration(configuration);
         var options = HubConfiguration.Bind(builder.Configuration);
+        HubConfiguration.PrepareDataDirectory(options.DataDir);
         logging?.Invoke(builder.Logging);
 
         var services = builder.Services;
@@ -105,7 +106,14 @@ public static class HubHost
         services.AddResponseCompression(compression =>
             compression.MimeTypes = Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes.Append("text/csv"));
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
-        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        services.Configure<HostOptions>(host =>
+        {
+            host.ShutdownTimeout = TimeSpan.FromSeconds(20);
+
+            // A background service outlives transient errors itself (Hosting/ServiceFaults); one that fails anyway
+            // stops the hub, and Program exits non-zero for systemd to restart it.
+            host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+        });
 
         var endpoints = new HubEndpoints(TimeProvider.System);
         services.AddSingleton(endpoints);
@@ -134,6 +142,22 @@ public static class HubHost
         VehicleEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
+    }
+
+    /// <summary>
+    /// The background service whose failure stopped the hub, if one did (.NET's host stops then, as
+    /// <see cref="BackgroundServiceExceptionBehavior.StopHost"/> says, but its run still ends as if all went well).
+    /// </summary>
+    public static (string Service, Exception Error)? FailedService(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        foreach (var service in services.GetServices<IHostedService>().OfType<BackgroundService>())
+        {
+            if (service.ExecuteTask is { IsFaulted: true } failed)
+                return (service.GetType().Name, failed.Exception!.GetBaseException());
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -138,6 +138,12 @@ async Task<int> RunHubAsync(ParseResult parse)
 
     Console.WriteLine(app.Services.GetRequiredService<HubEndpoints>().ReadyLine(options.DataDir));
     await app.WaitForShutdownAsync();
+    if (HubHost.FailedService(app.Services) is var (service, error))
+    {
+        await Console.Error.WriteLineAsync($"error: the hub stopped because its {service} failed ({error.GetType().Name}: {error.Message}); the log above has the details. Exit code 3: systemd restarts it.");
+        return 3;
+    }
+
     return 0;
 }
 

@@ -28,6 +28,7 @@ internal sealed class RetainedMessageFile(
     private static readonly TimeSpan WriteInterval = TimeSpan.FromSeconds(1);
 
     private readonly Lock _gate = new();
+    private readonly Hosting.ServiceFaults _faults = new(logger, TimeProvider.System);
     private List<MqttApplicationMessage>? _pending;
 
     private string Path => System.IO.Path.Combine(options.DataDir, FileName);
@@ -84,9 +85,8 @@ internal sealed class RetainedMessageFile(
             var entries = messages.Select(m => new Entry(m.Topic, m.Payload.ToArray(), (int)m.QualityOfServiceLevel)).ToList();
             DurableFile.Write(Path, stream => JsonSerializer.Serialize(stream, entries, EntryJson.Default.ListEntry));
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (_faults.Outlive(ex, $"to save the retained messages to {Path}"))
         {
-            logger.LogWarning(ex, "Could not save retained messages to {Path}; will try again", Path);
             lock (_gate)
                 _pending ??= messages;
         }

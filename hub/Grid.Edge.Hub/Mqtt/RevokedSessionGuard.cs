@@ -7,6 +7,7 @@ namespace Grid.Edge.Hub.Mqtt;
 internal sealed class RevokedSessionGuard(MqttServer server, MqttUserDirectory users, ILogger<RevokedSessionGuard> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    private readonly Hosting.ServiceFaults _faults = new(logger, TimeProvider.System);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -17,13 +18,20 @@ internal sealed class RevokedSessionGuard(MqttServer server, MqttUserDirectory u
             {
                 if (!server.IsStarted)
                     continue;
-                foreach (var client in await server.GetClientsAsync())
+                try
                 {
-                    var identity = ClientIdentity.Of(client.Session.Items);
-                    if (string.IsNullOrEmpty(identity.User) || users.Exists(identity.User))
-                        continue;
-                    logger.LogWarning("Closing the session of {ClientId}: user '{User}' was removed", client.Id, identity.User);
-                    await client.DisconnectAsync(new MqttServerClientDisconnectOptions { ReasonCode = MQTTnet.Protocol.MqttDisconnectReasonCode.NotAuthorized, ReasonString = "credentials revoked" });
+                    foreach (var client in await server.GetClientsAsync())
+                    {
+                        var identity = ClientIdentity.Of(client.Session.Items);
+                        if (string.IsNullOrEmpty(identity.User) || users.Exists(identity.User))
+                            continue;
+                        logger.LogWarning("Closing the session of {ClientId}: user '{User}' was removed", client.Id, identity.User);
+                        await client.DisconnectAsync(new MqttServerClientDisconnectOptions { ReasonCode = MQTTnet.Protocol.MqttDisconnectReasonCode.NotAuthorized, ReasonString = "credentials revoked" });
+                    }
+                }
+                catch (Exception e) when (_faults.Outlive(e, "to close the sessions of removed users"))
+                {
+                    // Tried again at the next tick.
                 }
             }
         }

@@ -22,6 +22,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
     // The codes of one read are stamped a millisecond apart; anything a minute older belongs to an earlier read.
     private static readonly long SameReadMs = 60_000;
     private static readonly string[] BookkeepingMetrics = ["engine_hours", "virtual_odometer", "service_due"];
+    private readonly Hosting.ServiceFaults _faults = new(logger, time);
     private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     public void Observe(IReadOnlyList<Reading> stored)
@@ -120,7 +121,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
                 var readable = _queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
                 if (await Task.WhenAny(readable, saveTick) == saveTick)
                 {
-                    book.Save();
+                    SaveBook();
                     saveTick = saver.WaitForNextTickAsync(stoppingToken).AsTask();
                     continue;
                 }
@@ -139,9 +140,16 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
                     touched[reading.Series.Device] = Math.Max(touched.GetValueOrDefault(reading.Series.Device), reading.TimestampMs);
                 }
 
-                foreach (var (device, t) in touched)
-                    await PublishAsync(device, t);
-                await PublishNewCodesAsync(diagnostics);
+                try
+                {
+                    foreach (var (device, t) in touched)
+                        await PublishAsync(device, t);
+                    await PublishNewCodesAsync(diagnostics);
+                }
+                catch (Exception e) when (_faults.Outlive(e, "to keep the vehicles' bookkeeping"))
+                {
+                    // The records are updated; their series follow with the next readings.
+                }
             }
         }
         catch (OperationCanceledException)
@@ -149,7 +157,19 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
         }
         finally
         {
+            SaveBook();
+        }
+    }
+
+    private void SaveBook()
+    {
+        try
+        {
             book.Save();
+        }
+        catch (Exception e) when (_faults.Outlive(e, $"to save {VehicleBook.FileName}"))
+        {
+            // Still marked changed: written with the next save.
         }
     }
 

@@ -53,7 +53,11 @@ public static class HubHost
         }));
         services.AddSingleton(sp => new RejectionLog(sp.GetRequiredService<ILogger<RejectionLog>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<DeviceRegistry>();
-        services.AddSingleton<LiveFeed>();
+        services.AddSingleton(sp => new DeviceQuotas(
+            sp.GetRequiredService<ITimeSeriesStore>(),
+            new DeviceQuotaOptions { MaxSeriesPerDevice = options.MaxSeriesPerDevice, ReadingsPerSecond = options.MaxDeviceRate },
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(new LiveFeed(new LiveFeedOptions { MaxListeners = options.MaxLiveListeners, MaxListenersPerAddress = options.MaxLiveListenersPerAddress }));
         services.AddSingleton<SeriesIntervals>();
         var stations = new Dictionary<string, double>(HubConfiguration.StationAltitudes(builder.Configuration), StringComparer.Ordinal);
         if (options.Demo)

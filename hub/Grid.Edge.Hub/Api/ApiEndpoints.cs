@@ -89,6 +89,8 @@ internal static class ApiEndpoints
             new DerivedHealth(derived.Derived, derived.Pending, derived.Skipped, derived.ImplausibleRainSteps))
         {
             Memory = CurrentMemory(),
+            LiveListenersDropped = live.ListenersDropped,
+            LiveListenersRefused = live.ListenersRefused,
         };
     }
 
@@ -333,10 +335,22 @@ internal static class ApiEndpoints
             filter = r => r.Series.Device == device;
         }
 
+        var address = context.Connection.RemoteIpAddress?.ToString() ?? "(unknown)";
+        using var listener = live.TrySubscribe(address, filter, context.Abort, out var refusal);
+        if (listener is null)
+        {
+            var tooMany = refusal == LiveRefusal.TooManyListeners;
+            context.Response.StatusCode = tooMany ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = "30";
+            await context.Response.WriteAsJsonAsync(new ErrorResponse(tooMany
+                ? $"The hub already serves {live.Options.MaxListeners} live streams, the most it allows (--max-live-listeners); close a dashboard tab or try again later."
+                : $"{address} already has {live.Options.MaxListenersPerAddress} live streams open, the most one address may have (--max-live-listeners-per-address); close a dashboard tab first."));
+            return;
+        }
+
         context.Response.Headers.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
-        using var listener = live.Subscribe(filter);
 
         // Streams never end by themselves: they end with the client or when the hub stops.
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
@@ -378,7 +392,11 @@ internal static class ApiEndpoints
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The browser went away, or the hub is stopping.
+            // The browser went away, the hub is stopping, or the listener fell behind and was dropped (aborted).
+        }
+        catch (IOException) when (aborted.IsCancellationRequested)
+        {
+            // The connection was aborted in the middle of a write.
         }
     }
 

@@ -13,6 +13,12 @@ public sealed record HealthResponse(
     DerivedHealth Derived)
 {
     public MemoryHealth? Memory { get; init; }
+
+    /// <summary>Live listeners dropped since start because they fell behind (stopped reading).</summary>
+    public long LiveListenersDropped { get; init; }
+
+    /// <summary>Live listeners refused since start: over the hub's cap or one address's.</summary>
+    public long LiveListenersRefused { get; init; }
 }
 
 /// <summary>The hub process's memory in MiB: resident set, managed heap in use and committed by the runtime.</summary>

@@ -40,7 +40,7 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         else if (IsStatusTopic(topic))
             return Task.CompletedTask;
         else
-            pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId);
+            pending = ingest.IngestAsync(topic, publish.Payload, args.ClientId, identity.User);
         if (args.SessionItems is null || !DurableAcknowledgements.Track(args.SessionItems, publish, pending))
         {
             // Nobody waits for a QoS 0 message; a failed write is logged by the store.
@@ -70,7 +70,7 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
 
         if (!IsStatusTopic(topic))
             return;
-        var outcome = await ingest.IngestAsync(topic, args.ApplicationMessage.Payload, args.ClientId);
+        var outcome = await ingest.IngestAsync(topic, args.ApplicationMessage.Payload, args.ClientId, ClientIdentity.Of(args.SessionItems).User);
         if (outcome.AllRejected)
             args.Response.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
     }

@@ -358,7 +358,7 @@ internal static class ApiEndpoints
         await context.Response.WriteAsync("retry: 2000\n: connected\n\n", aborted);
         await context.Response.Body.FlushAsync(aborted);
         var options = json.Value.SerializerOptions;
-        var reader = listener.Reader;
+        var reader = listener;
         try
         {
             while (!aborted.IsCancellationRequested)

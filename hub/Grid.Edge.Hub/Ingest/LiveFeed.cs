@@ -10,8 +10,11 @@ public sealed record LiveFeedOptions
 
     public int MaxListenersPerAddress { get; init; } = 8;
 
-    /// <summary>Readings waiting for one listener; a listener with this many waiting is too slow and is dropped.</summary>
-    public int ListenerQueue { get; init; } = 4096;
+    /// <summary>
+    /// Readings that may wait for one listener (ten full batches: a backfill arrives in big messages); a listener
+    /// with more waiting is too slow and is dropped. A batch that goes to every listener is held once, not copied.
+    /// </summary>
+    public int ListenerQueue { get; init; } = 100_000;
 }
 
 /// <summary>Why a listener was not taken.</summary>
@@ -57,16 +60,13 @@ public sealed class LiveFeed(LiveFeedOptions options)
     {
         ArgumentNullException.ThrowIfNull(readings);
         var listeners = Volatile.Read(ref _listeners);
+        if (readings.Count == 0)
+            return;
         foreach (var listener in listeners)
         {
-            foreach (var reading in readings)
-            {
-                if ((listener.Filter is null || listener.Filter(reading)) && !listener.Write(reading))
-                {
-                    listener.Drop();
-                    break;
-                }
-            }
+            var wanted = listener.Filter is null ? readings : readings.Where(listener.Filter).ToList();
+            if (wanted.Count > 0 && !listener.Write(wanted))
+                listener.Drop();
         }
     }
 
@@ -103,8 +103,12 @@ public sealed class LiveFeed(LiveFeedOptions options)
     public sealed class Listener : IDisposable
     {
         private readonly LiveFeed _feed;
-        private readonly Channel<Reading> _channel;
+        private readonly Channel<IReadOnlyList<Reading>> _channel;
         private readonly Action? _dropped;
+        private readonly int _limit;
+        private IReadOnlyList<Reading>? _current;
+        private int _index;
+        private int _waiting;
         private int _ended;
 
         internal Listener(LiveFeed feed, string address, Func<Reading, bool>? filter, Action? dropped, int queue)
@@ -113,17 +117,50 @@ public sealed class LiveFeed(LiveFeedOptions options)
             _dropped = dropped;
             Address = address;
             Filter = filter;
-            _channel = Channel.CreateBounded<Reading>(new BoundedChannelOptions(queue) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+            _limit = queue;
+            _channel = Channel.CreateUnbounded<IReadOnlyList<Reading>>(new UnboundedChannelOptions { SingleReader = true });
         }
 
         public string Address { get; }
 
         internal Func<Reading, bool>? Filter { get; }
 
-        public ChannelReader<Reading> Reader => _channel.Reader;
+        /// <summary>Readings waiting to be read.</summary>
+        public int Waiting => Volatile.Read(ref _waiting);
 
-        /// <summary>False when the queue is full: the listener is not keeping up.</summary>
-        internal bool Write(Reading reading) => _channel.Writer.TryWrite(reading);
+        /// <summary>Waits for readings; false once the listener ended (dropped or disposed) and everything was read.</summary>
+        public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) =>
+            _current is not null || await _channel.Reader.WaitToReadAsync(cancellationToken);
+
+        /// <summary>The next waiting reading, in order. One reader only.</summary>
+        public bool TryRead(out Reading reading)
+        {
+            while (_current is null || _index == _current.Count)
+            {
+                if (_current is not null)
+                    Interlocked.Add(ref _waiting, -_current.Count);
+                _current = null;
+                _index = 0;
+                if (!_channel.Reader.TryRead(out var next))
+                {
+                    reading = default;
+                    return false;
+                }
+
+                _current = next;
+            }
+
+            reading = _current[_index++];
+            return true;
+        }
+
+        /// <summary>False when this would put more than the queue holds in waiting: the listener is not keeping up.</summary>
+        internal bool Write(IReadOnlyList<Reading> readings)
+        {
+            if (Interlocked.Add(ref _waiting, readings.Count) > _limit)
+                return false;
+            return _channel.Writer.TryWrite(readings);
+        }
 
         internal void Drop()
         {

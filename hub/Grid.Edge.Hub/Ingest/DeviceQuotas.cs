@@ -61,8 +61,8 @@ public sealed class DeviceQuotas
 
     /// <summary>
     /// Takes <paramref name="readings"/> from the sender's budget. False when the sender is over its rate: nothing is
-    /// taken and the readings must be refused. A message larger than what is left still passes once the budget is
-    /// positive (and leaves it in debt), so no message is too large to ever pass.
+    /// taken and the readings must be refused. A message larger than the whole budget passes when the budget is full
+    /// (and leaves it in debt), so no message is too large to ever pass.
     /// </summary>
     public bool TryTakeReadings(string sender, int readings)
     {
@@ -160,7 +160,7 @@ public sealed class DeviceQuotas
             lock (_gate)
             {
                 Refill(now, rate, capacity, time);
-                if (_tokens <= 0)
+                if (_tokens < readings && _tokens < capacity)
                     return false;
                 _tokens -= readings;
                 return true;

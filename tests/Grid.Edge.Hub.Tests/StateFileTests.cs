@@ -26,7 +26,9 @@ public sealed class StateFileTests : IDisposable
         var book = VehicleBook.Open(_dir.Path, NullLogger.Instance);
         using var stop = new CancellationTokenSource();
         var unreadable = new List<string>();
-        book.Update("van0", r => r.EngineSeconds = 0);
+        // A fleet, so that each save takes a while and saves overlap.
+        for (var v = 0; v < 50; v++)
+            book.Update($"van{v}", r => r.EngineSeconds = 0);
         book.Save();
         var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reader = Task.Run(() =>
@@ -46,11 +48,11 @@ public sealed class StateFileTests : IDisposable
             }
         });
 
-        // Four vehicles changed and saved at once, as the tracker's timer and people's changes over HTTP do.
+        // Eight vehicles changed and saved at once, as the tracker's timer and people's changes over HTTP do.
         await reading.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        var savers = Enumerable.Range(0, 4).Select(v => Task.Run(() =>
+        var savers = Enumerable.Range(0, 8).Select(v => Task.Run(() =>
         {
-            for (var n = 1; n <= 60; n++)
+            for (var n = 1; n <= 25; n++)
             {
                 book.Update($"van{v}", r => r.EngineSeconds = n);
                 book.Save();
@@ -63,7 +65,7 @@ public sealed class StateFileTests : IDisposable
         Assert.Empty(unreadable);
         Assert.Equal([VehiclesFile], Directory.GetFiles(_dir.Path));
         var reopened = VehicleBook.Open(_dir.Path, NullLogger.Instance);
-        Assert.All(Enumerable.Range(0, 4), v => Assert.Equal(60, reopened.Get($"van{v}")!.EngineSeconds));
+        Assert.All(Enumerable.Range(0, 8), v => Assert.Equal(25, reopened.Get($"van{v}")!.EngineSeconds));
     }
 
     [Fact]

@@ -113,6 +113,7 @@ public sealed class LiveStreamLimitTests
 
         foreach (var open in new[] { second, fromThere, again })
             open.Stream!.Dispose();
+        Assert.Empty(hub.Logs.Errors);
     }
 
     [Fact]
@@ -185,6 +186,7 @@ public sealed class LiveStreamLimitTests
         }
 
         Assert.True(ended);
+        Assert.Empty(hub.Logs.Errors);
         slow.Dispose();
         fast.Dispose();
         await stop.CancelAsync();

@@ -126,8 +126,8 @@ public sealed class HubOptions
             problems.Add($"MaxDeviceRate {MaxDeviceRate} must be between 0 (no limit) and 100000000 readings a second.");
         if (MaxLiveListeners is < 1 or > 100_000)
             problems.Add($"MaxLiveListeners {MaxLiveListeners} must be between 1 and 100000.");
-        if (MaxLiveListenersPerAddress < 1 || MaxLiveListenersPerAddress > MaxLiveListeners)
-            problems.Add($"MaxLiveListenersPerAddress {MaxLiveListenersPerAddress} must be between 1 and MaxLiveListeners ({MaxLiveListeners}).");
+        if (MaxLiveListenersPerAddress is < 1 or > 100_000)
+            problems.Add($"MaxLiveListenersPerAddress {MaxLiveListenersPerAddress} must be between 1 and 100000.");
         if (PairingCodeMinutes is < 1 or > 10_080)
             problems.Add($"PairingCodeMinutes {PairingCodeMinutes} must be between 1 and 10080 (a week).");
         if (DemoDays is < 0 or > 90)

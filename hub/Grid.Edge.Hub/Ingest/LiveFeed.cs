@@ -84,7 +84,7 @@ public sealed class LiveFeed(LiveFeedOptions options)
                 : LiveRefusal.None;
             if (refusal != LiveRefusal.None)
             {
-                _refused++;
+                Interlocked.Increment(ref _refused);
                 return null;
             }
 

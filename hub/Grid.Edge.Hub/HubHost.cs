@@ -27,6 +27,7 @@ public static class HubHost
         });
         builder.Configuration.AddConfiguration(configuration);
         var options = HubConfiguration.Bind(builder.Configuration);
+        HubConfiguration.PrepareDataDirectory(options.DataDir);
         logging?.Invoke(builder.Logging);
 
         var services = builder.Services;
@@ -54,13 +55,20 @@ public static class HubHost
         }));
         services.AddSingleton(sp => new RejectionLog(sp.GetRequiredService<ILogger<RejectionLog>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<DeviceRegistry>();
-        services.AddSingleton<LiveFeed>();
+        services.AddSingleton(sp => new DeviceQuotas(
+            sp.GetRequiredService<ITimeSeriesStore>(),
+            new DeviceQuotaOptions { MaxSeriesPerDevice = options.MaxSeriesPerDevice, ReadingsPerSecond = options.MaxDeviceRate },
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(new LiveFeed(new LiveFeedOptions { MaxListeners = options.MaxLiveListeners, MaxListenersPerAddress = options.MaxLiveListenersPerAddress }));
         services.AddSingleton<SeriesIntervals>();
         var stations = new Dictionary<string, double>(HubConfiguration.StationAltitudes(builder.Configuration), StringComparer.Ordinal);
         if (options.Demo)
             stations.TryAdd(Demo.DemoDevices.WeatherDevice, 0); // the demo models sea-level pressure
-        var rainResets = Derived.RainTotals.LoadResets(options.DataDir);
-        services.AddSingleton(sp => new Derived.RainTotals(sp.GetRequiredService<ITimeSeriesStore>(), sp.GetRequiredService<TimeProvider>(), options.DataDir, rainResets));
+        services.AddSingleton(sp => new Derived.RainTotals(
+            sp.GetRequiredService<ITimeSeriesStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            options.DataDir,
+            Derived.RainTotals.LoadResets(options.DataDir, sp.GetRequiredService<ILogger<Derived.RainTotals>>())));
         services.AddSingleton<DerivedReadingWriter>();
         services.AddSingleton(sp => new Derived.DerivedWeather(
             sp.GetRequiredService<ITimeSeriesStore>(),
@@ -77,7 +85,7 @@ public static class HubHost
         services.AddSingleton(new Alerts.AlertStateFile(options.DataDir));
         services.AddSingleton<Alerts.AlertService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerts.AlertService>());
-        services.AddSingleton(Vehicles.VehicleBook.Open(options.DataDir));
+        services.AddSingleton(sp => Vehicles.VehicleBook.Open(options.DataDir, sp.GetRequiredService<ILogger<Vehicles.VehicleBook>>()));
         services.AddSingleton<Vehicles.VehicleTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<Vehicles.VehicleTracker>());
         services.AddSingleton<IngestService>();
@@ -108,7 +116,14 @@ public static class HubHost
         services.AddResponseCompression(compression =>
             compression.MimeTypes = Microsoft.AspNetCore.ResponseCompression.ResponseCompressionDefaults.MimeTypes.Append("text/csv"));
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
-        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        services.Configure<HostOptions>(host =>
+        {
+            host.ShutdownTimeout = TimeSpan.FromSeconds(20);
+
+            // A background service outlives transient errors itself (Hosting/ServiceFaults); one that fails anyway
+            // stops the hub, and Program exits non-zero for systemd to restart it.
+            host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+        });
 
         var endpoints = new HubEndpoints(TimeProvider.System);
         services.AddSingleton(endpoints);
@@ -143,6 +158,22 @@ public static class HubHost
         VehicleEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
+    }
+
+    /// <summary>
+    /// The background service whose failure stopped the hub, if one did (.NET's host stops then, as
+    /// <see cref="BackgroundServiceExceptionBehavior.StopHost"/> says, but its run still ends as if all went well).
+    /// </summary>
+    public static (string Service, Exception Error)? FailedService(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        foreach (var service in services.GetServices<IHostedService>().OfType<BackgroundService>())
+        {
+            if (service.ExecuteTask is { IsFaulted: true } failed)
+                return (service.GetType().Name, failed.Exception!.GetBaseException());
+        }
+
+        return null;
     }
 
     /// <summary>

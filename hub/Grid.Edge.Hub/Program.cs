@@ -193,6 +193,11 @@ async Task<int> RunHubAsync(ParseResult parse)
     if (!app.Services.GetRequiredService<Grid.Edge.Hub.Security.Login.AdminAccount>().HasAdmin)
         Console.WriteLine($"No admin password is set yet: open http://localhost:{app.Services.GetRequiredService<HubEndpoints>().Http?.Port}/login on this machine, or run 'Grid.Edge.Hub admin set-password'.");
     await app.WaitForShutdownAsync();
+    if (HubHost.FailedService(app.Services) is var (service, error))
+    {
+        await Console.Error.WriteLineAsync($"error: the hub stopped because its {service} failed ({error.GetType().Name}: {error.Message}); the log above has the details. Exit code 3: systemd restarts it.");
+        return 3;
+    }
 
     // Non-zero when a service stopped the hub on a fatal error (the store's writer failed), so systemd restarts it.
     return Environment.ExitCode;

@@ -181,6 +181,32 @@ public sealed class HubProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unusable_data_directory_stops_the_hub_with_a_sentence_and_exit_code_2()
+    {
+        var file = Path.Combine(_dir.Path, "not-a-folder");
+        await File.WriteAllTextAsync(file, "x");
+        foreach (var (dataDir, message) in new[] { (file, "is a file, not a folder"), (Path.Combine(file, "data"), "cannot write in its data directory") })
+        {
+            var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir);
+            Assert.Equal(2, exit);
+            Assert.Contains("error: ", output, StringComparison.Ordinal);
+            Assert.Contains(message, output, StringComparison.Ordinal);
+            Assert.Contains("--data-dir", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal); // no stack trace
+        }
+    }
+
+    [Fact]
+    public async Task A_background_service_that_fails_stops_the_hub_with_a_nonzero_exit_code()
+    {
+        var hook = new Dictionary<string, string> { [StartupHook.Environment] = typeof(StartupHook).Assembly.Location };
+        await using var hub = await HubProcess.StartAsync(_dir.Path, hook);
+        var exit = await hub.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(3, exit);
+        Assert.Contains("error: the hub stopped because its InjectedFault failed (InvalidOperationException: a fault injected by the test)", hub.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Users_added_on_the_command_line_can_connect_when_anonymous_access_is_off()
     {
         var (exit, output) = await HubProcess.RunToEndAsync("a-long-device-password", "users", "add", "ws7", "--password-stdin", "--data-dir", _dir.Path);

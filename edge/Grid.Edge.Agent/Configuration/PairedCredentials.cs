@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Grid.Edge.Protocol.Files;
 
 namespace Grid.Edge.Agent.Configuration;
 
@@ -24,14 +25,10 @@ public sealed record PairedCredentials(string DeviceId, string User, string Pass
         }
     }
 
-    public void Save(string dataDir)
-    {
-        Directory.CreateDirectory(dataDir);
-        var path = Path.Combine(dataDir, FileName);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>
+    /// Writes the file readable by its owner only from its creation (never a moment with the password open to others),
+    /// synced, replacing any earlier one atomically.
+    /// </summary>
+    public void Save(string dataDir) =>
+        DurableFile.WriteAllText(Path.Combine(dataDir, FileName), JsonSerializer.Serialize(this, Json), ownerOnly: true);
 }

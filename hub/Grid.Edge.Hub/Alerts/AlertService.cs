@@ -28,6 +28,7 @@ public sealed class AlertService(
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly Channel<string> _dirty = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _sync = new();
+    private readonly Hosting.ServiceFaults _faults = new(logger, time);
 
     public IReadOnlyList<Alert> Active
     {
@@ -94,9 +95,9 @@ public sealed class AlertService(
         {
             stateFile.Save(engine.Active, engine.History);
         }
-        catch (IOException e)
+        catch (Exception e) when (_faults.Outlive(e, $"to save the alerts to {stateFile.FilePath}"))
         {
-            logger.LogWarning("Could not save the alerts to {File}: {Error}", stateFile.FilePath, e.Message);
+            // Saved with the next change.
         }
     }
 
@@ -121,7 +122,16 @@ public sealed class AlertService(
                 while (_dirty.Reader.TryRead(out var device))
                     due.Add(device);
                 foreach (var device in due)
-                    await EvaluateAsync(device);
+                {
+                    try
+                    {
+                        await EvaluateAsync(device);
+                    }
+                    catch (Exception e) when (_faults.Outlive(e, $"to evaluate the alerts of {device}"))
+                    {
+                        // Evaluated again with its next reading or the next sweep.
+                    }
+                }
             }
         }
         catch (OperationCanceledException)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Grid.Edge.Hub.Intelligence.Alerts;
-using Grid.Edge.Hub.Persistence;
+using Grid.Edge.Protocol.Files;
 
 namespace Grid.Edge.Hub.Alerts;
 

@@ -123,6 +123,8 @@ internal static class ApiEndpoints
         {
             Memory = CurrentMemory(),
             Problem = stats.Problem,
+            LiveListenersDropped = live.ListenersDropped,
+            LiveListenersRefused = live.ListenersRefused,
         };
     }
 
@@ -373,10 +375,22 @@ internal static class ApiEndpoints
             filter = r => r.Series.Device == device;
         }
 
+        var address = context.Connection.RemoteIpAddress?.ToString() ?? "(unknown)";
+        using var listener = live.TrySubscribe(address, filter, context.Abort, out var refusal);
+        if (listener is null)
+        {
+            var tooMany = refusal == LiveRefusal.TooManyListeners;
+            context.Response.StatusCode = tooMany ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = "30";
+            await context.Response.WriteAsJsonAsync(new ErrorResponse(tooMany
+                ? $"The hub already serves {live.Options.MaxListeners} live streams, the most it allows (--max-live-listeners); close a dashboard tab or try again later."
+                : $"{address} already has {live.Options.MaxListenersPerAddress} live streams open, the most one address may have (--max-live-listeners-per-address); close a dashboard tab first."));
+            return;
+        }
+
         context.Response.Headers.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
-        using var listener = live.Subscribe(filter);
 
         // Streams never end by themselves: they end with the client or when the hub stops.
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
@@ -384,7 +398,7 @@ internal static class ApiEndpoints
         await context.Response.WriteAsync("retry: 2000\n: connected\n\n", aborted);
         await context.Response.Body.FlushAsync(aborted);
         var options = json.Value.SerializerOptions;
-        var reader = listener.Reader;
+        var reader = listener;
         try
         {
             while (!aborted.IsCancellationRequested)
@@ -418,7 +432,11 @@ internal static class ApiEndpoints
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The browser went away, or the hub is stopping.
+            // The browser went away, the hub is stopping, or the listener fell behind and was dropped (aborted).
+        }
+        catch (IOException) when (aborted.IsCancellationRequested)
+        {
+            // The connection was aborted in the middle of a write.
         }
     }
 

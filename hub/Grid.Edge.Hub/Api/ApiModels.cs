@@ -19,6 +19,12 @@ public sealed record HealthResponse(
 
     /// <summary>Why <see cref="Status"/> is not "ok" (e.g. the store acknowledges nothing while its log cannot be written); null when it is.</summary>
     public string? Problem { get; init; }
+
+    /// <summary>Live listeners dropped since start because they fell behind (stopped reading).</summary>
+    public long LiveListenersDropped { get; init; }
+
+    /// <summary>Live listeners refused since start: over the hub's cap or one address's.</summary>
+    public long LiveListenersRefused { get; init; }
 }
 
 /// <summary>The hub process's memory in MiB: resident set, managed heap in use and committed by the runtime.</summary>

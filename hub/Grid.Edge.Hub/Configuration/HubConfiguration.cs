@@ -85,6 +85,29 @@ public static class HubConfiguration
         return options;
     }
 
+    /// <summary>
+    /// Creates the data folder when it is missing and proves that the hub can write in it, so that an unusable
+    /// <c>--data-dir</c> (a file, a folder without write permission, a read-only card) stops the hub with a sentence
+    /// rather than a stack trace from whichever part touches it first.
+    /// </summary>
+    public static void PrepareDataDirectory(string dataDir)
+    {
+        ArgumentNullException.ThrowIfNull(dataDir);
+        if (File.Exists(dataDir))
+            throw new HubConfigurationException($"The data directory {dataDir} is a file, not a folder; give --data-dir (or GRID_DATA_DIR) a folder, which the hub creates if it is missing.");
+        var probe = Path.Combine(dataDir, $".grid-write-test-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(dataDir);
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HubConfigurationException($"The hub cannot write in its data directory {dataDir} ({e.Message}); choose another with --data-dir (or GRID_DATA_DIR), or give the hub's user write access to it.", e);
+        }
+    }
+
     /// <summary>Users given in configuration as <c>"Hub": { "Users": { "name": "$pbkdf2-sha256$..." } }</c>.</summary>
     public static IReadOnlyDictionary<string, string> ConfiguredUsers(IConfiguration configuration)
     {

@@ -44,6 +44,17 @@ public sealed class HubOptions
 
     public int MaxFutureSkewSeconds { get; set; } = 300;
 
+    /// <summary>Most series one device may have (0: no limit).</summary>
+    public int MaxSeriesPerDevice { get; set; } = 2_000;
+
+    /// <summary>Readings a second one device (or authenticated user) may send on average, in bursts of 30 s worth (0: no limit).</summary>
+    public int MaxDeviceRate { get; set; } = 20_000;
+
+    /// <summary>Live stream (Server-Sent Events) listeners at once, and from one address.</summary>
+    public int MaxLiveListeners { get; set; } = 64;
+
+    public int MaxLiveListenersPerAddress { get; set; } = 8;
+
     /// <summary>Extra time the store lingers to group more appends into one commit.</summary>
     public int CommitDelayMs { get; set; }
 
@@ -133,6 +144,14 @@ public sealed class HubOptions
             problems.Add("Retention days cannot be negative (0 keeps forever).");
         if (DiskBudgetMb < 0)
             problems.Add($"DiskBudgetMb {DiskBudgetMb} cannot be negative (0: no budget).");
+        if (MaxSeriesPerDevice is < 0 or > 10_000_000)
+            problems.Add($"MaxSeriesPerDevice {MaxSeriesPerDevice} must be between 0 (no limit) and 10000000.");
+        if (MaxDeviceRate is < 0 or > 100_000_000)
+            problems.Add($"MaxDeviceRate {MaxDeviceRate} must be between 0 (no limit) and 100000000 readings a second.");
+        if (MaxLiveListeners is < 1 or > 100_000)
+            problems.Add($"MaxLiveListeners {MaxLiveListeners} must be between 1 and 100000.");
+        if (MaxLiveListenersPerAddress is < 1 or > 100_000)
+            problems.Add($"MaxLiveListenersPerAddress {MaxLiveListenersPerAddress} must be between 1 and 100000.");
         if (PairingCodeMinutes is < 1 or > 10_080)
             problems.Add($"PairingCodeMinutes {PairingCodeMinutes} must be between 1 and 10080 (a week).");
         Security.HostAllowlist.Parse(AllowedHosts, out var hostProblem);

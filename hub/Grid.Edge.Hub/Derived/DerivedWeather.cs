@@ -39,6 +39,7 @@ public sealed class DerivedWeather(
     private long _derived;
     private long _implausibleRain;
     private int _inFlight;
+    private readonly Hosting.ServiceFaults _faults = new(logger, TimeProvider.System);
 
     /// <summary>Readings derived and stored since start.</summary>
     public long Derived => Interlocked.Read(ref _derived);
@@ -81,9 +82,9 @@ public sealed class DerivedWeather(
                     batch.AddRange(counted);
                     await StoreAsync(await DeriveAsync(batch, stoppingToken), stoppingToken);
                 }
-                catch (StoreWriteException e)
+                catch (Exception e) when (_faults.Outlive(e, "to derive and store weather values"))
                 {
-                    logger.LogError("Derived weather values could not be stored: {Error}", e.Message);
+                    // The batch is lost for derivation; the readings themselves are stored.
                 }
                 finally
                 {

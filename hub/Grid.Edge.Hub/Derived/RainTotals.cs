@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Storage;
+using Grid.Edge.Protocol.Files;
 using Grid.Edge.Protocol.Readings;
 
 namespace Grid.Edge.Hub.Derived;
@@ -20,6 +20,9 @@ public sealed class RainTotals(ITimeSeriesStore store, TimeProvider time, string
     private const long HourMs = 3_600_000;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly Lock _sync = new();
+
+    // Saves take turns from taking the copy to replacing the file, so an older copy never lands after a newer one.
+    private readonly Lock _saving = new();
 
     private readonly Dictionary<string, long> _resets = resets;
 
@@ -58,14 +61,18 @@ public sealed class RainTotals(ITimeSeriesStore store, TimeProvider time, string
     public long Reset(string device)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        string text;
-        lock (_sync)
+        lock (_saving)
         {
-            _resets[device] = now;
-            text = JsonSerializer.Serialize(_resets, Json);
+            string text;
+            lock (_sync)
+            {
+                _resets[device] = now;
+                text = JsonSerializer.Serialize(_resets, Json);
+            }
+
+            DurableFile.WriteAllText(FilePath, text);
         }
 
-        Persistence.DurableFile.WriteAllText(FilePath, text);
         return now;
     }
 
@@ -92,17 +99,23 @@ public sealed class RainTotals(ITimeSeriesStore store, TimeProvider time, string
         return buckets.Sum(b => b.Sum);
     }
 
-    /// <summary>Reads the resets file when the hub starts, so a damaged file stops it with the reason.</summary>
-    public static Dictionary<string, long> LoadResets(string dataDir)
+    /// <summary>
+    /// Reads the resets file when the hub starts; a damaged one is moved aside with a warning (the stations' totals
+    /// "since reset" then count from their first rain again) rather than keeping the hub from starting.
+    /// </summary>
+    public static Dictionary<string, long> LoadResets(string dataDir, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(logger);
         var path = Path.Combine(dataDir, FileName);
         try
         {
             return File.Exists(path) ? JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(path), Json) ?? [] : [];
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {
-            throw new HubConfigurationException($"{path} is not a valid rain reset file ({e.Message}); fix or delete it");
+            var aside = DurableFile.SetAside(path);
+            logger.LogWarning("{Path} cannot be read ({Error}); moved to {Aside}, rain since reset counts from each station's first rain again", path, e.Message, aside);
+            return [];
         }
     }
 }

@@ -7,7 +7,7 @@ namespace Grid.Edge.Hub.Ingest;
 /// Stores readings the hub works out itself (derived weather, vehicle bookkeeping) and passes what was new on to the
 /// live feed and the alerts, as ingest does for devices' readings. Derived readings are not derived from again.
 /// </summary>
-public sealed class DerivedReadingWriter(ITimeSeriesStore store, LiveFeed live, Alerts.AlertService alerts)
+public sealed class DerivedReadingWriter(ITimeSeriesStore store, DeviceQuotas quotas, LiveFeed live, Alerts.AlertService alerts)
 {
     /// <summary>Stores <paramref name="readings"/>; returns how many were new or changed.</summary>
     /// <exception cref="StoreWriteException">The store could not write them.</exception>
@@ -15,6 +15,7 @@ public sealed class DerivedReadingWriter(ITimeSeriesStore store, LiveFeed live, 
     {
         if (readings.Count == 0)
             return 0;
+        quotas.Note(readings);
         var result = await store.AppendAsync(readings, cancellationToken);
         if (result.Stored.Count > 0)
         {

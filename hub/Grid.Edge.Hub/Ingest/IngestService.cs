@@ -15,6 +15,9 @@ public readonly record struct IngestOutcome(int Stored, int Duplicates, int Reje
     /// <summary>The client may not publish on this topic at all (nothing was decoded or stored).</summary>
     public bool NotAuthorized { get; init; }
 
+    /// <summary>Readings refused because their sender is over a quota (its rate, or its device's series).</summary>
+    public int OverQuota { get; init; }
+
     /// <summary>True when the message carried something and none of it could be used.</summary>
     public bool AllRejected => Rejected > 0 && Stored == 0 && Duplicates == 0;
 }
@@ -28,6 +31,7 @@ public sealed class IngestService(
     ReadingDecoder decoder,
     RejectionLog rejections,
     DeviceRegistry devices,
+    DeviceQuotas quotas,
     LiveFeed live,
     Derived.DerivedWeather derived,
     Alerts.AlertService alerts,
@@ -62,7 +66,7 @@ public sealed class IngestService(
     /// that completes once the readings are durable. Awaited on an MQTT client's receive path, so that while the
     /// queue is full the hub reads nothing more from that client.
     /// </summary>
-    public async Task<Task<IngestOutcome>> EnqueueAsync(string topic, ReadOnlySequence<byte> payload, string? clientId, CancellationToken cancellationToken)
+    public async Task<Task<IngestOutcome>> EnqueueAsync(string topic, ReadOnlySequence<byte> payload, string? clientId, string? user, CancellationToken cancellationToken)
     {
         if (!_room.Wait(0, CancellationToken.None))
         {
@@ -73,7 +77,7 @@ public sealed class IngestService(
         Task<IngestOutcome> ingest;
         try
         {
-            ingest = IngestAsync(topic, payload, clientId);
+            ingest = IngestAsync(topic, payload, clientId, user);
         }
         catch
         {
@@ -94,15 +98,18 @@ public sealed class IngestService(
         rejections.Record(
             topic,
             new Rejection(RejectReason.NotAuthorized, $"{why ?? $"user '{user}' may publish only under grid/{user}/"} (topic '{ReadingDecoder.Printable(topic)}')", device, parsed.Metric),
-            clientId);
+            clientId,
+            user);
         return new IngestOutcome(0, 0, 1) { NotAuthorized = true };
     }
 
     /// <summary>
     /// Decodes now; the returned task completes when the accepted readings are durable (or faults with
     /// <see cref="StoreWriteException"/> when they could not be written). Topics outside <c>grid/</c> are not ours.
+    /// <paramref name="user"/> is the authenticated MQTT user that sent it (null for anonymous clients): rejections
+    /// and the rate quota count against it, or against the topic's device when there is none.
     /// </summary>
-    public Task<IngestOutcome> IngestAsync(string topic, ReadOnlySequence<byte> payload, string? clientId)
+    public Task<IngestOutcome> IngestAsync(string topic, ReadOnlySequence<byte> payload, string? clientId, string? user = null)
     {
         ArgumentNullException.ThrowIfNull(topic);
         if (!GridTopic.IsGridTopic(topic))
@@ -114,10 +121,12 @@ public sealed class IngestService(
         var rejected = 0;
         foreach (var rejection in decoded.Rejections)
         {
-            rejections.Record(topic, rejection, clientId);
+            rejections.Record(topic, rejection, clientId, user);
             rejected += rejection.Count;
         }
 
+        var overQuota = decoded.Device is null ? 0 : ApplyQuotas(topic, decoded, user ?? decoded.Device, clientId, user);
+        rejected += overQuota;
         if (decoded.Device is not null)
         {
             if (decoded.Status is { } status)
@@ -129,18 +138,67 @@ public sealed class IngestService(
         }
 
         if (decoded.Columns.Count > 0)
-            return AppendColumnsAsync(topic, decoded.Columns, rejected, clientId);
+            return AppendColumnsAsync(topic, decoded.Columns, rejected, overQuota, clientId, user);
         if (decoded.Readings.Count == 0)
-            return Task.FromResult(new IngestOutcome(0, 0, rejected));
-        return AppendAsync(topic, decoded.Readings, rejected, clientId);
+            return Task.FromResult(new IngestOutcome(0, 0, rejected) { OverQuota = overQuota });
+        return AppendAsync(topic, decoded.Readings, rejected, overQuota, clientId, user);
     }
 
-    private async Task<IngestOutcome> AppendColumnsAsync(string topic, List<SeriesColumns> columns, int rejected, string? clientId)
+    /// <summary>
+    /// Refuses what is over the sender's quotas, taking it out of the decoded message: the whole message when the
+    /// sender is over its rate, else the readings that would start a series its device has no room for. Returns how
+    /// many readings were refused.
+    /// </summary>
+    private int ApplyQuotas(string topic, DecodedMessage decoded, string sender, string? clientId, string? user)
+    {
+        var count = decoded.Readings.Count + decoded.Columns.Sum(c => c.Count);
+        if (count == 0)
+            return 0;
+        if (!quotas.TryTakeReadings(sender, count))
+        {
+            var rate = quotas.Options.ReadingsPerSecond;
+            rejections.Record(
+                topic,
+                new Rejection(RejectReason.RateLimited, $"'{sender}' sends more than {rate} readings a second (in bursts of up to {rate * quotas.Options.BurstSeconds}); these {count} were refused: send them again more slowly", decoded.Device, null, count),
+                clientId,
+                user);
+            decoded.Readings.Clear();
+            decoded.Columns.Clear();
+            return count;
+        }
+
+        var refused = 0;
+        Dictionary<string, int>? refusedPerMetric = null;
+        decoded.Readings.RemoveAll(r => !Admit(r.Series, 1));
+        decoded.Columns.RemoveAll(c => !Admit(c.Series, c.Count));
+        foreach (var (metric, readings) in refusedPerMetric ?? [])
+        {
+            rejections.Record(
+                topic,
+                new Rejection(RejectReason.SeriesLimit, $"device '{decoded.Device}' has {quotas.SeriesOf(decoded.Device!)} series, the most one device may have ({quotas.Options.MaxSeriesPerDevice}); '{metric}' would be a new one", decoded.Device, metric, readings),
+                clientId,
+                user);
+        }
+
+        return refused;
+
+        bool Admit(SeriesKey series, int readings)
+        {
+            if (quotas.MayWrite(series))
+                return true;
+            refusedPerMetric ??= new Dictionary<string, int>(StringComparer.Ordinal);
+            refusedPerMetric[series.Metric] = refusedPerMetric.GetValueOrDefault(series.Metric) + readings;
+            refused += readings;
+            return false;
+        }
+    }
+
+    private async Task<IngestOutcome> AppendColumnsAsync(string topic, List<SeriesColumns> columns, int rejected, int overQuota, string? clientId, string? user)
     {
         var result = await store.AppendColumnsAsync(columns);
         foreach (var conflict in result.UnitConflicts)
         {
-            RecordUnitConflict(topic, conflict.Series, conflict.Unit, conflict.Count, clientId);
+            RecordUnitConflict(topic, conflict.Series, conflict.Unit, conflict.Count, clientId, user);
             rejected += conflict.Count;
         }
 
@@ -149,15 +207,15 @@ public sealed class IngestService(
         Interlocked.Add(ref _duplicates, result.Duplicates);
         if (stored > 0)
             AnnounceColumns(result.Stored);
-        return new IngestOutcome(stored, result.Duplicates, rejected);
+        return new IngestOutcome(stored, result.Duplicates, rejected) { OverQuota = overQuota };
     }
 
-    private async Task<IngestOutcome> AppendAsync(string topic, List<Reading> readings, int rejected, string? clientId)
+    private async Task<IngestOutcome> AppendAsync(string topic, List<Reading> readings, int rejected, int overQuota, string? clientId, string? user)
     {
         var result = await store.AppendAsync(readings);
         foreach (var conflict in result.UnitConflicts)
         {
-            RecordUnitConflict(topic, conflict.Series, conflict.Unit, 1, clientId);
+            RecordUnitConflict(topic, conflict.Series, conflict.Unit, 1, clientId, user);
             rejected++;
         }
 
@@ -165,10 +223,10 @@ public sealed class IngestService(
         Interlocked.Add(ref _duplicates, result.Duplicates);
         if (result.Stored.Count > 0)
             Announce(result.Stored);
-        return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected);
+        return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected) { OverQuota = overQuota };
     }
 
-    private void RecordUnitConflict(string topic, SeriesKey series, string given, int count, string? clientId)
+    private void RecordUnitConflict(string topic, SeriesKey series, string given, int count, string? clientId, string? user)
     {
         var unit = store.TryGetSeries(series, out var info) ? info.Unit : "?";
         rejections.Record(
@@ -179,7 +237,8 @@ public sealed class IngestService(
                 series.Device,
                 series.Metric,
                 count),
-            clientId);
+            clientId,
+            user);
     }
 
     /// <summary>

@@ -83,6 +83,14 @@ internal static class DurableAcknowledgements
             else if (args.Packet is MqttPubRecPacket { ReasonCode: MqttPubRecReasonCode.Success or MqttPubRecReasonCode.NoMatchingSubscribers } refusedRec)
                 refusedRec.ReasonCode = MqttPubRecReasonCode.NotAuthorized;
         }
+        else if (outcome.AllRejected && outcome.OverQuota > 0)
+        {
+            // MQTT 5 clients learn to send again later (the edge agent keeps the batch and backs off).
+            if (args.Packet is MqttPubAckPacket ack)
+                ack.ReasonCode = MqttPubAckReasonCode.QuotaExceeded;
+            else if (args.Packet is MqttPubRecPacket rec)
+                rec.ReasonCode = MqttPubRecReasonCode.QuotaExceeded;
+        }
         else if (outcome.AllRejected)
         {
             // MQTT 5 clients learn that the payload was refused (3.1.1 has no reason codes; the field is ignored).

@@ -57,7 +57,7 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
         else if (IsStatusTopic(topic))
             return;
         else
-            pending = await ingest.EnqueueAsync(topic, publish.Payload, args.ClientId, args.CancellationToken); // waits while the ingest queue is full
+            pending = await ingest.EnqueueAsync(topic, publish.Payload, args.ClientId, identity.User, args.CancellationToken); // waits while the ingest queue is full
         if (args.SessionItems is null || !DurableAcknowledgements.Track(args.SessionItems, publish, pending))
         {
             // Nobody waits for a QoS 0 message; a failed write is logged by the store.
@@ -86,7 +86,7 @@ internal sealed class MqttIngestBridge(MqttServer server, MqttConnectionPolicy p
 
         if (!IsStatusTopic(topic))
             return;
-        var outcome = await ingest.IngestAsync(topic, args.ApplicationMessage.Payload, args.ClientId);
+        var outcome = await ingest.IngestAsync(topic, args.ApplicationMessage.Payload, args.ClientId, ClientIdentity.Of(args.SessionItems).User);
         if (outcome.AllRejected)
             args.Response.ReasonCode = MqttPubAckReasonCode.PayloadFormatInvalid;
     }

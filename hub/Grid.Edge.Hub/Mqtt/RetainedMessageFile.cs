@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Protocol.Files;
 using Grid.Edge.Protocol.Payloads;
 using Grid.Edge.Protocol.Topics;
 using MQTTnet;
@@ -28,6 +29,7 @@ internal sealed class RetainedMessageFile(
     private static readonly TimeSpan WriteInterval = TimeSpan.FromSeconds(1);
 
     private readonly Lock _gate = new();
+    private readonly Hosting.ServiceFaults _faults = new(logger, TimeProvider.System);
     private List<MqttApplicationMessage>? _pending;
 
     private string Path => System.IO.Path.Combine(options.DataDir, FileName);
@@ -83,18 +85,10 @@ internal sealed class RetainedMessageFile(
         try
         {
             var entries = messages.Select(m => new Entry(m.Topic, m.Payload.ToArray(), (int)m.QualityOfServiceLevel)).ToList();
-            var temp = Path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-            {
-                JsonSerializer.Serialize(stream, entries, EntryJson.Default.ListEntry);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, Path, overwrite: true);
+            DurableFile.Write(Path, stream => JsonSerializer.Serialize(stream, entries, EntryJson.Default.ListEntry));
         }
-        catch (IOException ex)
+        catch (Exception ex) when (_faults.Outlive(ex, $"to save the retained messages to {Path}"))
         {
-            logger.LogWarning(ex, "Could not save retained messages to {Path}; will try again", Path);
             lock (_gate)
                 _pending ??= messages;
         }
@@ -110,10 +104,9 @@ internal sealed class RetainedMessageFile(
             using var stream = File.OpenRead(Path);
             entries = JsonSerializer.Deserialize(stream, EntryJson.Default.ListEntry);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
         {
-            var aside = $"{Path}.corrupt-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}";
-            File.Move(Path, aside);
+            var aside = DurableFile.SetAside(Path);
             logger.LogWarning("Retained messages in {Path} are unreadable ({Reason}); moved to {Aside} and starting without them", Path, ex.Message, aside);
             return Task.CompletedTask;
         }

@@ -12,6 +12,7 @@ namespace Grid.Edge.Hub.Mqtt;
 internal sealed class RevokedSessionGuard(MqttServer server, MqttUserDirectory users, ILogger<RevokedSessionGuard> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
+    private readonly Hosting.ServiceFaults _faults = new(logger, TimeProvider.System);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -20,8 +21,16 @@ internal sealed class RevokedSessionGuard(MqttServer server, MqttUserDirectory u
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                if (server.IsStarted)
+                if (!server.IsStarted)
+                    continue;
+                try
+                {
                     await CloseRevokedAsync();
+                }
+                catch (Exception e) when (_faults.Outlive(e, "to close the sessions of users whose credentials changed"))
+                {
+                    // Tried again at the next tick.
+                }
             }
         }
         catch (OperationCanceledException)

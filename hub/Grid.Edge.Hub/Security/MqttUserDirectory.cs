@@ -1,4 +1,5 @@
 using System.Text;
+using Grid.Edge.Protocol.Files;
 using Grid.Edge.Protocol.Topics;
 using Microsoft.Extensions.Logging;
 
@@ -141,7 +142,7 @@ public static class UsersFile
         var text = new StringBuilder("# Grid.Edge MQTT users: name:password-hash[:service]. Manage with 'Grid.Edge.Hub users'.\n");
         foreach (var (name, hash) in users.OrderBy(u => u.Key, StringComparer.Ordinal))
             text.Append(name).Append(':').Append(hash).Append('\n');
-        Persistence.DurableFile.WriteAllText(path, text.ToString(), ownerOnly: true);
+        DurableFile.WriteAllText(path, text.ToString(), ownerOnly: true);
     }
 
     public const string ServiceRole = "service";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Grid.Edge.Hub.Intelligence.Vehicle;
+using Grid.Edge.Protocol.Files;
 
 namespace Grid.Edge.Hub.Vehicles;
 
@@ -28,6 +29,9 @@ public sealed class VehicleBook(string dataDir)
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     private readonly Lock _sync = new();
+
+    // Saves take turns from taking the copy to replacing the file, so an older copy never lands after a newer one.
+    private readonly Lock _saving = new();
     private Dictionary<string, VehicleRecord>? _records;
     private bool _dirty;
 
@@ -55,29 +59,48 @@ public sealed class VehicleBook(string dataDir)
     /// <summary>Writes the file if anything changed.</summary>
     public void Save()
     {
-        string text;
-        lock (_sync)
+        lock (_saving)
         {
-            if (!_dirty || _records is null)
-                return;
-            text = JsonSerializer.Serialize(_records, Json);
-            _dirty = false;
-        }
+            string text;
+            lock (_sync)
+            {
+                if (!_dirty || _records is null)
+                    return;
+                text = JsonSerializer.Serialize(_records, Json);
+                _dirty = false;
+            }
 
-        Persistence.DurableFile.WriteAllText(Path, text);
+            try
+            {
+                DurableFile.WriteAllText(Path, text);
+            }
+            catch
+            {
+                lock (_sync)
+                    _dirty = true; // written with the next save
+                throw;
+            }
+        }
     }
 
-    /// <summary>Reads the file when the hub starts, so a damaged one stops it with the reason rather than losing odometers.</summary>
-    public static VehicleBook Open(string dataDir)
+    /// <summary>
+    /// Reads the file when the hub starts. A damaged one (cut short, or edited by hand) is moved aside for a person to
+    /// look at, with a warning, and the vehicles start afresh rather than keeping the hub from starting.
+    /// </summary>
+    public static VehicleBook Open(string dataDir, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(logger);
         var book = new VehicleBook(dataDir);
         try
         {
             book.Records();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {
-            throw new Configuration.HubConfigurationException($"{book.Path} cannot be read ({e.Message}); fix it, or move it away to start the vehicles' odometers and service records afresh");
+            var aside = DurableFile.SetAside(book.Path);
+            logger.LogWarning("{Path} cannot be read ({Error}); moved to {Aside}, the vehicles' odometers and service records start afresh (set them again, or repair the file and put it back while the hub is stopped)", book.Path, e.Message, aside);
+            book._records = null;
+            book.Records();
         }
 
         return book;

@@ -25,6 +25,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
     // The newest time each device's bookkeeping was written at: the store shows a write only once it is durable,
     // so a second update right after a first (still being synced) must not go by the store's latest point alone.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _bookkept = new(StringComparer.Ordinal);
+    private readonly Hosting.ServiceFaults _faults = new(logger, time);
     private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     public void Observe(IReadOnlyList<Reading> stored)
@@ -123,7 +124,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
                 var readable = _queue.Reader.WaitToReadAsync(stoppingToken).AsTask();
                 if (await Task.WhenAny(readable, saveTick) == saveTick)
                 {
-                    book.Save();
+                    SaveBook();
                     saveTick = saver.WaitForNextTickAsync(stoppingToken).AsTask();
                     continue;
                 }
@@ -142,9 +143,16 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
                     touched[reading.Series.Device] = Math.Max(touched.GetValueOrDefault(reading.Series.Device), reading.TimestampMs);
                 }
 
-                foreach (var (device, t) in touched)
-                    await PublishAsync(device, t);
-                await PublishNewCodesAsync(diagnostics);
+                try
+                {
+                    foreach (var (device, t) in touched)
+                        await PublishAsync(device, t);
+                    await PublishNewCodesAsync(diagnostics);
+                }
+                catch (Exception e) when (_faults.Outlive(e, "to keep the vehicles' bookkeeping"))
+                {
+                    // The records are updated; their series follow with the next readings.
+                }
             }
         }
         catch (OperationCanceledException)
@@ -152,7 +160,19 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
         }
         finally
         {
+            SaveBook();
+        }
+    }
+
+    private void SaveBook()
+    {
+        try
+        {
             book.Save();
+        }
+        catch (Exception e) when (_faults.Outlive(e, $"to save {VehicleBook.FileName}"))
+        {
+            // Still marked changed: written with the next save.
         }
     }
 

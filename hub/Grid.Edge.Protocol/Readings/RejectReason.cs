@@ -44,6 +44,12 @@ public enum RejectReason
 
     /// <summary>The client's credentials do not allow this topic: a device publishes only under its own <c>grid/&lt;device&gt;/</c>.</summary>
     NotAuthorized,
+
+    /// <summary>The reading would start a new series for a device that has as many series as the hub allows one device (2,000 by default).</summary>
+    SeriesLimit,
+
+    /// <summary>The sender sent more readings a second than the hub takes from one device (20,000 by default, in bursts of 30 s worth).</summary>
+    RateLimited,
 }
 
 public static class RejectReasonCodes
@@ -65,6 +71,8 @@ public static class RejectReasonCodes
         RejectReason.OutOfRange => "out_of_range",
         RejectReason.BadStatus => "bad_status",
         RejectReason.NotAuthorized => "not_authorized",
+        RejectReason.SeriesLimit => "series_limit",
+        RejectReason.RateLimited => "rate_limited",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

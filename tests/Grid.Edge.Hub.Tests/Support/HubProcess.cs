@@ -50,10 +50,13 @@ internal sealed partial class HubProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the hub and waits for its ready line; <see cref="Http"/> carries an API token for the data folder's admin.</summary>
-    public static async Task<HubProcess> StartAsync(string dataDir, params string[] extraArgs)
+    public static Task<HubProcess> StartAsync(string dataDir, params string[] extraArgs) => StartAsync(dataDir, null, extraArgs);
+
+    /// <summary>Starts the hub with extra environment variables and waits for its ready line.</summary>
+    public static async Task<HubProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
     {
         var token = InProcessHub.SetUpAdmin(dataDir);
-        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs]);
+        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs], environment: environment);
         string line;
         try
         {
@@ -86,7 +89,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return (exit, hub.Output);
     }
 
-    private static HubProcess Launch(string[] args, bool redirectInput = false)
+    private static HubProcess Launch(string[] args, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -100,6 +103,8 @@ internal sealed partial class HubProcess : IAsyncDisposable
             start.ArgumentList.Add(arg);
         foreach (var name in new[] { "GRID_MQTT_PORT", "GRID_HTTP_PORT", "GRID_BIND", "GRID_DATA_DIR", "GRID_CONFIG", "ASPNETCORE_URLS" })
             start.Environment.Remove(name);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var hub = new HubProcess(process);
@@ -136,7 +141,8 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return await WaitForExitAsync(TimeSpan.FromSeconds(60));
     }
 
-    private async Task<int> WaitForExitAsync(TimeSpan timeout)
+    /// <summary>Waits for the hub to end by itself; returns the exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
         try

@@ -160,7 +160,7 @@ public sealed class AdminAccount
         lock (WriteLock)
         {
             var changed = change(Read(path));
-            Persistence.DurableFile.WriteAllText(path, JsonSerializer.Serialize(changed, Shape), ownerOnly: true);
+            Protocol.Files.DurableFile.WriteAllText(path, JsonSerializer.Serialize(changed, Shape), ownerOnly: true);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Grid.Edge.Protocol.Files;
 
 namespace Grid.Edge.Hub.Security.Pairing;
 
@@ -126,6 +127,6 @@ public sealed class PairingCodes(string path, TimeProvider time)
 
     private void Save(List<PendingCode> codes)
     {
-        Persistence.DurableFile.WriteAllText(path, JsonSerializer.Serialize(codes, Json), ownerOnly: true);
+        DurableFile.WriteAllText(path, JsonSerializer.Serialize(codes, Json), ownerOnly: true);
     }
 }

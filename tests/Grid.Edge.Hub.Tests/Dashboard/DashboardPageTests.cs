@@ -250,21 +250,22 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await FinishAsync(recorded, "weather");
     }
 
-    [Fact]
-    public async Task Weather_greys_a_tile_once_its_station_stops_reporting()
+    [Theory]
+    [InlineData("weather", "fading-station", "temperature", "12.5", ".tile", ".value", "12.5 °C")]
+    [InlineData("vehicle", "fading-van", "rpm", "850", ".gauge", ".reading", "850")]
+    public async Task A_device_page_greys_a_value_once_its_device_stops_reporting(string page, string device, string metric, string value, string card, string valueSelector, string shown)
     {
-        await PublishAsync("grid/fading-station/temperature", "12.5");
-        await using var recorded = await OpenAsync("/weather?device=fading-station", fakeClock: true);
-        var page = recorded.Page;
-        var tile = page.Locator(".tile[data-metric=\"temperature\"]");
-        await Assertions.Expect(tile.Locator(".value")).ToHaveTextAsync("12.5 °C");
-        await Assertions.Expect(tile).Not.ToHaveClassAsync(Stale);
+        await PublishAsync($"grid/{device}/{metric}", value);
+        await using var recorded = await OpenAsync($"/{page}?device={device}", fakeClock: true);
+        var box = recorded.Page.Locator($"{card}[data-metric=\"{metric}\"]");
+        await Assertions.Expect(box.Locator(valueSelector)).ToHaveTextAsync(shown);
+        await Assertions.Expect(box).Not.ToHaveClassAsync(Stale);
 
         // Eleven minutes pass with no reading: a series whose interval is not known yet is stale after ten.
-        await page.Clock.FastForwardAsync("11:00");
-        await Assertions.Expect(tile).ToHaveClassAsync(Stale);
-        await Assertions.Expect(tile.Locator(".age")).ToHaveTextAsync("11 min ago");
-        await FinishAsync(recorded, "weather-stale");
+        await recorded.Page.Clock.FastForwardAsync("11:00");
+        await Assertions.Expect(box).ToHaveClassAsync(Stale);
+        await Assertions.Expect(box.Locator(".age")).ToHaveTextAsync("11 min ago");
+        await FinishAsync(recorded, page + "-stale");
     }
 
     [Fact]
@@ -324,22 +325,6 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await page.ClickAsync(".service-editor button[type=submit]");
         await Assertions.Expect(page.Locator("[data-service=\"gearbox-oil\"]")).ToContainTextAsync("60,000 km");
         await FinishAsync(recorded, "vehicle");
-    }
-
-    [Fact]
-    public async Task Vehicle_greys_a_gauge_once_the_van_stops_reporting()
-    {
-        await PublishAsync("grid/fading-van/rpm", "850");
-        await using var recorded = await OpenAsync("/vehicle?device=fading-van", fakeClock: true);
-        var page = recorded.Page;
-        var gauge = page.Locator(".gauge[data-metric=\"rpm\"]");
-        await Assertions.Expect(gauge.Locator(".reading")).ToHaveTextAsync("850");
-        await Assertions.Expect(gauge).Not.ToHaveClassAsync(Stale);
-
-        await page.Clock.FastForwardAsync("11:00");
-        await Assertions.Expect(gauge).ToHaveClassAsync(Stale);
-        await Assertions.Expect(gauge.Locator(".age")).ToHaveTextAsync("11 min ago");
-        await FinishAsync(recorded, "vehicle-stale");
     }
 
     [Fact]

@@ -59,7 +59,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
             string.Empty));
         var process = Start("/usr/sbin/mosquitto", ["-c", config], core);
         await WaitForPortAsync(port, process);
-        return new BrokerUnderTest("mosquitto 2.0.11", process, dir, port, null);
+        return new BrokerUnderTest(ServerVersion.Mosquitto(), process, dir, port, null);
     }
 
     public static async Task<BrokerUnderTest> StartHubAsync(string hubDll, int core, params string[] extraArgs)

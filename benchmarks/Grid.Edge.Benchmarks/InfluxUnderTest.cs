@@ -5,7 +5,7 @@ using System.Net.Sockets;
 
 namespace Grid.Edge.Benchmarks;
 
-/// <summary>Debian's InfluxDB 1.6.7 started for one run, on its own core, with temp folders, torn down afterwards.</summary>
+/// <summary>Debian's InfluxDB (1.6.7 in Debian 12) started for one run, on its own core, with temp folders, torn down afterwards.</summary>
 internal sealed class InfluxUnderTest : IAsyncDisposable
 {
     private readonly Process _process;

@@ -13,7 +13,8 @@ internal static class SaturationCommand
             return 1;
         }
 
-        Console.WriteLine($"W1 saturation: {messages:N0} messages of {SaturationWorkload.PayloadBytes} B per run, median of {runs}; brokers on core 0, load on core 1");
+        var mosquitto = ServerVersion.Mosquitto();
+        Console.WriteLine($"W1 saturation: {messages:N0} messages of {SaturationWorkload.PayloadBytes} B per run, median of {runs}; brokers on core 0, raw-socket load on core 1; baseline {mosquitto}");
         var results = new List<RunResult>();
         foreach (var qos in new[] { MqttQualityOfServiceLevel.AtMostOnce, MqttQualityOfServiceLevel.AtLeastOnce })
         {
@@ -32,7 +33,7 @@ internal static class SaturationCommand
         }
 
         Console.WriteLine();
-        Console.WriteLine("| workload | Mosquitto 2.0.11 (broker only) | Grid.Edge hub (stored durably) | hub / Mosquitto |");
+        Console.WriteLine($"| workload | {mosquitto} (broker only) | Grid.Edge hub (stored durably) | hub / Mosquitto |");
         Console.WriteLine("|---|---:|---:|---:|");
         foreach (var qos in new[] { MqttQualityOfServiceLevel.AtMostOnce, MqttQualityOfServiceLevel.AtLeastOnce })
         {

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using MQTTnet;
 using MQTTnet.Protocol;
 
 namespace Grid.Edge.Benchmarks;
@@ -17,7 +16,8 @@ internal sealed record RunResult(string Broker, MqttQualityOfServiceLevel Qos, i
 /// <summary>
 /// W1 (DESIGN.md section 7): one publisher, 64-byte messages, as fast as the broker takes them. For Mosquitto a
 /// subscriber must receive them; for the hub they must be stored (QoS 1: acknowledged, which the hub does only
-/// once they are on disk; QoS 0: counted by the hub's store).
+/// once they are on disk; QoS 0: counted by the hub's store). Both brokers get the same raw-socket load
+/// (<see cref="RawMqttClient"/>), so the ratio measures the brokers rather than the client.
 /// </summary>
 internal static class SaturationWorkload
 {
@@ -33,29 +33,20 @@ internal static class SaturationWorkload
 
     public static async Task<RunResult> RunAsync(BrokerUnderTest broker, MqttQualityOfServiceLevel qos, int messages)
     {
-        var factory = new MqttClientFactory();
         var t0 = DateTimeOffset.UtcNow.AddHours(-2).ToUnixTimeMilliseconds();
-        var payloads = Enumerable.Range(0, messages).Select(i => Payload(i, t0)).ToArray();
+        var (buffer, ends) = RawMqttClient.BuildPublishes(Topic, Enumerable.Range(0, messages).Select(i => Payload(i, t0)).ToArray(), (int)qos);
 
-        using var publisher = factory.CreateMqttClient();
-        await publisher.ConnectAsync(Options(broker, "bench-pub"));
-
-        IMqttClient? subscriber = null;
-        var delivered = 0L;
-        var allDelivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var publisher = await RawMqttClient.ConnectAsync(broker.MqttPort, "bench-pub");
+        RawMqttClient? subscriber = null;
+        using var stopCounting = new CancellationTokenSource();
+        Task? counting = null;
         long storedBefore = 0;
         using var http = broker.Http is null ? null : broker.NewHttpClient();
         if (http is null)
         {
-            subscriber = factory.CreateMqttClient();
-            subscriber.ApplicationMessageReceivedAsync += _ =>
-            {
-                if (Interlocked.Increment(ref delivered) == messages)
-                    allDelivered.TrySetResult();
-                return Task.CompletedTask;
-            };
-            await subscriber.ConnectAsync(Options(broker, "bench-sub"));
-            await subscriber.SubscribeAsync(factory.CreateSubscribeOptionsBuilder().WithTopicFilter(Topic, qos).Build());
+            subscriber = await RawMqttClient.ConnectAsync(broker.MqttPort, "bench-sub");
+            await subscriber.SubscribeAsync(Topic, (int)qos);
+            counting = subscriber.CountAsync(stopCounting.Token);
         }
         else
         {
@@ -64,36 +55,12 @@ internal static class SaturationWorkload
 
         var watch = Stopwatch.StartNew();
         if (qos == MqttQualityOfServiceLevel.AtMostOnce)
-        {
-            foreach (var payload in payloads)
-                await publisher.PublishAsync(Message(payload, qos));
-        }
+            await publisher.SendAllAsync(buffer);
         else
-        {
-            using var window = new SemaphoreSlim(QoS1Window);
-            var failures = 0;
-            var acked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var outstanding = messages;
-            foreach (var payload in payloads)
-            {
-                await window.WaitAsync();
-                _ = publisher.PublishAsync(Message(payload, qos)).ContinueWith(
-                    t =>
-                    {
-                        if (!t.IsCompletedSuccessfully || !t.Result.IsSuccess)
-                            Interlocked.Increment(ref failures);
-                        window.Release();
-                        if (Interlocked.Decrement(ref outstanding) == 0)
-                            acked.TrySetResult();
-                    },
-                    TaskScheduler.Default);
-            }
+            await publisher.SendWindowedAsync(buffer, ends, QoS1Window);
 
-            await acked.Task;
-            if (failures > 0)
-                Console.Error.WriteLine($"  {failures} publishes were not acknowledged");
-        }
-
+        long delivered;
+        var lastAt = TimeSpan.Zero;
         if (http is not null)
         {
             // The hub: done when the store holds every reading.
@@ -107,26 +74,30 @@ internal static class SaturationWorkload
         }
         else
         {
-            await Task.WhenAny(allDelivered.Task, IdleAsync(() => Interlocked.Read(ref delivered)));
+            // Mosquitto: done when the subscriber has every message, or the count stops moving (messages dropped).
+            var last = -1L;
+            while ((delivered = subscriber!.Received) < messages)
+            {
+                if (delivered != last)
+                {
+                    last = delivered;
+                    lastAt = watch.Elapsed;
+                }
+                else if (watch.Elapsed - lastAt > TimeSpan.FromSeconds(2))
+                {
+                    break;
+                }
+
+                await Task.Delay(1);
+            }
         }
 
-        var elapsed = watch.Elapsed;
+        var elapsed = delivered < messages && http is null ? lastAt : watch.Elapsed;
+        await stopCounting.CancelAsync();
+        if (counting is not null)
+            await counting;
         subscriber?.Dispose();
-        return new RunResult(broker.Name, qos, messages, Interlocked.Read(ref delivered), elapsed);
-    }
-
-    /// <summary>Completes when the count stops moving for 2 s (messages were dropped).</summary>
-    private static async Task IdleAsync(Func<long> count)
-    {
-        var last = -1L;
-        while (true)
-        {
-            await Task.Delay(2000);
-            var now = count();
-            if (now == last)
-                return;
-            last = now;
-        }
+        return new RunResult(broker.Name, qos, messages, delivered, elapsed);
     }
 
     private static async Task<long> StoredAsync(HttpClient http)
@@ -134,15 +105,4 @@ internal static class SaturationWorkload
         using var health = await http.GetFromJsonAsync<JsonDocument>("/api/health");
         return health!.RootElement.GetProperty("ingest").GetProperty("readingsStored").GetInt64();
     }
-
-    private static MqttApplicationMessage Message(byte[] payload, MqttQualityOfServiceLevel qos) =>
-        new MqttApplicationMessageBuilder().WithTopic(Topic).WithPayload(payload).WithQualityOfServiceLevel(qos).Build();
-
-    private static MqttClientOptions Options(BrokerUnderTest broker, string clientId) =>
-        new MqttClientOptionsBuilder()
-            .WithTcpServer("127.0.0.1", broker.MqttPort)
-            .WithClientId(clientId)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V311)
-            .WithTimeout(TimeSpan.FromSeconds(60))
-            .Build();
 }

@@ -24,11 +24,17 @@ public sealed class AgentShutdownTests
         }).Build(), l => { l.ClearProviders(); l.AddProvider(logs); });
         await agent.StartAsync();
         var inbox = agent.Services.GetRequiredService<ReadingInbox>();
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 3_600_000;
         for (var i = 0; i < 6000; i++)
-            inbox.Add(new OutboxReading("counter", i, string.Empty, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 3_600_000 + i));
+            inbox.Add(new OutboxReading("counter", i, string.Empty, start + i));
         await agent.StopAsync();
         agent.Dispose();
         using var outbox = new SqliteOutbox(Path.Combine(dir.Path, "outbox.db"), new OutboxOptions(), TimeProvider.System);
-        Assert.True(outbox.Count >= 6000, $"{outbox.Count} dropped {outbox.Dropped}; {string.Join("\n", logs.Entries.Select(e => e.Message))}");
+        var waiting = outbox.Peek(100_000).Select(r => r.Reading).ToList();
+        // Exactly the readings taken, in order, each once; beside them only the agent's own reports about itself.
+        Assert.True(waiting.Count(r => r.Metric == "counter") == 6000, $"{outbox.Count} waiting, dropped {outbox.Dropped}; {string.Join("\n", logs.Entries.Select(e => e.Message))}");
+        Assert.Equal(Enumerable.Range(0, 6000).Select(i => new OutboxReading("counter", i, string.Empty, start + i)), waiting.Where(r => r.Metric == "counter"));
+        Assert.All(waiting.Where(r => r.Metric != "counter"), r => Assert.Contains(r.Metric, new[] { "outbox_depth", "outbox_oldest_age", "dropped_readings" }));
+        Assert.Equal(0, outbox.Dropped);
     }
 }

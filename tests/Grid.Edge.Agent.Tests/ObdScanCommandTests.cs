@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grid.Edge.Agent.Commands;
 using Grid.Edge.Obd.Pids;
 using Grid.Edge.Obd.Simulation;
@@ -92,26 +91,11 @@ public sealed class ObdScanCommandTests
     /// <summary>Runs the built grid-agent as a child process; its exit code and standard error.</summary>
     private static async Task<(int Exit, string Errors)> RunAgentAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add(AgentDll());
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
+        using var process = Support.AgentProgram.Start(new Dictionary<string, string>(), args);
         var errors = process.StandardError.ReadToEndAsync();
         await process.StandardOutput.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await errors);
-    }
-
-    private static string AgentDll()
-    {
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = testDir.Parent!.Name;
-        var root = testDir;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Grid.Edge.sln")))
-            root = root.Parent;
-        var dll = Path.Combine(root!.FullName, "edge", "Grid.Edge.Agent", "bin", configuration, "net10.0", "grid-agent.dll");
-        return File.Exists(dll) ? dll : throw new InvalidOperationException($"The agent is not built: {dll} is missing.");
     }
 }

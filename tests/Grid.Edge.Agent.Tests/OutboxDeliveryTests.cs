@@ -10,16 +10,18 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
+using MQTTnet.AspNetCore;
 using MQTTnet.Server;
+using Microsoft.AspNetCore.Hosting;
 
 namespace Grid.Edge.Agent.Tests;
 
 /// <summary>The outbox against a real hub over MQTT on 127.0.0.1: outages, restarts, exactly-once, oldest first.</summary>
 public sealed class OutboxDeliveryTests
 {
-    private static readonly Grid.Edge.Protocol.Payloads.ReadingDecoder Decoder = new(new Grid.Edge.Protocol.Payloads.ReadingDecoderOptions { MaxPayloadBytes = 1 << 20 });
+    internal static readonly Grid.Edge.Protocol.Payloads.ReadingDecoder Decoder = new(new Grid.Edge.Protocol.Payloads.ReadingDecoderOptions { MaxPayloadBytes = 1 << 20 });
 
-    private static IHost Agent(string dataDir, int hubPort, CapturingLoggerProvider logs) =>
+    internal static IHost Agent(string dataDir, int hubPort, CapturingLoggerProvider logs) =>
         AgentHost.Build(
             new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
@@ -40,7 +42,7 @@ public sealed class OutboxDeliveryTests
                 logging.AddProvider(logs);
             });
 
-    private static void Take(IHost agent, long fromMs, int from, int count)
+    internal static void Take(IHost agent, long fromMs, int from, int count)
     {
         var inbox = agent.Services.GetRequiredService<ReadingInbox>();
         for (var i = from; i < from + count; i++)
@@ -53,9 +55,9 @@ public sealed class OutboxDeliveryTests
         using var hubData = new TempDirectory();
         using var agentData = new TempDirectory();
         var logs = new CapturingLoggerProvider();
-        int port;
-        await using (var first = await InProcessHub.StartAsync(dataDir: hubData.Path))
-            port = first.Mqtt.Port;
+        // The agent knows the hub by the relay's address, which stays the same while the hub is down and back.
+        await using var relay = new Support.MqttRelay(target: null);
+        var port = relay.Port;
 
         var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 3_600_000;
         using (var agent = Agent(agentData.Path, port, logs))
@@ -71,9 +73,8 @@ public sealed class OutboxDeliveryTests
 
         // The hub comes back requiring credentials it does not know yet for the van, so the watcher below is
         // subscribed before the agent can deliver anything; the van's refused connections are retried.
-        await using var hub = await InProcessHub.StartAsync(
-            new Dictionary<string, string?> { ["Hub:MqttPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture), ["Hub:Anonymous"] = "None" },
-            hubData.Path);
+        await using var hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:Anonymous"] = "None" }, hubData.Path);
+        relay.Target = hub.Mqtt;
         var users = hub.Services.GetRequiredService<Grid.Edge.Hub.Security.MqttUserDirectory>();
         users.AddEphemeral("watcher", "watcher-password", service: true);
         var arrivals = new ConcurrentQueue<long>();
@@ -90,7 +91,7 @@ public sealed class OutboxDeliveryTests
                 arrivals.Enqueue(t);
             return Task.CompletedTask;
         };
-        await watcher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("watcher").WithCredentials("watcher", "watcher-password").Build());
+        await watcher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.Mqtt.Port).WithClientId("watcher").WithCredentials("watcher", "watcher-password").Build());
         await watcher.SubscribeAsync("grid/van-1/batch");
         await watcher.SubscribeAsync("grid/van-1/columns");
         users.AddEphemeral("van-1", "van-1-password");
@@ -177,14 +178,13 @@ public sealed class OutboxDeliveryTests
     {
         // An older hub: it takes "columns" for a metric name and refuses the binary payload, as a plain MQTT server
         // answering PUBACK 0x99 here; JSON batches it takes, and they are counted.
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
-
-        using var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder().WithDefaultEndpoint().WithDefaultEndpointBoundIPAddress(System.Net.IPAddress.Loopback).WithDefaultEndpointPort(port).Build());
+        // A plain MQTTnet broker on Kestrel, on a port the OS chose and the test reads back.
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddHostedMqttServer(mqtt => mqtt.WithoutDefaultEndpoint()).AddMqttConnectionHandler().AddConnections();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.UseMqtt()));
+        await using var app = builder.Build();
+        var server = app.Services.GetRequiredService<MqttServer>();
         var stored = new ConcurrentDictionary<long, double>();
         var refused = 0;
         server.InterceptingPublishAsync += e =>
@@ -203,7 +203,8 @@ public sealed class OutboxDeliveryTests
 
             return Task.CompletedTask;
         };
-        await server.StartAsync();
+        await app.StartAsync();
+        var port = new Uri(app.Urls.Single()).Port;
         using var data = new TempDirectory();
         var logs = new CapturingLoggerProvider();
         using var agent = Agent(data.Path, port, logs);
@@ -223,6 +224,6 @@ public sealed class OutboxDeliveryTests
         // Halving found the single reading, JSON took it, and the agent stopped trying columns on this connection.
         Assert.InRange(refused, 1, 12);
         await agent.StopAsync();
-        await server.StopAsync();
+        await app.StopAsync();
     }
 }

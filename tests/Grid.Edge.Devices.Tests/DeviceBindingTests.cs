@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Device.Gpio;
 using System.Net;
 using System.Net.Sockets;
@@ -94,18 +95,43 @@ public sealed class Ds18b20SensorTests
     }
 
     [Fact]
-    public void Random_content_never_throws_anything_but_a_sensor_error()
+    public void Random_content_is_read_only_when_the_CRC_passed_and_the_value_is_real_and_refused_with_a_reason_otherwise()
     {
-        Gen.String.Sample(text =>
+        // w1_slave files as the kernel writes them, with the CRC verdict, the value and the lines varied, and noise.
+        var file = Gen.Select(Gen.Bool, Gen.OneOf(Gen.Int[-130_000, 130_000], Gen.Const(85_000), Gen.Const(-127_000), Gen.Const(125_000)), Gen.Int[0, 3], Gen.String)
+            .Select((crcPassed, milli, damage, noise) =>
+            {
+                var first = $"72 01 4b 46 7f ff 0e 10 57 : crc=57 {(crcPassed ? "YES" : "NO")}";
+                var second = string.Create(CultureInfo.InvariantCulture, $"72 01 4b 46 7f ff 0e 10 57 t={milli}");
+                var text = damage switch
+                {
+                    0 => $"{first}\n{second}\n",
+                    1 => $"{first}\n72 01 4b t=x{noise}\n", // a damaged value
+                    2 => $"{second}\n", // the CRC line missing
+                    _ => noise,
+                };
+                return (Text: text, Noise: damage == 3, Readable: damage == 0 && crcPassed && milli != 85_000 && milli > -127_000 && milli <= 125_000, Milli: milli);
+            });
+        var read = 0;
+        file.Sample(f =>
         {
             try
             {
-                Ds18b20Sensor.Parse(text);
+                var value = Ds18b20Sensor.Parse(f.Text);
+                Assert.True(f.Readable || (f.Noise && f.Text.Contains("crc=", StringComparison.Ordinal) && f.Text.Contains("YES", StringComparison.Ordinal) && f.Text.Contains("t=", StringComparison.Ordinal)), $"read {value} from '{f.Text}'");
+                if (f.Readable)
+                {
+                    Assert.Equal(f.Milli / 1000.0, value);
+                    read++;
+                }
             }
-            catch (SensorException)
+            catch (SensorException e)
             {
+                Assert.False(f.Readable, $"refused a good reading '{f.Text}': {e.Message}");
+                Assert.StartsWith("DS18B20: ", e.Message, StringComparison.Ordinal);
             }
-        });
+        }, iter: 5_000, threads: 1);
+        Assert.True(read > 100, $"only {read} good readings were generated");
     }
 }
 

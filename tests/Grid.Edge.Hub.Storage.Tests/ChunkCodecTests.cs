@@ -111,16 +111,64 @@ public class ChunkCodecTests
         var wrongVersion = (byte[])bytes.Clone();
         wrongVersion[0] = 99;
         Assert.Throws<InvalidDataException>(() => ChunkCodec.Decode(wrongVersion));
+        // Garbage is refused with a reason; what it decodes to, if anything, is a chunk the codec writes back the same.
         Gen.Byte.Array[0, 64].Sample(garbage =>
         {
-            try
+            if (Refused(garbage) is null)
             {
-                ChunkCodec.Decode(garbage);
-            }
-            catch (InvalidDataException)
-            {
+                var (t, v) = ChunkCodec.Decode(garbage);
+                Assert.Equal(t.Length, v.Length);
+                AssertRoundTrip(t, v);
             }
         }, iter: 5_000);
+    }
+
+    [Fact]
+    public void A_cut_short_or_padded_chunk_is_refused_with_a_reason_or_decodes_to_its_own_points()
+    {
+        // Every prefix of a real chunk, and the chunk with bytes after it: refused, or exactly the points written.
+        var refusals = 0;
+        Gen.Select(Timestamps, Gen.Double[-1000, 1000].Array[601], Gen.Bool, Gen.Byte.Array[1, 8]).Sample((t, values, decimals, extra) =>
+        {
+            var v = values[..t.Length].Select(x => decimals ? Math.Round(x, 1) : x).ToArray();
+            var bytes = ChunkCodec.Encode(t, v);
+            // Every cut of a short chunk; of a long one, 64 spread over it and the last 16.
+            var cuts = bytes.Length <= 80 ? Enumerable.Range(0, bytes.Length)
+                : Enumerable.Range(0, 64).Select(i => i * bytes.Length / 64).Concat(Enumerable.Range(bytes.Length - 16, 16));
+            foreach (var cut in cuts)
+            {
+                if (Refused(bytes.AsSpan(0, cut).ToArray()) is null)
+                    AssertSamePoints(bytes.AsSpan(0, cut).ToArray(), t, v);
+                else
+                    refusals++;
+            }
+
+            if (Refused([.. bytes, .. extra]) is null)
+                AssertSamePoints([.. bytes, .. extra], t, v);
+        }, iter: 300);
+        Assert.True(refusals > 0);
+    }
+
+    /// <summary>The reason a chunk is refused (never empty), or null when it decodes; any other exception fails.</summary>
+    private static string? Refused(byte[] bytes)
+    {
+        try
+        {
+            ChunkCodec.Decode(bytes);
+            return null;
+        }
+        catch (InvalidDataException e)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(e.Message), "a refusal without a reason");
+            return e.Message;
+        }
+    }
+
+    private static void AssertSamePoints(byte[] bytes, long[] timestamps, double[] values)
+    {
+        var (t, v) = ChunkCodec.Decode(bytes);
+        Assert.Equal(timestamps, t);
+        Assert.Equal(values.Select(BitConverter.DoubleToInt64Bits), v.Select(BitConverter.DoubleToInt64Bits));
     }
 }
 

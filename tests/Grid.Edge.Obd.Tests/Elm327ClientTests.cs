@@ -198,9 +198,10 @@ public sealed class Elm327ClientTests : IAsyncLifetime
     [Fact]
     public async Task Nothing_listening_is_a_clear_error()
     {
-        var port = _endpoint.Port;
-        await _stop.CancelAsync();
-        await _serving;
+        // A port held by this test but not listening: refused, and no other process can take the number meanwhile.
+        using var held = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        held.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        var port = ((System.Net.IPEndPoint)held.LocalEndPoint!).Port;
         var error = await Assert.ThrowsAsync<ElmException>(() => TcpElmTransport.ConnectAsync("127.0.0.1", port, TimeSpan.FromSeconds(2), CancellationToken.None));
         Assert.Equal(ElmFailure.AdapterUnreachable, error.Failure);
     }

@@ -9,7 +9,13 @@ namespace Grid.Edge.Hub.Tests.Dashboard;
 [Collection(DashboardGroup.Name)]
 public sealed class DashboardPageTests(DashboardFixture fixture)
 {
-    private const float Timeout = 30_000;
+    /// <summary>One generous deadline for every wait: page actions and every Expect assertion (Playwright's is 5 s).</summary>
+    private const float Timeout = 60_000;
+
+    /// <summary>The class list holds "stale" (a plain string would have to match the whole attribute).</summary>
+    private static readonly System.Text.RegularExpressions.Regex Stale = new(@"(^|\s)stale(\s|$)");
+
+    static DashboardPageTests() => Assertions.SetDefaultExpectTimeout(Timeout);
 
     /// <summary>A page that records every request and every script error, to be checked at the end.</summary>
     private sealed class RecordedPage(IBrowserContext context, IPage page, List<string> requests, List<string> errors) : IAsyncDisposable
@@ -23,7 +29,8 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         public async ValueTask DisposeAsync() => await context.DisposeAsync();
     }
 
-    private async Task<RecordedPage> OpenAsync(string path, int width = 1280, int height = 900)
+    /// <summary>Opens a page; with <paramref name="fakeClock"/> the page's clock can be moved on (<see cref="IPage.Clock"/>).</summary>
+    private async Task<RecordedPage> OpenAsync(string path, int width = 1280, int height = 900, bool fakeClock = false)
     {
         var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = height }, Locale = "en-US", StorageState = fixture.SignedIn });
         var page = await context.NewPageAsync();
@@ -37,6 +44,8 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
             if (message.Type == "error")
                 lock (errors) errors.Add(message.Text);
         };
+        if (fakeClock)
+            await page.Clock.InstallAsync();
         await page.GotoAsync(fixture.BaseUrl + path);
         return new RecordedPage(context, page, requests, errors);
     }
@@ -124,7 +133,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await FinishAsync(vehicle, "alerts-vehicle-acknowledged");
 
         // The other page learns it on its next refresh; the API and the retained MQTT state say the same.
-        await Assertions.Expect(coolant).ToContainTextAsync("acknowledged", new LocatorAssertionsToContainTextOptions { Timeout = 15_000 });
+        await Assertions.Expect(coolant).ToContainTextAsync("acknowledged");
         var alerts = await fixture.Hub.GetAsync<Grid.Edge.Hub.Api.AlertsResponse>("/api/alerts");
         Assert.Equal(Grid.Edge.Hub.Intelligence.Alerts.AlertState.Acknowledged, alerts!.Active.Single(a => a.RuleId == "coolant-critical" && a.Subject == "demo-van").State);
         Assert.Equal(Grid.Edge.Hub.Intelligence.Alerts.AlertState.Firing, alerts.Active.Single(a => a.RuleId == "storm").State);
@@ -146,7 +155,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         // The engine cools down: the alert moves to the history, marked as seen.
         await PublishAsync("grid/bus-3/coolant_temp", $"{{\"v\":85,\"t\":{At(ahead.AddSeconds(1))}}}");
         var past = page.Locator("#history [data-history=\"coolant-critical/bus-3\"]");
-        await Assertions.Expect(past).ToContainTextAsync("seen", new LocatorAssertionsToContainTextOptions { Timeout = 20_000 });
+        await Assertions.Expect(past).ToContainTextAsync("seen");
         await Assertions.Expect(row).ToHaveCountAsync(0);
         await page.SelectOptionAsync("#severity", "info");
         await Assertions.Expect(past).ToHaveCountAsync(0);
@@ -167,7 +176,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         var page = recorded.Page;
         await Assertions.Expect(page.Locator("[data-device=\"demo-weather\"] .badge")).ToHaveTextAsync("online");
         await Assertions.Expect(page.Locator("[data-device=\"demo-van\"] .badge")).ToHaveTextAsync("online");
-        await Assertions.Expect(page.Locator("[data-series=\"demo-weather/temperature\"]")).Not.ToHaveClassAsync("stale");
+        await Assertions.Expect(page.Locator("[data-series=\"demo-weather/temperature\"]")).Not.ToHaveClassAsync(Stale);
 
         await PublishAsync("grid/live-test/temperature", "23.4");
         await Assertions.Expect(page.Locator("[data-series=\"live-test/temperature\"] td.v")).ToHaveTextAsync("23.4 °C");
@@ -204,7 +213,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await PublishAsync("grid/stale-test/humidity", $"{{\"v\":61,\"t\":{At(DateTimeOffset.UtcNow.AddHours(-2))}}}");
         await using var recorded = await OpenAsync("/");
         var row = recorded.Page.Locator("[data-series=\"stale-test/humidity\"]");
-        await Assertions.Expect(row).ToHaveClassAsync("stale");
+        await Assertions.Expect(row).ToHaveClassAsync(Stale);
         await Assertions.Expect(row.Locator("td.age")).ToHaveTextAsync("2 h");
         await FinishAsync(recorded, "home-stale");
     }
@@ -218,7 +227,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         Assert.True(await ChartPointsAsync(page, "Pressure") > 500);
         Assert.True(await ChartPointsAsync(page, "Wind") > 500);
         await Assertions.Expect(page.Locator("[data-metric=\"temperature\"] .sub").First).ToContainTextAsync("today");
-        await Assertions.Expect(page.Locator(".tile[data-metric=\"temperature\"]")).Not.ToHaveClassAsync("stale");
+        await Assertions.Expect(page.Locator(".tile[data-metric=\"temperature\"]")).Not.ToHaveClassAsync(Stale);
 
         // The hub derived a forecast and a pressure tendency from the station's pressure (7 days of it).
         var forecasts = new[] { "Settled fine", "Fine weather", "Fine", "Fairly fine", "Showery", "Unsettled", "Rain", "Very unsettled", "Changeable", "Becoming fine", "Rather unsettled", "Stormy" };
@@ -245,6 +254,24 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         Assert.Equal(400, await page.EvaluateAsync<int>("async () => (await fetch('/api/weather/demo-weather/rain/reset', { method: 'POST' })).status"));
     }
 
+    [Theory]
+    [InlineData("weather", "fading-station", "temperature", "12.5", ".tile", ".value", "12.5 °C")]
+    [InlineData("vehicle", "fading-van", "rpm", "850", ".gauge", ".reading", "850")]
+    public async Task A_device_page_greys_a_value_once_its_device_stops_reporting(string page, string device, string metric, string value, string card, string valueSelector, string shown)
+    {
+        await PublishAsync($"grid/{device}/{metric}", value);
+        await using var recorded = await OpenAsync($"/{page}?device={device}", fakeClock: true);
+        var box = recorded.Page.Locator($"{card}[data-metric=\"{metric}\"]");
+        await Assertions.Expect(box.Locator(valueSelector)).ToHaveTextAsync(shown);
+        await Assertions.Expect(box).Not.ToHaveClassAsync(Stale);
+
+        // Eleven minutes pass with no reading: a series whose interval is not known yet is stale after ten.
+        await recorded.Page.Clock.FastForwardAsync("11:00");
+        await Assertions.Expect(box).ToHaveClassAsync(Stale);
+        await Assertions.Expect(box.Locator(".age")).ToHaveTextAsync("11 min ago");
+        await FinishAsync(recorded, page + "-stale");
+    }
+
     [Fact]
     public async Task Weather_fits_a_phone_screen()
     {
@@ -263,13 +290,12 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         var page = recorded.Page;
         foreach (var metric in new[] { "rpm", "speed", "coolant_temp", "battery_voltage", "fuel_level", "engine_load" })
             await Assertions.Expect(page.Locator($".gauge[data-metric=\"{metric}\"] .reading")).Not.ToHaveTextAsync("–");
-        await Assertions.Expect(page.Locator(".gauge[data-metric=\"rpm\"]")).Not.ToHaveClassAsync("stale");
+        await Assertions.Expect(page.Locator(".gauge[data-metric=\"rpm\"]")).Not.ToHaveClassAsync(Stale);
         await Assertions.Expect(page.Locator("#contact")).ToContainTextAsync("last contact");
         await page.ClickAsync("button[data-range=\"7 d\"]");
         try
         {
-            // Seven days of five charts, aggregated: give a loaded machine time.
-            await page.WaitForFunctionAsync("() => Number(document.querySelector('[data-chart=\"Speed\"]')?.dataset.points) > 100", null, new PageWaitForFunctionOptions { Timeout = 60_000 });
+            await page.WaitForFunctionAsync("() => Number(document.querySelector('[data-chart=\"Speed\"]')?.dataset.points) > 100");
         }
         catch (TimeoutException)
         {

@@ -26,6 +26,9 @@ const string Usage = """
                                      publisher sending the same messages from memory. Default 3 runs.
       derived [--days D] [--runs R]  Derived weather on a station's backfill (7 metrics a minute, default 7 days):
                                      storing it against storing and deriving everything from it. Default 3 runs.
+      reconcile [--items N]          Range-based set reconciliation (DESIGN.md W8, no log), in process: N delta ids
+                                     (default 1000000) with d in {0, 1, 100, 10000} missing; round trips, bytes
+                                     and bytes over the ideal (d ids of 32 bytes).
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
     """;
@@ -44,6 +47,7 @@ string? shape = null;
 var batch = 1000;
 var columns = false;
 var json = false;
+var items = 1_000_000;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -66,6 +70,9 @@ for (var i = 1; i < args.Length; i++)
         case "--columns":
             columns = true;
             break;
+        case "--items" when i + 1 < args.Length:
+            items = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
         case "--json":
             json = true;
             break;
@@ -77,6 +84,9 @@ for (var i = 1; i < args.Length; i++)
             return 2;
     }
 }
+
+if (args[0] == "reconcile")
+    return ReconcileCommand.Run(items);
 
 var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
 var hubDll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "hub", "Grid.Edge.Hub", "bin", configuration, "net10.0", "Grid.Edge.Hub.dll"));

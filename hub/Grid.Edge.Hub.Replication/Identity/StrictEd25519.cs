@@ -25,8 +25,27 @@ internal static class StrictEd25519
 
     private static readonly byte[] LittleEndianL = Encode(Edwards25519.L);
 
+    // The curve check costs about a millisecond of big-integer work and its answer never changes: grids have few
+    // keys, so the answers are kept (bounded, so a flood of made-up keys cannot grow it).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<UInt128, (byte[] Key, string? Error)> Checked = new();
+    private const int MaxChecked = 4096;
+
     /// <summary>Why a public key is refused, or null when it is a canonical point of prime order.</summary>
     public static string? CheckPublicKey(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.Length != PublicKeySize)
+            return $"a public key is {PublicKeySize} bytes, not {publicKey.Length}";
+        var slot = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(publicKey);
+        if (Checked.TryGetValue(slot, out var known) && publicKey.SequenceEqual(known.Key))
+            return known.Error;
+        var error = CheckPoint(publicKey);
+        if (Checked.Count >= MaxChecked)
+            Checked.Clear();
+        Checked[slot] = (publicKey.ToArray(), error);
+        return error;
+    }
+
+    private static string? CheckPoint(ReadOnlySpan<byte> publicKey)
     {
         if (publicKey.Length != PublicKeySize)
             return $"a public key is {PublicKeySize} bytes, not {publicKey.Length}";

@@ -12,6 +12,7 @@ internal sealed class DeltaStore(long maxSkewMs)
 {
     private readonly SortedDictionary<StreamKey, StreamLog> _streams = [];
     private readonly Dictionary<Hash256, SignedDelta> _future = [];
+    private readonly Dictionary<Hash256, SignedDelta> _applied = [];
 
     public long MaxSkewMs => maxSkewMs;
 
@@ -25,12 +26,29 @@ internal sealed class DeltaStore(long maxSkewMs)
 
     public StreamLog? Stream(StreamKey key) => _streams.GetValueOrDefault(key);
 
+    /// <summary>An applied delta by id (a peer asked for it after reconciliation).</summary>
+    public SignedDelta? Find(Hash256 id) => _applied.GetValueOrDefault(id);
+
+    /// <summary>Whether this delta is already applied or held (a copy needs no second signature check).</summary>
+    public bool Holds(SignedDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        return _future.ContainsKey(delta.Id) || (_streams.GetValueOrDefault(StreamKey.Of(delta.Header))?.Holds(delta) ?? false);
+    }
+
+    /// <summary>Puts back a delta this hub had applied and persisted (at start): no clock check, it was done then.</summary>
+    public OfferResult Restore(SignedDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        return Track(Log(StreamKey.Of(delta.Header)).Offer(delta, tooFarAhead: false));
+    }
+
     /// <summary>Offers a delta that <see cref="DeltaVerifier"/> accepted.</summary>
     public OfferResult Offer(SignedDelta delta, long nowHlc)
     {
         ArgumentNullException.ThrowIfNull(delta);
         var tooFarAhead = delta.Header.Hlc > nowHlc + WriteStamp.HlcOf(maxSkewMs);
-        var result = Log(StreamKey.Of(delta.Header)).Offer(delta, tooFarAhead);
+        var result = Track(Log(StreamKey.Of(delta.Header)).Offer(delta, tooFarAhead));
         if (result.Outcome == OfferOutcome.HeldFuture)
             _future.TryAdd(delta.Id, delta);
         return result;
@@ -55,9 +73,18 @@ internal sealed class DeltaStore(long maxSkewMs)
     public OfferResult ImportProof(ForkProof proof)
     {
         ArgumentNullException.ThrowIfNull(proof);
-        var result = Log(new StreamKey(proof.Origin, proof.Stream)).Freeze(proof);
+        var result = Track(Log(new StreamKey(proof.Origin, proof.Stream)).Freeze(proof));
         foreach (var stale in _future.Values.Where(d => d.Header.Origin == proof.Origin && d.Header.Stream == proof.Stream && d.Header.Seq >= proof.Seq).ToList())
             _future.Remove(stale.Id);
+        return result;
+    }
+
+    private OfferResult Track(OfferResult result)
+    {
+        foreach (var delta in result.Applied)
+            _applied[delta.Id] = delta;
+        foreach (var delta in result.Withdrawn)
+            _applied.Remove(delta.Id);
         return result;
     }
 

@@ -68,6 +68,14 @@ internal sealed class StreamLog(StreamKey key)
 
     public SignedDelta? At(ulong seq) => seq >= 1 && seq <= Top ? _applied[(int)(seq - 1)] : null;
 
+    /// <summary>Whether this very delta is applied or held for a gap (checked before spending a signature check on a copy).</summary>
+    public bool Holds(SignedDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        var seq = delta.Header.Seq;
+        return (At(seq) ?? _held.GetValueOrDefault(seq))?.Id == delta.Id;
+    }
+
     public OfferResult Offer(SignedDelta delta, bool tooFarAhead)
     {
         ArgumentNullException.ThrowIfNull(delta);

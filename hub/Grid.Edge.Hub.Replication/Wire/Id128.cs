@@ -13,11 +13,14 @@ internal readonly record struct Id128(UInt128 Value) : IComparable<Id128>
     /// <summary>The first 16 bytes of SHA-256(domain || data): domains keep ids of different things apart.</summary>
     public static Id128 Hash(string domain, ReadOnlySpan<byte> data)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(System.Text.Encoding.ASCII.GetBytes(domain));
-        sha.AppendData(data);
+        ArgumentNullException.ThrowIfNull(domain);
+        // One-shot hashing of a joined buffer: an incremental hash object costs more than the hashing itself here.
+        var length = domain.Length + data.Length;
+        var buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
+        System.Text.Encoding.ASCII.GetBytes(domain, buffer);
+        data.CopyTo(buffer[domain.Length..]);
         Span<byte> digest = stackalloc byte[32];
-        sha.GetHashAndReset(digest);
+        SHA256.HashData(buffer, digest);
         return Read(digest);
     }
 

@@ -49,6 +49,21 @@ public class VersionVectorTests
     }
 
     [Fact]
+    public void Equally_long_but_different_histories_are_not_called_in_sync_the_fork_is_sent_and_found()
+    {
+        var author = new StreamAuthor(TestGrid.Grid, "van/speed", ResolutionTier.Raw, TestGrid.Hubs[1], Chains[2][2]);
+        var clone = author.Next(TestGrid.Hlc(TestGrid.T0 + 99_000), TestGrid.T0, TestGrid.T0 + 1000, TestGrid.Body(TestGrid.T0, 2, 1));
+        var a = StoreWith([0, 0, 4, 0]);
+        var b = StoreWith([0, 0, 3, 0]);
+        b.Offer(clone, Now);
+        Assert.Equal(VersionVector.Of(a).Entries.Values.Single().Top, VersionVector.Of(b).Entries.Values.Single().Top);
+        var sent = Assert.Single(CatchUpPlanner.Missing(a, VersionVector.Of(b)));
+        Assert.Equal(Chains[2][3].Id, sent.Id);
+        Assert.Equal(OfferOutcome.Forked, b.Offer(sent, Now).Outcome);
+        Assert.Equal(4UL, Assert.Single(b.Proofs).Seq);
+    }
+
+    [Fact]
     public void Equal_holdings_give_equal_digests_and_any_difference_changes_it()
     {
         var a = StoreWith([3, 0, 8, 1]);
@@ -69,6 +84,7 @@ public class VersionVectorTests
             Refuse(bytes[..length], 10);
         var swapped = (byte[])bytes.Clone();
         var entry = (bytes.Length - 5) / 3;
+        Assert.Equal(16 + 16 + 1 + 32, entry);
         bytes.AsSpan(5, entry).CopyTo(swapped.AsSpan(5 + entry));
         bytes.AsSpan(5 + entry, entry).CopyTo(swapped.AsSpan(5));
         Assert.Contains("increasing", Refuse(swapped, 10), StringComparison.Ordinal);

@@ -35,6 +35,9 @@ const string Usage = """
                                      5000, seeds from S, default 0): the log on a simulated disk that loses
                                      what was not fsynced and tears the last write, SQLite cut at transaction
                                      granularity; counts acknowledged readings lost and stores that did not open.
+      reconcile [--items N]          Range-based set reconciliation (DESIGN.md W8, no log), in process: N delta ids
+                                     (default 1000000) with d in {0, 1, 100, 10000} missing; round trips, bytes
+                                     and bytes over the ideal (d ids of 32 bytes).
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
     """;
@@ -56,6 +59,7 @@ var json = false;
 var packets = 1_000_000L;
 var trials = 5000;
 int? seed = null;
+var items = 1_000_000;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -78,6 +82,9 @@ for (var i = 1; i < args.Length; i++)
         case "--columns":
             columns = true;
             break;
+        case "--items" when i + 1 < args.Length:
+            items = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
         case "--json":
             json = true;
             break;
@@ -98,6 +105,9 @@ for (var i = 1; i < args.Length; i++)
             return 2;
     }
 }
+
+if (args[0] == "reconcile")
+    return ReconcileCommand.Run(items);
 
 var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
 var hubDll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "hub", "Grid.Edge.Hub", "bin", configuration, "net10.0", "Grid.Edge.Hub.dll"));

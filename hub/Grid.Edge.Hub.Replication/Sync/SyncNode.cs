@@ -1,0 +1,340 @@
+using Grid.Edge.Hub.Replication.Catchup;
+using Grid.Edge.Hub.Replication.Deltas;
+using Grid.Edge.Hub.Replication.Identity;
+using Grid.Edge.Hub.Replication.Reconciliation;
+using Grid.Edge.Hub.Replication.Wire;
+using Grid.Edge.Hub.Storage.Versions;
+
+namespace Grid.Edge.Hub.Replication.Sync;
+
+internal sealed record SyncOptions
+{
+    /// <summary>How far ahead of this hub's clock a delta's clock may be before it is held back (design: MAX_SKEW).</summary>
+    public long MaxSkewMs { get; init; } = 300_000;
+
+    public int MaxVectorEntries { get; init; } = 1_000_000;
+
+    /// <summary>Deltas per message when catching a peer up (later: flow control by bytes and priority).</summary>
+    public int MaxDeltasPerMessage { get; init; } = 256;
+}
+
+/// <summary>A message for one peer; peers are the transport's handles (connections), not hub ids.</summary>
+internal readonly record struct Outgoing(int To, byte[] Message);
+
+/// <summary>What the hub must do to its store: merge a newly applied delta's body, or take a withdrawn one's out.</summary>
+internal readonly record struct SyncChange(SignedDelta Delta, bool Withdrawn);
+
+/// <summary>What survives a restart: the deltas applied (the hub's durable log), the fork proofs and the clock.</summary>
+internal sealed record PersistedSync(IReadOnlyList<byte[]> Deltas, IReadOnlyList<byte[]> Proofs, long LastHlc);
+
+internal enum CatchUpMode
+{
+    /// <summary>Swap version vectors: the normal catch-up.</summary>
+    Vectors,
+
+    /// <summary>Range-based reconciliation over (clock, id) of every applied delta: when logs were compacted.</summary>
+    Reconciliation,
+}
+
+/// <summary>
+/// The sync state machine of one hub, as pure functions: a write, a message from a peer or a timer tick goes in;
+/// the messages to send come out, and the store changes are queued for the hub (<see cref="DrainChanges"/>). It
+/// never touches a socket, a file or the wall clock, so the transport only moves bytes and the simulation runs it
+/// deterministically. Sessions: live push of every new delta and relay of every delta applied from a peer; on a
+/// tick, fork proofs first, then a version vector (the peer answers with what we lack and, if it lacks something,
+/// its own vector) or a reconciliation session (the initiator sends what the peer lacks and asks for the rest).
+/// </summary>
+internal sealed class SyncNode
+{
+    private readonly HubKeys _keys;
+    private readonly Id128 _grid;
+    private readonly Func<SignedDelta, DeltaRefusal?> _verify;
+    private readonly Func<ForkProof, DeltaRefusal?> _verifyProof;
+    private readonly SyncOptions _options;
+    private readonly List<SyncChange> _changes = [];
+    private readonly Dictionary<string, long> _refusals = [];
+    private readonly Dictionary<int, (ulong Session, RangeReconciler Reconciler, List<Hash256> Have, List<Hash256> Need)> _sessions = [];
+    private long _lastHlc;
+    private ulong _nextSession = 1;
+
+    public SyncNode(HubKeys keys, DeltaVerifier verifier, SyncOptions options, PersistedSync? restored = null, Func<SignedDelta, DeltaRefusal?>? verify = null)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(verifier);
+        _keys = keys;
+        _grid = verifier.Grid;
+        _verify = verify ?? verifier.Verify;
+        _verifyProof = proof => proof.Verify(verifier);
+        _options = options ?? new SyncOptions();
+        Store = new DeltaStore(_options.MaxSkewMs);
+        if (restored is null)
+            return;
+        _lastHlc = restored.LastHlc;
+        foreach (var bytes in restored.Proofs)
+            Store.ImportProof(ForkProof.TryDecode(bytes, out var error) ?? throw new InvalidDataException($"a persisted fork proof is damaged: {error}"));
+        foreach (var bytes in restored.Deltas)
+            Store.Restore(SignedDelta.TryDecode(bytes, out var error) ?? throw new InvalidDataException($"a persisted delta is damaged: {error}"));
+    }
+
+    public DeltaStore Store { get; }
+
+    public Id128 HubId => _keys.HubId;
+
+    public long LastHlc => _lastHlc;
+
+    /// <summary>Refused input by reason (malformed message, each delta refusal reason, frozen writes), for the hub's counters.</summary>
+    public IReadOnlyDictionary<string, long> Refusals => _refusals;
+
+    public PersistedSync Persist() =>
+        new([.. Store.Applied.Select(d => d.Encode())], [.. Store.Proofs.Select(p => p.Encode())], _lastHlc);
+
+    public List<SyncChange> DrainChanges()
+    {
+        var drained = _changes.ToList();
+        _changes.Clear();
+        return drained;
+    }
+
+    /// <summary>This hub's own new delta of a stream: applied here, then pushed to every peer. Null when the stream is frozen by a fork.</summary>
+    public SignedDelta? Write(string series, ResolutionTier tier, long t0, long t1, byte[] body, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output)
+    {
+        ArgumentNullException.ThrowIfNull(peers);
+        ArgumentNullException.ThrowIfNull(output);
+        var log = Store.Stream(new StreamKey(_keys.HubId, DeltaHeader.StreamIdOf(series, tier)));
+        if (log?.Fork is not null)
+        {
+            Count("own stream frozen by a fork");
+            return null;
+        }
+
+        var author = new StreamAuthor(_grid, series, tier, _keys, log?.At(log.Top));
+        var delta = author.Next(NextHlc(nowMs), t0, t1, body);
+        Record(Store.Offer(delta, _lastHlc));
+        var push = new SyncMessage(SyncMessageKind.Deltas) { Items = [delta.Encode()] }.Encode();
+        foreach (var peer in peers)
+            output.Add(new Outgoing(peer, push));
+        return delta;
+    }
+
+    /// <summary>A timer: releases deltas whose clock has come, and starts a catch-up with each peer.</summary>
+    public void Tick(long nowMs, IReadOnlyList<int> peers, CatchUpMode mode, List<Outgoing> output)
+    {
+        ArgumentNullException.ThrowIfNull(peers);
+        ArgumentNullException.ThrowIfNull(output);
+        var released = new List<SignedDelta>();
+        foreach (var result in Store.ReleaseDue(Now(nowMs)))
+            released.AddRange(Record(result));
+        Relay(released, -1, peers, output);
+        var proofs = Store.Proofs.Select(p => p.Encode()).ToList();
+        foreach (var peer in peers)
+        {
+            if (mode == CatchUpMode.Vectors)
+            {
+                output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Vector) { Payload = VersionVector.Of(Store).Encode(), Items = proofs }.Encode()));
+                continue;
+            }
+
+            if (proofs.Count > 0)
+                output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Proofs) { Items = proofs }.Encode()));
+            var reconciler = new RangeReconciler(Items());
+            var session = _nextSession++;
+            _sessions[peer] = (session, reconciler, [], []);
+            output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Reconcile) { Session = session, Payload = reconciler.Initiate() }.Encode()));
+        }
+    }
+
+    /// <summary>A message from a peer.</summary>
+    public void Receive(int from, ReadOnlySpan<byte> bytes, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output)
+    {
+        ArgumentNullException.ThrowIfNull(peers);
+        ArgumentNullException.ThrowIfNull(output);
+        var message = SyncMessage.TryDecode(bytes, out _);
+        if (message is null)
+        {
+            Count("malformed message");
+            return;
+        }
+
+        switch (message.Kind)
+        {
+            case SyncMessageKind.Deltas:
+                Relay(Accept(message.Items, nowMs, peers, output), from, peers, output);
+                break;
+            case SyncMessageKind.Proofs:
+                AcceptProofs(message.Items, from, peers, output);
+                break;
+            case SyncMessageKind.Vector:
+                OnVector(from, message, peers, output);
+                break;
+            case SyncMessageKind.Reconcile:
+                var answer = new RangeReconciler(Items()).Respond(message.Payload, out _);
+                if (answer is null)
+                    Count("malformed reconciliation");
+                else
+                    output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.ReconcileReply) { Session = message.Session, Payload = answer }.Encode()));
+                break;
+            case SyncMessageKind.ReconcileReply:
+                OnReconcileReply(from, message, output);
+                break;
+            case SyncMessageKind.Want:
+                SendDeltas(from, message.Ids.Select(Store.Find).OfType<SignedDelta>(), output);
+                break;
+        }
+    }
+
+    private void OnVector(int from, SyncMessage message, IReadOnlyList<int> peers, List<Outgoing> output)
+    {
+        // Proofs first: a stream frozen there is frozen here before anything of it is planned.
+        AcceptProofs(message.Items, from, peers, output);
+        var theirs = VersionVector.TryDecode(message.Payload, _options.MaxVectorEntries, out _);
+        if (theirs is null)
+        {
+            Count("malformed vector");
+            return;
+        }
+
+        SendDeltas(from, CatchUpPlanner.Missing(Store, theirs), output);
+        var mine = VersionVector.Of(Store);
+        if (!message.IsReply && mine.Digest() != theirs.Digest())
+            output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Vector) { IsReply = true, Payload = mine.Encode(), Items = [.. Store.Proofs.Select(p => p.Encode())] }.Encode()));
+    }
+
+    private void OnReconcileReply(int from, SyncMessage message, List<Outgoing> output)
+    {
+        if (!_sessions.TryGetValue(from, out var state) || state.Session != message.Session)
+            return;
+        var next = state.Reconciler.Continue(message.Payload, state.Have, state.Need, out _);
+        if (next is null)
+        {
+            Count("malformed reconciliation");
+            _sessions.Remove(from);
+            return;
+        }
+
+        if (next.Length > 0)
+        {
+            output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Reconcile) { Session = state.Session, Payload = next }.Encode()));
+            return;
+        }
+
+        _sessions.Remove(from);
+        SendDeltas(from, state.Have.Select(Store.Find).OfType<SignedDelta>().OrderBy(d => d.Header.Seq), output);
+        if (state.Need.Count > 0)
+            output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Want) { Ids = state.Need }.Encode()));
+    }
+
+    private List<SignedDelta> Accept(IReadOnlyList<byte[]> items, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output)
+    {
+        var applied = new List<SignedDelta>();
+        var proofs = new List<ForkProof>();
+        foreach (var item in items)
+        {
+            var delta = SignedDelta.TryDecode(item, out _);
+            if (delta is null)
+            {
+                Count(nameof(DeltaRefusalReason.Malformed));
+                continue;
+            }
+
+            if (Store.Holds(delta))
+                continue;
+            var refusal = _verify(delta);
+            if (refusal is not null)
+            {
+                Count(refusal.Reason.ToString());
+                continue;
+            }
+
+            var result = Store.Offer(delta, Now(nowMs));
+            if (result.Outcome == OfferOutcome.Frozen)
+                Count(nameof(DeltaRefusalReason.StreamForked));
+            applied.AddRange(Record(result));
+            if (result.Proof is not null)
+                proofs.Add(result.Proof);
+        }
+
+        var encoded = proofs.Select(p => p.Encode()).ToList();
+        if (encoded.Count > 0)
+        {
+            foreach (var peer in peers)
+                output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Proofs) { Items = encoded }.Encode()));
+        }
+
+        return applied;
+    }
+
+    private void AcceptProofs(IReadOnlyList<byte[]> items, int from, IReadOnlyList<int> peers, List<Outgoing> output)
+    {
+        var adopted = new List<byte[]>();
+        foreach (var item in items)
+        {
+            var proof = ForkProof.TryDecode(item, out _);
+
+            // A proof no smaller than the one held changes nothing: not worth two signature checks (they come with every vector).
+            if (proof is not null && Store.Stream(new StreamKey(proof.Origin, proof.Stream))?.Fork is { } held && proof.CompareTo(held) >= 0)
+                continue;
+            if (proof is null || _verifyProof(proof) is not null)
+            {
+                Count("bad fork proof");
+                continue;
+            }
+
+            var result = Store.ImportProof(proof);
+            if (result.Proof is not null)
+            {
+                Record(result);
+                adopted.Add(item);
+            }
+        }
+
+        if (adopted.Count == 0)
+            return;
+        foreach (var peer in peers.Where(p => p != from))
+            output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Proofs) { Items = adopted }.Encode()));
+    }
+
+    private void SendDeltas(int to, IEnumerable<SignedDelta> deltas, List<Outgoing> output)
+    {
+        foreach (var chunk in deltas.Chunk(_options.MaxDeltasPerMessage))
+            output.Add(new Outgoing(to, new SyncMessage(SyncMessageKind.Deltas) { Items = [.. chunk.Select(d => d.Encode())] }.Encode()));
+    }
+
+    private static void Relay(List<SignedDelta> applied, int from, IReadOnlyList<int> peers, List<Outgoing> output)
+    {
+        if (applied.Count == 0)
+            return;
+        var message = new SyncMessage(SyncMessageKind.Deltas) { Items = [.. applied.Select(d => d.Encode())] }.Encode();
+        foreach (var peer in peers.Where(p => p != from))
+            output.Add(new Outgoing(peer, message));
+    }
+
+    private List<SignedDelta> Record(OfferResult result)
+    {
+        foreach (var delta in result.Withdrawn)
+            _changes.Add(new SyncChange(delta, Withdrawn: true));
+        foreach (var delta in result.Applied)
+        {
+            _changes.Add(new SyncChange(delta, Withdrawn: false));
+            _lastHlc = Math.Max(_lastHlc, delta.Header.Hlc);
+        }
+
+        return [.. result.Applied];
+    }
+
+    private IEnumerable<ReconcileItem> Items() => Store.Applied.Select(d => new ReconcileItem((ulong)d.Header.Hlc, d.Id));
+
+    /// <summary>
+    /// The clock a remote delta is judged by: the host's time (at boot the later of the wall clock and the persisted
+    /// clock), not our hybrid clock, which applied deltas may have moved ahead: judging by it would let a fast peer
+    /// drag us forward one allowed skew at a time.
+    /// </summary>
+    private static long Now(long nowMs) => WriteStamp.HlcOf(nowMs);
+
+    private long NextHlc(long nowMs)
+    {
+        _lastHlc = Math.Max(WriteStamp.HlcOf(nowMs), _lastHlc + 1);
+        return _lastHlc;
+    }
+
+    private void Count(string reason) => _refusals[reason] = _refusals.GetValueOrDefault(reason) + 1;
+}

@@ -111,7 +111,7 @@ public sealed class DeviceQuotaTests : IDisposable
         Assert.Equal(MqttClientPublishReasonCode.QuotaExceeded, (await device.PublishAsync("grid/rate-a/batch", Batch(more))).ReasonCode);
 
         // An MQTT 3.1.1 client of the same user shares the budget (and gets a plain PUBACK: 3.1.1 has no reason codes).
-        using var old = await TestMqtt.ConnectAsync(hub.Mqtt, clientId: "rate-a-v3", version: MqttProtocolVersion.V311, user: "rate-a", password: Password);
+        using var old = await TestMqtt.ConnectAsync(hub.Mqtt, clientId: "rate-a:v3", version: MqttProtocolVersion.V311, user: "rate-a", password: Password);
         await old.PublishAsync("grid/rate-a/batch", Batch(Enumerable.Range(50, 5).Select(i => ("level", T0 + (i * 1000L), (double)i)).ToArray()));
 
         Assert.Equal(25, await RejectedAsync(hub, "rate-a", "rate_limited"));

@@ -36,7 +36,9 @@ public sealed class LiveStreamLimitTests
                 }
             },
         };
-        return new HttpClient(handler) { BaseAddress = hub.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var client = new HttpClient(handler) { BaseAddress = hub.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.Authorization = hub.Http.DefaultRequestHeaders.Authorization;
+        return client;
     }
 
     /// <summary>An open stream, read up to its ": connected" line (from then on nothing published is missed).</summary>

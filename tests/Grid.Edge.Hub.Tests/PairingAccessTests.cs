@@ -27,7 +27,8 @@ public sealed class PairingAccessTests
     }
 
     /// <summary>An HTTP client whose connections leave from <paramref name="source"/>.</summary>
-    private static HttpClient ClientFrom(IPAddress source, Uri hub) =>
+    /// <summary>A client from another address that carries the hub's admin token: logged in, but not on the hub's machine.</summary>
+    private static HttpClient ClientFrom(IPAddress source, InProcessHub hub) =>
         new(new SocketsHttpHandler
         {
             ConnectCallback = async (context, cancellationToken) =>
@@ -46,14 +47,18 @@ public sealed class PairingAccessTests
                 }
             },
         })
-        { BaseAddress = hub, Timeout = TimeSpan.FromSeconds(30) };
+        {
+            BaseAddress = hub.BaseAddress,
+            Timeout = TimeSpan.FromSeconds(30),
+            DefaultRequestHeaders = { Authorization = hub.Http.DefaultRequestHeaders.Authorization },
+        };
 
     [Fact]
     public async Task Pairing_is_managed_only_from_the_hubs_machine_unless_allowed_from_the_network()
     {
         var other = OtherAddress();
         await using var hub = await InProcessHub.StartAsync();
-        using var remote = ClientFrom(other, hub.Http.BaseAddress!);
+        using var remote = ClientFrom(other, hub);
 
         using (var create = await remote.PostAsJsonAsync("/api/pairing/codes", new { device = "van" }))
         {
@@ -76,7 +81,7 @@ public sealed class PairingAccessTests
             Assert.Equal(HttpStatusCode.OK, local.StatusCode);
 
         await using var open = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:PairingFromNetwork"] = "true" });
-        using var fromNetwork = ClientFrom(other, open.Http.BaseAddress!);
+        using var fromNetwork = ClientFrom(other, open);
         using var allowed = await fromNetwork.PostAsJsonAsync("/api/pairing/codes", new { device = "van" });
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
         Assert.Equal("van", (await allowed.Content.ReadFromJsonAsync<PairingCodeResponse>(Json.Options))!.Device);

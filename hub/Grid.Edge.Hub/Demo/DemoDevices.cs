@@ -52,6 +52,11 @@ internal sealed class DemoDevices(
         var vanHardware = new DemoVanHardware(_van, time);
         using var adapterStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var adapter = await vanHardware.StartAsync(adapterStop.Token);
+        // Where the history starts is read before the agents start: once running, their first live readings would
+        // make the store look up to date.
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var weatherFrom = BackfillFrom(WeatherDevice, now);
+        var vanFrom = BackfillFrom(VehicleDevice, now);
         using var weatherAgent = Agent(WeatherDevice, DemoWeatherHardware.Settings(), weatherHardware);
         using var vanAgent = Agent(VehicleDevice, VanSettings(vanHardware.Adapter!), null);
         await weatherAgent.StartAsync(stoppingToken);
@@ -59,9 +64,8 @@ internal sealed class DemoDevices(
         try
         {
             var watch = Stopwatch.StartNew();
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var backfilled = Take(weatherAgent, WeatherHistory(BackfillFrom(WeatherDevice, now), now));
-            backfilled += Take(vanAgent, VehicleHistory(BackfillFrom(VehicleDevice, now), now));
+            var backfilled = Take(weatherAgent, WeatherHistory(weatherFrom, now));
+            backfilled += Take(vanAgent, VehicleHistory(vanFrom, now));
             logger.LogInformation("Demo agents {Weather} and {Van} took {Count} readings of the last {Days} days into their outboxes in {Seconds:0.0} s; live from simulated hardware now", WeatherDevice, VehicleDevice, backfilled, options.DemoDays, watch.Elapsed.TotalSeconds);
 
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);

@@ -337,7 +337,7 @@ public sealed class MqttAclMatrixTests(ITestOutputHelper output) : IAsyncLifetim
             }
             else
             {
-                await Eventually.WaitForAsync(() => Task.FromResult(process.HasExited), exited => exited, $"mosquitto_sub {version} with a will on {topic} to be refused");
+                await process.WaitForExitAsync(TimeSpan.FromSeconds(30), $"mosquitto_sub {version} with a will on {topic} to be refused");
                 Assert.Contains("not authori", process.Output, StringComparison.OrdinalIgnoreCase);
             }
         }

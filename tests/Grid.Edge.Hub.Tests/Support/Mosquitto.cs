@@ -64,7 +64,19 @@ internal static class Mosquitto
             }
         }
 
-        public bool HasExited => _process.HasExited;
+        /// <summary>Waits until the tool has exited and everything it printed has been read (its output ends after its exit).</summary>
+        public async Task WaitForExitAsync(TimeSpan timeout, string what)
+        {
+            using var deadline = new CancellationTokenSource(timeout);
+            try
+            {
+                await _process.WaitForExitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}; output so far: {Output}");
+            }
+        }
 
         public IReadOnlyList<string> Lines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 

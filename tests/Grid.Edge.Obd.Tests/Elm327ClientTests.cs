@@ -52,6 +52,19 @@ public sealed class Elm327ClientTests : IAsyncLifetime
         Assert.Equal(14.1, client.Adapter.BatteryVoltage);
     }
 
+    [Fact]
+    public async Task An_adapter_slow_to_wake_answers_both_wake_ups_and_the_client_stays_in_step()
+    {
+        // The first answer comes after the client's first 2 s wait: it wakes the adapter again, and the second wake-up's
+        // '?' and prompt arrive where the reset's answer is expected.
+        _server.FirstAnswerDelay = TimeSpan.FromSeconds(2.5);
+        await using var client = await InitializedAsync();
+        Assert.Equal("ELM327 v1.5", client.Adapter!.Version);
+        Assert.Equal("6", client.Adapter.ProtocolNumber);
+        _vehicle.Set(0x0D, 61);
+        Assert.Equal(61, Assert.Single(await client.ReadPidAsync(0x0D, _stop.Token)).Value);
+    }
+
     [Theory]
     [InlineData("6", false, false, false)]
     [InlineData("7", false, false, false)]

@@ -60,7 +60,11 @@ public sealed class Elm327Client : IAsyncDisposable
             }
         }
 
+        // A second wake-up (sent because the first answer was slow) leaves its own '?' and prompt behind; answering ATZ
+        // always says something more, so such a leftover is skipped rather than taken for the reset's answer.
         var reset = await SendAsync("ATZ", TimeSpan.FromSeconds(5), cancellationToken);
+        for (var leftovers = 0; leftovers < 2 && reset.Lines.All(line => line == "?"); leftovers++)
+            reset = await ReadAnswerAsync("ATZ", TimeSpan.FromSeconds(5), cancellationToken);
         var version = reset.Lines.FirstOrDefault(l => l.Contains("ELM", StringComparison.OrdinalIgnoreCase));
         if (version is null)
         {
@@ -108,6 +112,12 @@ public sealed class Elm327Client : IAsyncDisposable
     public async Task<ElmResponse> SendAsync(string command, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await WriteAsync(command + "\r", cancellationToken);
+        return await ReadAnswerAsync(command, timeout, cancellationToken);
+    }
+
+    /// <summary>Reads the answer to a command already sent, up to the next prompt.</summary>
+    private async Task<ElmResponse> ReadAnswerAsync(string command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         var text = await ReadUntilPromptAsync(timeout, cancellationToken);
         var lines = new List<string>();
         foreach (var piece in text.Split(['\r', '\n'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

@@ -15,6 +15,9 @@ public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
     /// <summary>Split every answer into pieces with pauses between them, to catch readers that stop early.</summary>
     public bool AnswerInPieces { get; set; }
 
+    /// <summary>Hold the first answer of each connection this long (a clone just powered, a Bluetooth link still binding).</summary>
+    public TimeSpan FirstAnswerDelay { get; set; }
+
     /// <summary>Drop the connection at the next command (adapter unplugged).</summary>
     public bool Unplugged { get; set; }
 
@@ -22,6 +25,7 @@ public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
     {
         var line = new StringBuilder();
         var buffer = new byte[256];
+        var delay = FirstAnswerDelay;
         while (!cancellationToken.IsCancellationRequested)
         {
             int read;
@@ -51,6 +55,12 @@ public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
                 line.Clear();
                 try
                 {
+                    if (delay > TimeSpan.Zero)
+                    {
+                        await Task.Delay(delay, cancellationToken);
+                        delay = TimeSpan.Zero;
+                    }
+
                     await WriteAnswerAsync(stream, answer, cancellationToken);
                 }
                 catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)

@@ -12,8 +12,11 @@ const Grid = (() => {
   const UNIT_TEXT = { degC: "°C", deg: "°" };
 
   // Not signed in (and no guest view): to the login page, which brings the reader back here afterwards.
+  // Set while logging out: requests still in flight then get 401s, which must not send the page elsewhere.
+  let loggingOut = false;
+
   function toLogin() {
-    if (location.pathname !== "/login") location.assign("/login?return=" + encodeURIComponent(location.pathname + location.search));
+    if (!loggingOut && location.pathname !== "/login") location.assign("/login?return=" + encodeURIComponent(location.pathname + location.search));
   }
 
   async function api(path) {
@@ -153,6 +156,7 @@ const Grid = (() => {
     const me = await api("/api/session");
     if (me.user) {
       const logout = el("button", { type: "button", class: "link", id: "logout", onclick: async () => {
+        loggingOut = true;
         await send("POST", "/api/session/logout");
         location.assign("/login");
       } }, "Log out");

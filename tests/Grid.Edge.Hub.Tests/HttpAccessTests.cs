@@ -129,6 +129,13 @@ public sealed class HttpAccessTests
         await Eventually.WaitForAsync(() => hub.GetAsync<Api.AlertsResponse>("/api/alerts"), a => a!.Active.Any(x => x.Subject == Device), "the coolant alert");
         await Eventually.WaitForAsync(() => hub.GetAsync<Api.HealthResponse>("/api/health"), h => h!.Derived.PendingInputs == 0, "the derived rain totals");
 
+        // The alert's retained message reaches retained.json up to a second after it fired.
+        var retained = Path.Combine(data.Path, "retained.json");
+        await Eventually.WaitForAsync(
+            () => Task.FromResult(File.Exists(retained) && File.ReadAllText(retained).Contains($"grid/alerts/coolant-critical/{Device}", StringComparison.Ordinal)),
+            saved => saved,
+            "the alert's retained message to be saved");
+
         // Alert and derived state are written behind the readings: settled when two looks at the folder agree.
         var last = string.Empty;
         await Eventually.WaitForAsync(() => Task.FromResult(Fingerprint(hub)), now => now == Interlocked.Exchange(ref last, now), "the data folder to settle");

@@ -10,6 +10,9 @@ public sealed class DashboardFixture : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    /// <summary>One generous deadline for every browser wait: page actions and every Expect assertion (Playwright's is 5 s).</summary>
+    public const float Deadline = 60_000;
+
     private IPlaywright? _playwright;
 
     internal InProcessHub Hub { get; private set; } = null!;
@@ -36,6 +39,7 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Assertions.SetDefaultExpectTimeout(Deadline);
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (tests/run-tests.sh does).");
         // Alerts without waiting times, so the pages can be shown one firing at once.
@@ -74,7 +78,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         await page.GotoAsync(baseUrl + "/login?return=%2Falerts");
         await page.FillAsync("#password", InProcessHub.AdminPassword);
         await page.ClickAsync("#login-submit");
-        await page.WaitForURLAsync(baseUrl + "/alerts");
+        await page.WaitForURLAsync(baseUrl + "/alerts", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
         await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("admin");
         return await context.StorageStateAsync();
     }

@@ -10,10 +10,15 @@ public sealed class DashboardLoginTests : IAsyncLifetime
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
+    // Waiting for a navigation's load event raced with the next one under load (the load state of a page
+    // already left was awaited); the test waits for the navigation to commit and then for what the page shows.
+    private static readonly PageWaitForURLOptions Committed = new() { WaitUntil = WaitUntilState.Commit };
+
     private string BaseUrl => _hub.BaseAddress.ToString().TrimEnd('/');
 
     public async Task InitializeAsync()
     {
+        Assertions.SetDefaultExpectTimeout(DashboardFixture.Deadline);
         _hub = await InProcessHub.StartAsync();
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -36,12 +41,12 @@ public sealed class DashboardLoginTests : IAsyncLifetime
     {
         await using var context = await _browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        page.SetDefaultTimeout(30_000);
+        page.SetDefaultTimeout(DashboardFixture.Deadline);
         var errors = new List<string>();
         page.PageError += (_, error) => errors.Add(error);
 
         await page.GotoAsync(BaseUrl + "/alerts");
-        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Falerts");
+        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Falerts", Committed);
         await page.FillAsync("#password", "not the password");
         await page.ClickAsync("#login-submit");
         await Assertions.Expect(page.Locator("#login-error")).ToHaveTextAsync("wrong password");
@@ -49,15 +54,17 @@ public sealed class DashboardLoginTests : IAsyncLifetime
 
         await page.FillAsync("#password", InProcessHub.AdminPassword);
         await page.ClickAsync("#login-submit");
-        await page.WaitForURLAsync(BaseUrl + "/alerts");
+        await page.WaitForURLAsync(BaseUrl + "/alerts", Committed);
         await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("admin");
         await Assertions.Expect(page.Locator("#rules")).ToContainTextAsync("coolant-critical");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "login-signed-in.png") });
 
         await page.ClickAsync("#logout");
-        await page.WaitForURLAsync(BaseUrl + "/login");
+        await page.WaitForURLAsync(BaseUrl + "/login", Committed);
+        await Assertions.Expect(page.Locator("#password")).ToBeVisibleAsync();
         await page.GotoAsync(BaseUrl + "/weather");
-        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Fweather");
+        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Fweather", Committed);
+        await Assertions.Expect(page.Locator("#password")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "login.png") });
         Assert.Empty(errors);
     }

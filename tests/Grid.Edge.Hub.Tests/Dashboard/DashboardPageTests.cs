@@ -9,13 +9,10 @@ namespace Grid.Edge.Hub.Tests.Dashboard;
 [Collection(DashboardGroup.Name)]
 public sealed class DashboardPageTests(DashboardFixture fixture)
 {
-    /// <summary>One generous deadline for every wait: page actions and every Expect assertion (Playwright's is 5 s).</summary>
-    private const float Timeout = 60_000;
+    private const float Timeout = DashboardFixture.Deadline;
 
     /// <summary>The class list holds "stale" (a plain string would have to match the whole attribute).</summary>
     private static readonly System.Text.RegularExpressions.Regex Stale = new(@"(^|\s)stale(\s|$)");
-
-    static DashboardPageTests() => Assertions.SetDefaultExpectTimeout(Timeout);
 
     /// <summary>A page that records every request and every script error, to be checked at the end.</summary>
     private sealed class RecordedPage(IBrowserContext context, IPage page, List<string> requests, List<string> errors) : IAsyncDisposable

@@ -69,10 +69,13 @@ public static class HubHost
             sp.GetRequiredService<TimeProvider>(),
             options.DataDir,
             Derived.RainTotals.LoadResets(options.DataDir, sp.GetRequiredService<ILogger<Derived.RainTotals>>())));
-        services.AddSingleton<DerivedReadingWriter>();
+        services.AddSingleton(sp => new Readings.ReadingWriter(
+            sp.GetRequiredService<ITimeSeriesStore>(),
+            sp.GetRequiredService<DeviceQuotas>(),
+            sp.GetRequiredService<ILogger<Readings.ReadingWriter>>()));
         services.AddSingleton(sp => new Derived.DerivedWeather(
             sp.GetRequiredService<ITimeSeriesStore>(),
-            sp.GetRequiredService<DerivedReadingWriter>(),
+            sp.GetRequiredService<Readings.ReadingWriter>(),
             sp.GetRequiredService<Derived.RainTotals>(),
             stations,
             sp.GetRequiredService<ILogger<Derived.DerivedWeather>>()));
@@ -141,6 +144,7 @@ public static class HubHost
 
         replace?.Invoke(services);
         var app = builder.Build();
+        ListenToStoredReadings(app.Services);
         app.Services.GetRequiredService<MqttIngestBridge>().Attach();
         app.Services.GetRequiredService<RetainedMessageFile>().Attach();
         SeedDevices(app.Services);
@@ -189,6 +193,19 @@ public static class HubHost
         var options = new MqttServerClientDisconnectOptions { ReasonCode = MQTTnet.Protocol.MqttDisconnectReasonCode.ServerShuttingDown };
         var clients = server.GetClientsAsync().GetAwaiter().GetResult();
         Task.WhenAll(clients.Select(c => c.DisconnectAsync(options))).Wait(TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>
+    /// Who hears of readings once they are stored, in this order: the live feed first (people watching see a reading
+    /// as soon as it is durable), then what derives from readings, alerts, and the vehicles' bookkeeping.
+    /// </summary>
+    private static void ListenToStoredReadings(IServiceProvider services)
+    {
+        var writer = services.GetRequiredService<Readings.ReadingWriter>();
+        writer.Stored += services.GetRequiredService<LiveFeed>().OnStored;
+        writer.Stored += services.GetRequiredService<Derived.DerivedWeather>().OnStored;
+        writer.Stored += services.GetRequiredService<Alerts.AlertService>().OnStored;
+        writer.Stored += services.GetRequiredService<Vehicles.VehicleTracker>().OnStored;
     }
 
     private static void SeedDevices(IServiceProvider services)

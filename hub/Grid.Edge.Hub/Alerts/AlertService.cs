@@ -50,11 +50,18 @@ public sealed class AlertService(
 
     public IReadOnlyList<AlertRule> Rules => engine.Rules;
 
-    /// <summary>Marks the devices of stored readings for re-evaluation (cheap; never blocks ingest).</summary>
-    public void Observe(IReadOnlyList<Reading> stored)
+    /// <summary>
+    /// Marks the devices of stored readings for re-evaluation (cheap; never blocks the writer). Readings merged from
+    /// another hub raise nothing here: the hub the device reports to raises its alerts, so that one event is not
+    /// notified once per hub.
+    /// </summary>
+    public void OnStored(Readings.ReadingsStored stored)
     {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (stored.Origin == Readings.ReadingOrigin.Remote)
+            return;
         string? last = null;
-        foreach (var reading in stored)
+        foreach (var reading in stored.Latest())
         {
             if (reading.Series.Device != last)
                 _dirty.Writer.TryWrite(last = reading.Series.Device);

@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using Grid.Edge.Hub.Ingest;
+using Grid.Edge.Hub.Readings;
 using Grid.Edge.Hub.Intelligence.Weather;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Readings;
@@ -17,7 +17,7 @@ namespace Grid.Edge.Hub.Derived;
 /// </summary>
 public sealed class DerivedWeather(
     ITimeSeriesStore store,
-    DerivedReadingWriter writer,
+    ReadingWriter writer,
     RainTotals rainTotals,
     IReadOnlyDictionary<string, double> stationAltitudes,
     ILogger<DerivedWeather> logger) : BackgroundService
@@ -53,12 +53,18 @@ public sealed class DerivedWeather(
     /// <summary>Rain counter steps refused as implausible (more than 50 mm between two readings).</summary>
     public long ImplausibleRainSteps => Interlocked.Read(ref _implausibleRain);
 
-    /// <summary>Called with what ingest stored; takes the readings that feed a derivation, never blocks ingest.</summary>
-    public void Observe(IReadOnlyList<Reading> stored)
+    /// <summary>
+    /// Takes the stored device readings that feed a derivation; never blocks the writer. What the hub derived is not
+    /// derived from again, and readings merged from another hub were derived from there.
+    /// </summary>
+    public void OnStored(ReadingsStored stored)
     {
-        foreach (var reading in stored)
+        ArgumentNullException.ThrowIfNull(stored);
+        if (stored.Origin != ReadingOrigin.Device)
+            return;
+        foreach (var reading in stored.Of(Inputs))
         {
-            if (Inputs.Contains(reading.Series.Metric) && !_queue.Writer.TryWrite(reading))
+            if (!_queue.Writer.TryWrite(reading))
                 Interlocked.Increment(ref _skipped);
         }
     }
@@ -98,7 +104,7 @@ public sealed class DerivedWeather(
     }
 
     private async Task StoreAsync(List<Reading> derived, CancellationToken cancellationToken) =>
-        Interlocked.Add(ref _derived, await writer.AppendAsync(derived, cancellationToken));
+        Interlocked.Add(ref _derived, (await writer.AppendAsync(derived, ReadingOrigin.Derived, cancellationToken)).Stored.Count);
 
     /// <summary>
     /// Rain per report from gauges that send their cumulative counter (rtl_433, Tasmota, ESPHome), unless the same

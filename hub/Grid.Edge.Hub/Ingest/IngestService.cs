@@ -1,4 +1,5 @@
 using System.Buffers;
+using Grid.Edge.Hub.Readings;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Payloads;
 using Grid.Edge.Protocol.Readings;
@@ -23,19 +24,16 @@ public readonly record struct IngestOutcome(int Stored, int Duplicates, int Reje
 }
 
 /// <summary>
-/// The ingest path: decode and validate a message under <c>grid/</c>, record rejections, append the valid
-/// readings durably, then announce them to live listeners.
+/// The ingest path: decode and validate a message under <c>grid/</c>, record rejections, and store the valid
+/// readings durably through the <see cref="ReadingWriter"/>, which tells whoever listens.
 /// </summary>
 public sealed class IngestService(
     ITimeSeriesStore store,
+    ReadingWriter writer,
     ReadingDecoder decoder,
     RejectionLog rejections,
     DeviceRegistry devices,
     DeviceQuotas quotas,
-    LiveFeed live,
-    Derived.DerivedWeather derived,
-    Alerts.AlertService alerts,
-    Vehicles.VehicleTracker vehicles,
     Configuration.HubOptions options,
     TimeProvider time) : IDisposable
 {
@@ -195,7 +193,7 @@ public sealed class IngestService(
 
     private async Task<IngestOutcome> AppendColumnsAsync(string topic, List<SeriesColumns> columns, int rejected, int overQuota, string? clientId, string? user)
     {
-        var result = await store.AppendColumnsAsync(columns);
+        var result = await writer.AppendColumnsAsync(columns, ReadingOrigin.Device);
         foreach (var conflict in result.UnitConflicts)
         {
             RecordUnitConflict(topic, conflict.Series, conflict.Unit, conflict.Count, clientId, user);
@@ -205,14 +203,12 @@ public sealed class IngestService(
         var stored = result.Inserted + result.Updated;
         Interlocked.Add(ref _stored, stored);
         Interlocked.Add(ref _duplicates, result.Duplicates);
-        if (stored > 0)
-            AnnounceColumns(result.Stored);
         return new IngestOutcome(stored, result.Duplicates, rejected) { OverQuota = overQuota };
     }
 
     private async Task<IngestOutcome> AppendAsync(string topic, List<Reading> readings, int rejected, int overQuota, string? clientId, string? user)
     {
-        var result = await store.AppendAsync(readings);
+        var result = await writer.AppendAsync(readings, ReadingOrigin.Device);
         foreach (var conflict in result.UnitConflicts)
         {
             RecordUnitConflict(topic, conflict.Series, conflict.Unit, 1, clientId, user);
@@ -221,8 +217,6 @@ public sealed class IngestService(
 
         Interlocked.Add(ref _stored, result.Stored.Count);
         Interlocked.Add(ref _duplicates, result.Duplicates);
-        if (result.Stored.Count > 0)
-            Announce(result.Stored);
         return new IngestOutcome(result.Stored.Count, result.Duplicates, rejected) { OverQuota = overQuota };
     }
 
@@ -239,33 +233,5 @@ public sealed class IngestService(
                 count),
             clientId,
             user);
-    }
-
-    /// <summary>
-    /// <see cref="Announce"/> for columns, deciding per series rather than per point who wants them: a bulk upload
-    /// mostly carries series nothing derives from, and its points are then not walked at all.
-    /// </summary>
-    private void AnnounceColumns(IReadOnlyList<SeriesColumns> stored)
-    {
-        if (live.ListenerCount > 0)
-            live.Publish(new ColumnReadings(stored));
-        var inputs = stored.Where(c => Derived.DerivedWeather.Inputs.Contains(c.Series.Metric)).ToList();
-        if (inputs.Count > 0)
-            derived.Observe(new ColumnReadings(inputs));
-        inputs = stored.Where(c => Vehicles.VehicleTracker.Inputs.Contains(c.Series.Metric)).ToList();
-        if (inputs.Count > 0)
-            vehicles.Observe(new ColumnReadings(inputs));
-
-        // Alerts look at a device's latest values: one reading per series says which devices changed.
-        alerts.Observe(stored.Where(c => c.Count > 0).Select(c => new Reading(c.Series, c.Times[^1], c.Values[^1], c.Unit)).ToList());
-    }
-
-    /// <summary>Tells live listeners, derived values, alerts and vehicles about readings now stored.</summary>
-    private void Announce(IReadOnlyList<Reading> stored)
-    {
-        live.Publish(stored);
-        derived.Observe(stored);
-        alerts.Observe(stored);
-        vehicles.Observe(stored);
     }
 }

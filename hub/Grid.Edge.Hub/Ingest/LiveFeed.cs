@@ -56,7 +56,15 @@ public sealed class LiveFeed(LiveFeedOptions options)
     /// <summary>Listeners refused since start because of the caps.</summary>
     public long ListenersRefused => Interlocked.Read(ref _refused);
 
-    public void Publish(IReadOnlyList<Reading> readings)
+    /// <summary>Streams stored readings of every origin to the listeners; nothing is walked while there are none.</summary>
+    public void OnStored(Readings.ReadingsStored stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (ListenerCount > 0)
+            Publish(stored.Readings);
+    }
+
+    private void Publish(IReadOnlyList<Reading> readings)
     {
         ArgumentNullException.ThrowIfNull(readings);
         var listeners = Volatile.Read(ref _listeners);

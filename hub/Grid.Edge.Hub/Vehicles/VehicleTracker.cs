@@ -14,7 +14,7 @@ namespace Grid.Edge.Hub.Vehicles;
 /// and <c>dtc_new</c>: at each trouble-code read, how many of the codes read the vehicle had not reported in the 30
 /// days before.
 /// </summary>
-public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, DerivedReadingWriter writer, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
+public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Readings.ReadingWriter writer, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
 {
     public static readonly IReadOnlySet<string> Inputs = new HashSet<string>(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time", "dtc", "dtc_count" };
     private static readonly long CodeMemoryMs = (long)TimeSpan.FromDays(30).TotalMilliseconds;
@@ -28,13 +28,17 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
     private readonly Hosting.ServiceFaults _faults = new(logger, time);
     private readonly Channel<Reading> _queue = Channel.CreateBounded<Reading>(new BoundedChannelOptions(200_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
-    public void Observe(IReadOnlyList<Reading> stored)
+    /// <summary>
+    /// Takes the stored device readings that move the bookkeeping on; never blocks the writer. The bookkeeping's own
+    /// series are not inputs, and a vehicle merged from another hub is kept by the hub it reports to.
+    /// </summary>
+    public void OnStored(Readings.ReadingsStored stored)
     {
-        foreach (var reading in stored)
-        {
-            if (Inputs.Contains(reading.Series.Metric))
-                _queue.Writer.TryWrite(reading);
-        }
+        ArgumentNullException.ThrowIfNull(stored);
+        if (stored.Origin != Readings.ReadingOrigin.Device)
+            return;
+        foreach (var reading in stored.Of(Inputs))
+            _queue.Writer.TryWrite(reading);
     }
 
     /// <summary>Sets a vehicle's odometer to what its dashboard shows.</summary>
@@ -252,7 +256,7 @@ public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Der
     {
         try
         {
-            await writer.AppendAsync(readings);
+            await writer.AppendAsync(readings, Readings.ReadingOrigin.Derived);
         }
         catch (StoreWriteException e)
         {

@@ -1,7 +1,7 @@
 using System.Collections;
 using Grid.Edge.Protocol.Readings;
 
-namespace Grid.Edge.Hub.Ingest;
+namespace Grid.Edge.Hub.Readings;
 
 /// <summary>Stored columns seen as readings, one after another, without copying them into reading objects.</summary>
 internal sealed class ColumnReadings : IReadOnlyList<Reading>

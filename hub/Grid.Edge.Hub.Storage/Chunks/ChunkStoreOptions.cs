@@ -63,6 +63,15 @@ public sealed class ChunkStoreOptions
     /// </summary>
     public string? Origin { get; init; }
 
+    /// <summary>
+    /// The clock that stamps corrections and takes in other hubs' stamps. By default one kept in
+    /// <see cref="ClockPath"/>, so that its stamps never go back across a reboot, even on a board without a real-time
+    /// clock; give one to share it with replication, which bounds peers' stamps with it.
+    /// </summary>
+    public Versions.HybridLogicalClock? Clock { get; init; }
+
+    public string ClockPath => Path.Combine(DataDirectory, "clock");
+
     public string DatabasePath => Path.Combine(DataDirectory, "chunks.db");
 
     public string LogPath => Path.Combine(DataDirectory, "chunks.wal");

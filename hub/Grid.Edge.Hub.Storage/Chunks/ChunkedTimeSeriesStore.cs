@@ -93,7 +93,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         _index = index;
         _readConnectionString = new SqliteConnectionStringBuilder(index.ConnectionString) { Mode = SqliteOpenMode.ReadOnly }.ToString();
         _lastCheckpoint = options.Time.GetUtcNow();
-        _clock = new HybridLogicalClock(options.Time);
+        _clock = options.Clock ?? new HybridLogicalClock(options.Time, options.ClockPath);
         LoadCatalogue();
         LoadOrigins(options.Origin);
     }

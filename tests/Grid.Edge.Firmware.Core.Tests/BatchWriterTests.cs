@@ -11,6 +11,16 @@ public sealed class BatchWriterTests
     private static readonly long Now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     [Fact]
+    public void Rounding_without_System_Math_gives_what_Math_Round_gives()
+    {
+        // Halves, near-halves and whole numbers at every scale the writer takes, then any double in its range.
+        foreach (var x in new[] { 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 4503599627370495.5, 9.0e17, -9.0e17, 0, -0.0, 1e-300, 123456.5 })
+            Assert.Equal((long)Math.Round(x), BatchWriter.RoundHalfToEven(x));
+        Gen.Double[-9.0e17, 9.0e17].Sample(x => Assert.Equal((long)Math.Round(x), BatchWriter.RoundHalfToEven(x)), iter: 200_000);
+        Gen.Int[-1_000_000, 1_000_000].Sample(n => Assert.Equal((long)Math.Round(n + 0.5), BatchWriter.RoundHalfToEven(n + 0.5)));
+    }
+
+    [Fact]
     public void Writes_the_hub_batch_format_with_short_fixed_decimals()
     {
         var metrics = new MetricTable();

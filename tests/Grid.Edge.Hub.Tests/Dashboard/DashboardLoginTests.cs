@@ -44,6 +44,10 @@ public sealed class DashboardLoginTests : IAsyncLifetime
         page.SetDefaultTimeout(DashboardFixture.Deadline);
         var errors = new List<string>();
         page.PageError += (_, error) => errors.Add(error);
+        // What the page went through, for the failure message: a wait that times out says only what it waited for.
+        var trail = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.FrameNavigated += (_, frame) => { if (frame == page.MainFrame) trail.Enqueue("at " + frame.Url); };
+        page.Response += (_, response) => { if (response.Url.Contains("/api/session", StringComparison.Ordinal)) trail.Enqueue($"{response.Request.Method} {response.Url} -> {response.Status}"); };
 
         await page.GotoAsync(BaseUrl + "/alerts");
         await page.WaitForURLAsync(BaseUrl + "/login?return=%2Falerts", Committed);
@@ -60,7 +64,14 @@ public sealed class DashboardLoginTests : IAsyncLifetime
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "login-signed-in.png") });
 
         await page.ClickAsync("#logout");
-        await page.WaitForURLAsync(BaseUrl + "/login", Committed);
+        try
+        {
+            await page.WaitForURLAsync(BaseUrl + "/login", Committed);
+        }
+        catch (TimeoutException timeout)
+        {
+            throw new TimeoutException($"logging out did not reach the login page; the page went: {string.Join(" | ", trail)}", timeout);
+        }
         await Assertions.Expect(page.Locator("#password")).ToBeVisibleAsync();
         await page.GotoAsync(BaseUrl + "/weather");
         await page.WaitForURLAsync(BaseUrl + "/login?return=%2Fweather", Committed);

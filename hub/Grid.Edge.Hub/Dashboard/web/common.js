@@ -157,8 +157,14 @@ const Grid = (() => {
     if (me.user) {
       const logout = el("button", { type: "button", class: "link", id: "logout", onclick: async () => {
         loggingOut = true;
-        await send("POST", "/api/session/logout");
-        location.assign("/login");
+        let response;
+        try { response = await send("POST", "/api/session/logout"); } catch { response = null; }
+        // A refused or lost request leaves the session open: say so rather than show a login page that sends back here.
+        if (response && (response.ok || response.status === 401)) { location.assign("/login"); return; }
+        loggingOut = false;
+        let reason = response ? response.statusText : "the hub did not answer";
+        try { reason = (await response.json()).error || reason; } catch { /* not JSON */ }
+        who.replaceChildren(el("span", { class: "user" }, me.user), " · ", logout, " ", el("span", { class: "error", id: "logout-error" }, "not logged out: " + reason));
       } }, "Log out");
       who.replaceChildren(el("span", { class: "user" }, me.user), " · ", logout);
     } else {

@@ -102,7 +102,7 @@ public sealed class IngestApiTests(HubFixture fixture) : IClassFixture<HubFixtur
 
         // Stored columns reach the derived values like single readings do.
         var dewPoint = await Eventually.WaitForAsync(
-            async () => (await PointsAsync(device, "dew_point"))?.Points ?? [],
+            async () => (await _hub.GetOrNullAsync<PointsResponse>($"/api/series/{device}/dew_point/points?from=0&to=now"))?.Points ?? [],
             points => points.Count >= 2,
             "dew point derived from the columns");
         Assert.Equal(t0, dewPoint[0][0]);

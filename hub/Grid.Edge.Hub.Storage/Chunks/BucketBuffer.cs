@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Storage.Aggregation;
 using Grid.Edge.Hub.Storage.Compression;
 
 namespace Grid.Edge.Hub.Storage.Chunks;

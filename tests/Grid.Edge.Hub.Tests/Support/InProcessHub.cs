@@ -92,6 +92,16 @@ internal sealed class InProcessHub : IAsyncDisposable
 
     public Task<T?> GetAsync<T>(string path) => Http.GetFromJsonAsync<T>(path, Json.Options);
 
+    /// <summary>The resource, or null while it does not exist (404): for waiting until something appears.</summary>
+    public async Task<T?> GetOrNullAsync<T>(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            return default;
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<T>(Json.Options);
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http?.Dispose();

@@ -1,4 +1,4 @@
-namespace Grid.Edge.Hub.Storage.Chunks;
+namespace Grid.Edge.Hub.Storage.Aggregation;
 
 /// <summary>Count, sum, min and max of a bucket being aggregated; a default value is empty.</summary>
 internal struct Accumulator

@@ -399,7 +399,7 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_store_of_schema_four_is_upgraded_with_its_chunks_kept()
+    public async Task A_store_of_schema_four_is_upgraded_with_its_chunks_kept_and_listed_as_changed()
     {
         await _store.DisposeAsync();
         Directory.Delete(_dir.Path, recursive: true);
@@ -429,6 +429,9 @@ public sealed class ChunkedStoreEngineTests : IAsyncLifetime
 
         _store = Open();
         Assert.Equal(times.Zip(values, (t, v) => new DataPoint(t, v)), await AllAsync("x"));
+
+        // Buckets stored before changes were numbered count as changed, for a replica starting from nothing.
+        Assert.Equal(T0, Assert.Single((await _store.ReadChangesAsync(0, 10)).Changes).BucketStart);
         await _store.AppendAsync([R("x", T0 + 50_500, 7)]); // a late point rewrites the bucket in the new layout
         await _store.CheckpointAsync();
         Assert.Equal(101, (await AllAsync("x")).Count);

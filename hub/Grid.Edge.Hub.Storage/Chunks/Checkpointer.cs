@@ -82,6 +82,7 @@ internal sealed class Checkpointer(SeriesTable table, ChunkRepository chunks, Or
                     ChunkRepository.SaveSeries(sql, state.Id, state.Info);
                 foreach (var (state, buffer) in dirty)
                 {
+                    chunks.MarkChanged(sql, state.Id, buffer.Start);
                     if (!whole && buffer.OnlyAppended && buffer.SealedParts < MaxAppendedParts)
                     {
                         written[buffer] = chunks.AppendBucket(sql, state.Id, buffer, ref chunkBytes);

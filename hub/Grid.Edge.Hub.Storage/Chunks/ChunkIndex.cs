@@ -9,7 +9,7 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// </summary>
 internal static class ChunkIndex
 {
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
     public const int MinuteTier = 1;
     public const int HourTier = 2;
 
@@ -54,6 +54,12 @@ internal static class ChunkIndex
                     sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, first REAL NOT NULL, last REAL NOT NULL,
                     PRIMARY KEY(series_id, tier, bucket)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS origins(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                -- Each bucket's last change: a number that only grows, given when a checkpoint writes the bucket, so
+                -- that "what changed since" is one range read (replication's export cursor).
+                CREATE TABLE IF NOT EXISTS bucket_changes(
+                    series_id INTEGER NOT NULL, bucket INTEGER NOT NULL, change INTEGER NOT NULL,
+                    PRIMARY KEY(series_id, bucket)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS bucket_changes_by_change ON bucket_changes(change);
                 """);
 
             // Version 4 only added the origins table (created above) and stamps in new chunks; version 3 chunks read as
@@ -71,6 +77,19 @@ internal static class ChunkIndex
                     DROP TABLE chunks;
                     ALTER TABLE chunks_parts RENAME TO chunks;
                     UPDATE meta SET value='5' WHERE key='schema_version';
+                    COMMIT;
+                    """);
+            }
+
+            // Version 6 numbers each bucket's last change: the buckets stored before count as changed, oldest first.
+            if (ReadMeta(connection, "schema_version") == "5")
+            {
+                Execute(connection, """
+                    BEGIN IMMEDIATE;
+                    INSERT OR IGNORE INTO bucket_changes(series_id, bucket, change)
+                        SELECT series_id, bucket, ROW_NUMBER() OVER (ORDER BY bucket, series_id)
+                        FROM (SELECT DISTINCT series_id, bucket FROM chunks UNION SELECT series_id, bucket FROM minute_rollups);
+                    UPDATE meta SET value='6' WHERE key='schema_version';
                     COMMIT;
                     """);
             }

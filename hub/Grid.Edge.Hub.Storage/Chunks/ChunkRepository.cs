@@ -12,6 +12,9 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// </summary>
 internal sealed class ChunkRepository(SqliteConnection index, StoreFiles files, long bucketMs, int maxChunkPoints)
 {
+    // The last change number given; numbers of a transaction that rolls back are skipped, never given twice.
+    private long _lastChange = LastChangeOf(index);
+
     public SqliteConnection Index => index;
 
     /// <summary>How many parts a bucket of <paramref name="points"/> needs at least.</summary>
@@ -109,6 +112,26 @@ internal sealed class ChunkRepository(SqliteConnection index, StoreFiles files, 
         return data;
     }
 
+    /// <summary>Gives a bucket whose points changed the next change number (see <see cref="ChangeReader"/>).</summary>
+    public void MarkChanged(SqlStatements sql, long seriesId, long bucket) =>
+        sql.Execute(
+            "INSERT INTO bucket_changes(series_id, bucket, change) VALUES($s, $b, $c) ON CONFLICT(series_id, bucket) DO UPDATE SET change=excluded.change",
+            ("$s", seriesId), ("$b", bucket), ("$c", ++_lastChange));
+
+    /// <summary>
+    /// Forgets the change numbers of a series' buckets that ended at or before <paramref name="cut"/> and hold nothing
+    /// any more in any tier (retention dropped their chunks and rollups): a bucket dropped is not a change to pass on.
+    /// </summary>
+    public void ForgetEmptyBuckets(SqlStatements sql, long seriesId, long cut) =>
+        sql.Execute(
+            """
+            DELETE FROM bucket_changes WHERE series_id=$s AND bucket + $size <= $cut
+                AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.series_id=$s AND c.bucket=bucket_changes.bucket)
+                AND NOT EXISTS (SELECT 1 FROM minute_rollups m WHERE m.series_id=$s AND m.bucket=bucket_changes.bucket)
+                AND NOT EXISTS (SELECT 1 FROM rollups r WHERE r.series_id=$s AND r.tier=$tier AND r.bucket>=bucket_changes.bucket AND r.bucket<bucket_changes.bucket + $size)
+            """,
+            ("$s", seriesId), ("$size", bucketMs), ("$cut", cut), ("$tier", ChunkIndex.HourTier));
+
     /// <summary>Deletes a series' chunks matching <paramref name="condition"/> (over <c>bucket</c>, <c>$size</c> and <c>$cut</c>); returns how many chunks and points went.</summary>
     public (long Chunks, long Points) DeleteChunks(SqlStatements sql, long seriesId, string condition, long cut)
     {
@@ -148,6 +171,13 @@ internal sealed class ChunkRepository(SqliteConnection index, StoreFiles files, 
         using var reader = sql.Reader("SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()), (SELECT page_size FROM pragma_page_size())");
         reader.Read();
         return reader.GetInt64(0) * reader.GetInt64(1);
+    }
+
+    private static long LastChangeOf(SqliteConnection index)
+    {
+        using var command = index.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(change), 0) FROM bucket_changes";
+        return (long)command.ExecuteScalar()!;
     }
 
     /// <summary>Inserts points as parts of at most <c>maxChunkPoints</c>, numbered after those in <paramref name="parts"/>.</summary>

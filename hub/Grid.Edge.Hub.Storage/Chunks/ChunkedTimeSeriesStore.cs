@@ -1,3 +1,5 @@
+using Grid.Edge.Hub.Storage.Changes;
+using Grid.Edge.Hub.Storage.Compression;
 using Grid.Edge.Hub.Storage.Versions;
 using Grid.Edge.Protocol.Readings;
 using Microsoft.Data.Sqlite;
@@ -36,6 +38,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
     private readonly Checkpointer _checkpointer;
     private readonly GroupCommitWriter _writer;
     private readonly StoreReader _reader;
+    private readonly ChangeReader _changes;
     private int _disposed;
 
     private ChunkedTimeSeriesStore(ChunkStoreOptions options, ILogger logger, SqliteConnection index)
@@ -53,6 +56,7 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         var applier = new GroupApplier(_table, chunks, _origins, clock, options.MaxReadingsPerCommit);
         _writer = new GroupCommitWriter(_table, chunks, applier, _checkpointer, options, logger);
         _reader = new StoreReader(_table, _readConnectionString, () => _index.State == System.Data.ConnectionState.Open);
+        _changes = new ChangeReader(_table, _origins, _reader.OpenAsync);
     }
 
     /// <summary>
@@ -235,6 +239,23 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
 
     /// <summary>Per series and tier: points and bytes in the chunk store (for the storage API).</summary>
     public Task<IReadOnlyList<SeriesStorage>> DescribeAsync(CancellationToken cancellationToken = default) => _reader.DescribeAsync(cancellationToken);
+
+    /// <summary>
+    /// The buckets whose points changed after <paramref name="since"/> (0: every bucket stored), oldest change first,
+    /// at most <paramref name="limit"/>. Changes reach this list when a checkpoint writes them (at most
+    /// <see cref="ChunkStoreOptions.CheckpointInterval"/> after they were acknowledged); a bucket changed again moves
+    /// to the end with a new number. Buckets retention dropped in every tier are not listed.
+    /// </summary>
+    public Task<BucketChangePage> ReadChangesAsync(long since, int limit, CancellationToken cancellationToken = default) =>
+        _changes.ReadChangesAsync(since, limit, cancellationToken);
+
+    /// <summary>One bucket's raw points as the store holds them now, each with its write stamp; null for a series it does not hold.</summary>
+    public Task<StampedBucket?> ReadStampedBucketAsync(SeriesKey series, long bucketStart, CancellationToken cancellationToken = default) =>
+        _changes.ReadStampedBucketAsync(series, bucketStart, cancellationToken);
+
+    /// <summary>One bucket's minute or hour summaries as the store holds them now.</summary>
+    public Task<IReadOnlyList<RollupEntry>> ReadRollupsAsync(SeriesKey series, long bucketStart, StoreTier tier, CancellationToken cancellationToken = default) =>
+        _changes.ReadRollupsAsync(series, bucketStart, tier, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

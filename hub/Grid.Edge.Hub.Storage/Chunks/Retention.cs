@@ -41,6 +41,10 @@ internal sealed class Retention(SeriesTable table, ChunkStoreOptions options, IL
                 chunks.DeleteMinuteRollups(sql, state.Id, now - (long)minute.TotalMilliseconds);
             if (rule.Hour is { } hour)
                 ChunkRepository.DeleteHourRollups(sql, state.Id, now - (long)hour.TotalMilliseconds);
+
+            // A bucket is gone once every tier of it is; the tier kept longest decides.
+            if (rule.Raw is not null && rule.Minute is not null && rule.Hour is not null)
+                chunks.ForgetEmptyBuckets(sql, state.Id, now - (long)new[] { rule.Raw.Value, rule.Minute.Value, rule.Hour.Value }.Max().TotalMilliseconds);
         }
 
         if (options.DiskBudgetBytes is { } budget)
@@ -50,7 +54,10 @@ internal sealed class Retention(SeriesTable table, ChunkStoreOptions options, IL
                 if (ChunkRepository.OldestBucket(sql) is not { } bucket)
                     break;
                 foreach (var state in table.Series.Values)
+                {
                     DropChunks(chunks, sql, state, "bucket <= $cut", bucket, start => start <= bucket, drops);
+                    chunks.ForgetEmptyBuckets(sql, state.Id, bucket + table.BucketMs);
+                }
             }
         }
 

@@ -3,6 +3,7 @@ using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Ingest;
 using Grid.Edge.Hub.Mqtt;
+using Grid.Edge.Hub.Replication.Identity;
 using Grid.Edge.Hub.Security;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Hub.Storage.Chunks;
@@ -35,10 +36,13 @@ public static class HubHost
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<HubEndpoints>();
+        var identity = LoadIdentity(options.DataDir);
+        services.AddSingleton(_ => identity); // made by the container, so disposed with it
         services.AddSingleton(sp => ChunkedTimeSeriesStore.Open(
             new ChunkStoreOptions
             {
                 DataDirectory = Path.Combine(options.DataDir, "store"),
+                Origin = identity.HubId,
                 CommitDelay = TimeSpan.FromMilliseconds(options.CommitDelayMs),
                 CheckpointInterval = TimeSpan.FromSeconds(options.CheckpointSeconds),
                 Retention = HubConfiguration.RetentionRules(builder.Configuration, options),
@@ -160,6 +164,7 @@ public static class HubHost
         WeatherEndpoints.Map(app);
         AlertEndpoints.Map(app);
         VehicleEndpoints.Map(app);
+        GridNode.GridEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         return app;
     }
@@ -213,5 +218,18 @@ public static class HubHost
         var devices = services.GetRequiredService<DeviceRegistry>();
         foreach (var series in services.GetRequiredService<ITimeSeriesStore>().ListSeries())
             devices.Seed(series.Key.Device, DateTimeOffset.FromUnixTimeMilliseconds(series.LatestMs));
+    }
+
+    /// <summary>The hub's key pair, made on first start; a damaged or exposed key file stops the start with what to do.</summary>
+    private static HubIdentity LoadIdentity(string dataDir)
+    {
+        try
+        {
+            return HubIdentity.LoadOrCreate(dataDir);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            throw new HubConfigurationException($"The hub's identity could not be loaded: {ex.Message}", ex);
+        }
     }
 }

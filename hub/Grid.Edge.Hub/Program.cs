@@ -153,6 +153,32 @@ admin.Subcommands.Add(setPassword);
 admin.Subcommands.Add(token);
 root.Subcommands.Add(admin);
 
+var identity = new Command("identity", "Print this hub's id and public key (the key pair is made on first start and kept in the data folder, owner-only).");
+identity.SetAction(parse =>
+{
+    var options = LoadOptions(parse);
+    HubConfiguration.PrepareDataDirectory(options.DataDir);
+    Grid.Edge.Hub.Replication.Identity.HubIdentity hub;
+    try
+    {
+        hub = Grid.Edge.Hub.Replication.Identity.HubIdentity.LoadOrCreate(options.DataDir);
+    }
+    catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+    {
+        throw new HubConfigurationException($"The hub's identity could not be loaded: {ex.Message}");
+    }
+
+    using (hub)
+    {
+        Console.WriteLine($"hub id:     {hub.HubId}");
+        Console.WriteLine($"public key: {hub.PublicKey}");
+        Console.WriteLine($"key file:   {hub.KeyFile} (keep it private; a new key is a new hub for the grid)");
+    }
+
+    return 0;
+});
+root.Subcommands.Add(identity);
+
 try
 {
     // The host handles SIGTERM/SIGINT itself (graceful shutdown); the parser must not end the process first.
@@ -189,7 +215,7 @@ async Task<int> RunHubAsync(ParseResult parse)
         return 1;
     }
 
-    Console.WriteLine(app.Services.GetRequiredService<HubEndpoints>().ReadyLine(options.DataDir));
+    Console.WriteLine(app.Services.GetRequiredService<HubEndpoints>().ReadyLine(app.Services.GetRequiredService<Grid.Edge.Hub.Replication.Identity.HubIdentity>().HubId, options.DataDir));
     if (!app.Services.GetRequiredService<Grid.Edge.Hub.Security.Login.AdminAccount>().HasAdmin)
         Console.WriteLine($"No admin password is set yet: open http://localhost:{app.Services.GetRequiredService<HubEndpoints>().Http?.Port}/login on this machine, or run 'Grid.Edge.Hub admin set-password'.");
     await app.WaitForShutdownAsync();

@@ -62,6 +62,27 @@ public sealed class WriteStampTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_store_with_a_made_up_name_takes_the_first_name_given_for_its_points_and_a_given_name_stays()
+    {
+        var store = Open("made-up");
+        await store.AppendAsync([R(T0, 1013)]);
+        await CloseAsync(store);
+        store = Open("made-up", origin: "k7q2m4xj3pn5ra6tb2wc7dye4f");
+        Assert.Equal("k7q2m4xj3pn5ra6tb2wc7dye4f", store.Origin);
+        await store.AppendAsync([R(T0 + 1000, 1014)]);
+        Assert.All((await store.ReadStampedBucketAsync(Pressure, T0))!.Stamps, stamp => Assert.Equal("k7q2m4xj3pn5ra6tb2wc7dye4f", stamp.Origin));
+
+        // A name given once is the store's: another one later is a new origin, and the points keep theirs.
+        await CloseAsync(store);
+        store = Open("made-up", origin: "another-hub");
+        Assert.Equal("another-hub", store.Origin);
+        await store.AppendAsync([R(T0 + 2000, 1015)]);
+        Assert.Equal(
+            ["k7q2m4xj3pn5ra6tb2wc7dye4f", "k7q2m4xj3pn5ra6tb2wc7dye4f", "another-hub"],
+            (await store.ReadStampedBucketAsync(Pressure, T0))!.Stamps.Select(stamp => stamp.Origin));
+    }
+
+    [Fact]
     public async Task A_merged_write_wins_only_with_a_greater_stamp_and_ties_go_to_the_greater_origin()
     {
         var store = Open("a", origin: "hub-a");

@@ -147,6 +147,41 @@ public sealed class HubProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task The_hub_keeps_one_identity_shows_it_everywhere_and_will_not_start_with_a_key_others_can_read()
+    {
+        if (OperatingSystem.IsWindows())
+            return; // file modes are the protection checked here
+        string id;
+        await using (var hub = await HubProcess.StartAsync(_dir.Path))
+        {
+            id = hub.HubId;
+            Assert.Matches("^[a-z2-7]{26}$", id);
+            var grid = (await hub.Http.GetFromJsonAsync<Grid.Edge.Hub.GridNode.GridResponse>("/api/grid", Json.Options))!;
+            Assert.Equal(id, grid.Hub.Id);
+            Assert.Equal(id, grid.Hub.Origin); // the store stamps this hub's writes with its id
+            Assert.Equal(32, Convert.FromBase64String(grid.Hub.PublicKey).Length);
+            Assert.Equal(0, await hub.TerminateAsync());
+        }
+
+        var key = Path.Combine(_dir.Path, "hub.key");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+        var (exit, printed) = await HubProcess.RunToEndAsync(null, "identity", "--data-dir", _dir.Path);
+        Assert.Equal(0, exit);
+        Assert.Contains("hub id:     " + id, printed, StringComparison.Ordinal);
+        await using (var again = await HubProcess.StartAsync(_dir.Path))
+        {
+            Assert.Equal(id, again.HubId);
+            Assert.Equal(0, await again.TerminateAsync());
+        }
+
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var (refused, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
+        Assert.Equal(2, refused);
+        Assert.Contains($"run 'chmod 600 {key}'", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Help_lists_every_option()
     {
         var (exit, output) = await HubProcess.RunToEndAsync(null, "--help");

@@ -28,7 +28,7 @@ public sealed class StorageApiTests
         Assert.Equal(120, series.MinuteRollups);
         Assert.Equal(2, series.HourRollups);
         Assert.InRange(series.BytesPerPoint, 0.01, 2);
-        Assert.StartsWith("store-", storage.Origin, StringComparison.Ordinal);
+        Assert.Equal((await hub.GetAsync<Grid.Edge.Hub.GridNode.GridResponse>("/api/grid"))!.Hub.Id, storage.Origin); // the store stamps with the hub id
         Assert.True(storage.Checkpoints >= 1);
         Assert.True(storage.LogBytesWritten > 0);
         Assert.True(storage.BytesWrittenPerReading > 0);

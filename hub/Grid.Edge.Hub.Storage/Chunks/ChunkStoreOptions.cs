@@ -58,8 +58,9 @@ public sealed class ChunkStoreOptions
     internal StoreFiles Files { get; init; } = StoreFiles.Real;
 
     /// <summary>
-    /// The name this store stamps its writes with; unique in the grid. By default one is made up when the store is
-    /// created and kept in it.
+    /// The name this store stamps its writes with; unique in the grid (the hub sets its hub id). Without one, a name
+    /// is made up when the store is created and kept in it; a store with a made-up name takes the first name given
+    /// later for its own points, since nothing left the store under the made-up one.
     /// </summary>
     public string? Origin { get; init; }
 

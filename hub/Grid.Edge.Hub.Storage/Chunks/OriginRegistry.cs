@@ -9,6 +9,7 @@ namespace Grid.Edge.Hub.Storage.Chunks;
 /// </summary>
 internal sealed class OriginRegistry
 {
+    private const string MadeUpPrefix = "store-";
     private readonly Lock _gate = new();
     private readonly List<string> _names = [];
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
@@ -42,8 +43,21 @@ internal sealed class OriginRegistry
             }
         }
 
+        // A store that made up its name (no host gave one) takes the host's when it first gets one: nothing left
+        // the store under the made-up name, so its points become the host's own rather than another origin's.
+        if (configured is not null && registry._names.Count > 0 && registry._names[0].StartsWith(MadeUpPrefix, StringComparison.Ordinal) && !registry._ids.ContainsKey(configured))
+        {
+            using var rename = index.CreateCommand();
+            rename.CommandText = "UPDATE origins SET name=$name WHERE id=0";
+            rename.Parameters.AddWithValue("$name", configured);
+            rename.ExecuteNonQuery();
+            registry._ids.Remove(registry._names[0]);
+            registry._names[0] = configured;
+            registry._ids[configured] = 0;
+        }
+
         registry._saved = registry._names.Count;
-        registry.Local = registry.IdOf(configured ?? (registry._names.Count > 0 ? registry._names[0] : "store-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))));
+        registry.Local = registry.IdOf(configured ?? (registry._names.Count > 0 ? registry._names[0] : MadeUpPrefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6))));
         registry.MarkSaved(registry.SaveNew(index, null));
         return registry;
     }

@@ -181,7 +181,7 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
-    public async Task Home_shows_what_the_store_takes_on_disk_its_memory_retention_and_largest_series()
+    public async Task Home_shows_the_hub_s_id_what_the_store_takes_on_disk_its_memory_retention_and_largest_series()
     {
         (await fixture.Hub.Http.PostAsync("/api/storage/checkpoint", null)).EnsureSuccessStatusCode(); // chunks to list
         await using var recorded = await OpenAsync("/");
@@ -193,7 +193,12 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         await Assertions.Expect(page.Locator("[data-storage=\"disk\"] td.v")).ToContainTextAsync("B/point");
         await Assertions.Expect(page.Locator("[data-storage=\"memory\"] td.v")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+ MB$"));
         await Assertions.Expect(page.Locator("#storage")).ToContainTextAsync("1-h forever");
-        await Assertions.Expect(page.Locator("#storage")).ToContainTextAsync("store " + storage.Origin);
+
+        // Who this hub is: its id, which is also the origin its store stamps its own writes with.
+        var grid = (await fixture.Hub.GetAsync<Grid.Edge.Hub.GridNode.GridResponse>("/api/grid"))!;
+        Assert.Equal(grid.Hub.Id, storage.Origin);
+        Assert.Matches("^[a-z2-7]{26}$", grid.Hub.Id);
+        await Assertions.Expect(page.Locator("[data-storage=\"hub\"] td.v")).ToHaveTextAsync(grid.Hub.Id);
 
         // The largest series first, at most ten, each with its points and bytes per point.
         var rows = page.Locator("#storage-series tbody tr");

@@ -22,6 +22,9 @@ internal sealed partial class HubProcess : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>The hub id the ready line gave.</summary>
+    public string HubId { get; private set; } = null!;
+
     public int Id => _process.Id;
 
     public string Output
@@ -70,6 +73,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
 
         var match = ReadyLine().Match(line);
         hub.Mqtt = IPEndPoint.Parse(match.Groups["mqtt"].Value);
+        hub.HubId = match.Groups["hub"].Value;
         hub.Http = new HttpClient { BaseAddress = new Uri("http://" + match.Groups["http"].Value), Timeout = TimeSpan.FromSeconds(30) };
         hub.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return hub;
@@ -178,6 +182,6 @@ internal sealed partial class HubProcess : IAsyncDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 
-    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+) data=")]
+    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+) hub=(?<hub>\S+) data=")]
     private static partial Regex ReadyLine();
 }

@@ -107,10 +107,11 @@
   function days(d) { return d == null ? "forever" : d >= 365 && d % 365 === 0 ? `${d / 365} y` : `${d} d`; }
 
   async function loadStorage() {
-    const [storage, health] = await Promise.all([Grid.api("/api/storage"), Grid.api("/api/health")]);
+    const [storage, health, grid] = await Promise.all([Grid.api("/api/storage"), Grid.api("/api/health"), Grid.api("/api/grid")]);
     const box = document.getElementById("storage");
     const checkpoint = storage.lastCheckpoint ? `${Grid.age(Date.now() - Date.parse(storage.lastCheckpoint))} ago` : "not yet";
     const facts = [
+      ["this hub", grid.hub.id, "hub"],
       ["points stored", storage.points.toLocaleString("en-US"), "points"],
       ["on disk", `${bytes(storage.bytesOnDisk)} (${storage.bytesOnDiskPerPoint} B/point)`, "disk"],
       ["written per reading", storage.bytesWrittenPerReading == null ? "—" : `${storage.bytesWrittenPerReading} B`, "written"],
@@ -123,7 +124,7 @@
     box.replaceChildren(
       Grid.el("table", { class: "values" }, Grid.el("tbody", {}, facts.map(([label, value, key]) =>
         Grid.el("tr", { "data-storage": key }, Grid.el("td", {}, label), Grid.el("td", { class: "v" }, value))))),
-      Grid.el("p", { class: "muted" }, "retention ", rules, storage.origin ? ` · store ${storage.origin}` : ""),
+      Grid.el("p", { class: "muted" }, "retention ", rules, storage.origin && storage.origin !== grid.hub.id ? ` · store ${storage.origin}` : ""),
       top.length ? Grid.el("table", { class: "values", id: "storage-series" },
         Grid.el("thead", {}, Grid.el("tr", {}, ["series", "points", "on disk", "B/point", "1-min rows", "1-h rows"].map(h => Grid.el("th", {}, h)))),
         Grid.el("tbody", {}, top.map(s => Grid.el("tr", { "data-series-storage": s.id },

@@ -62,13 +62,20 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         return new BrokerUnderTest(ServerVersion.Mosquitto(), process, dir, port, null);
     }
 
-    public static async Task<BrokerUnderTest> StartHubAsync(string hubDll, int core, params string[] extraArgs)
+    public static Task<BrokerUnderTest> StartHubAsync(string hubDll, int core, params string[] extraArgs) =>
+        StartAsync(hubDll, hubDll, core, extraArgs);
+
+    /// <summary>The demo (the hub with its simulated devices); the hub's CLI makes the run's API token.</summary>
+    public static Task<BrokerUnderTest> StartDemoAsync(string hubDll, string demoDll, int core) =>
+        StartAsync(hubDll, demoDll, core, []);
+
+    private static async Task<BrokerUnderTest> StartAsync(string hubDll, string serverDll, int core, string[] extraArgs)
     {
         var dir = NewWorkDir();
         var token = await CreateTokenAsync(hubDll, dir);
         // The workloads push millions of readings through one device: far more a second than the hub lets one device
         // send by default. The limit stays on (its cost is measured), just out of reach.
-        var process = Start("dotnet", [hubDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, "--max-device-rate", "100000000", .. extraArgs], core, redirect: true);
+        var process = Start("dotnet", [serverDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, "--max-device-rate", "100000000", .. extraArgs], core, redirect: true);
         var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {

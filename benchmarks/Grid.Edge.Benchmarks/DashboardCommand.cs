@@ -21,7 +21,14 @@ internal static class DashboardCommand
             return 1;
         }
 
-        await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, 0, "--demo");
+        var demoDll = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(hubDll)))))!, "Grid.Edge.Demo", "bin", Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(hubDll)))!, "net10.0", "Grid.Edge.Demo.dll");
+        if (!File.Exists(demoDll))
+        {
+            Console.Error.WriteLine($"error: the demo is not built at {demoDll}");
+            return 1;
+        }
+
+        await using var hub = await BrokerUnderTest.StartDemoAsync(hubDll, demoDll, 0);
         using var http = hub.NewHttpClient();
         await WaitForBackfillAsync(http);
         var baseUrl = hub.Http!.ToString().TrimEnd('/');

@@ -18,7 +18,7 @@ namespace Grid.Edge.Hub;
 public static class HubHost
 {
     /// <summary>Builds (does not start) the hub. <paramref name="configuration"/> holds the <c>Hub</c> section and logging.</summary>
-    /// <remarks><paramref name="replace"/> may swap services before the app is built (tests put faults under the store).</remarks>
+    /// <remarks><paramref name="replace"/> may add or swap services before the app is built (the demo adds its devices; tests put faults under the store).</remarks>
     public static WebApplication Build(IConfiguration configuration, Action<ILoggingBuilder>? logging = null, Action<IServiceCollection>? replace = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -66,8 +66,6 @@ public static class HubHost
         services.AddSingleton(new LiveFeed(new LiveFeedOptions { MaxListeners = options.MaxLiveListeners, MaxListenersPerAddress = options.MaxLiveListenersPerAddress }));
         services.AddSingleton<SeriesIntervals>();
         var stations = new Dictionary<string, double>(HubConfiguration.StationAltitudes(builder.Configuration), StringComparer.Ordinal);
-        if (options.Demo)
-            stations.TryAdd(Demo.DemoDevices.WeatherDevice, 0); // the demo models sea-level pressure
         services.AddSingleton(sp => new Derived.RainTotals(
             sp.GetRequiredService<ITimeSeriesStore>(),
             sp.GetRequiredService<TimeProvider>(),
@@ -116,8 +114,6 @@ public static class HubHost
         services.AddHostedMqttServer(mqtt => mqtt.WithoutDefaultEndpoint().WithMaxPendingMessagesPerClient(10_000))
             .AddMqttConnectionHandler()
             .AddConnections();
-        if (options.Demo)
-            services.AddHostedService<Demo.DemoDevices>();
         Security.Login.WebAccess.AddServices(services, options);
         services.AddOpenApi();
         services.AddResponseCompression(compression =>

@@ -1,29 +1,14 @@
 using System.CommandLine;
 using System.Text;
-using Grid.Edge.Hub;
 using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Hosting;
 using Grid.Edge.Hub.Security;
 
-var settingOptions = HubSetting.All.ToDictionary(
-    s => s,
-    s => s.IsFlag
-        ? (Option)new Option<bool>(s.Option) { Description = s.Description, Recursive = true }
-        : new Option<string>(s.Option) { Description = s.Description, HelpName = s.HelpName, Recursive = true });
-var configOption = new Option<string>("--config")
-{
-    Description = $"Extra JSON settings file (same shape as appsettings.json). Also ${HubConfiguration.ConfigFileEnvironment}.",
-    HelpName = "file",
-    Recursive = true,
-};
-
-var root = new RootCommand(
+var commandLine = new HubCommandLine(
     "Grid.Edge hub: an MQTT broker for your devices that validates and stores their readings durably and serves them over HTTP.\n" +
     "Every option can also be set in appsettings.json (section \"Hub\") or as a GRID_* environment variable; options win.");
-foreach (var option in settingOptions.Values)
-    root.Options.Add(option);
-root.Options.Add(configOption);
-
-root.SetAction((parse, _) => RunHubAsync(parse));
+var root = commandLine.Root;
+root.SetAction((parse, _) => HubCommandLine.RunAsync(commandLine.Configuration(parse)));
 
 var users = new Command("users", "Manage MQTT users (devices and programs that connect from other machines).");
 var userName = new Argument<string>("name") { Description = "User name: 1-64 of A-Z a-z 0-9 _ . - (a device id works well)." };
@@ -179,75 +164,9 @@ identity.SetAction(parse =>
 });
 root.Subcommands.Add(identity);
 
-try
-{
-    // The host handles SIGTERM/SIGINT itself (graceful shutdown); the parser must not end the process first.
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
-}
-catch (HubConfigurationException ex)
-{
-    await Console.Error.WriteLineAsync("error: " + ex.Message);
-    return 2;
-}
-catch (InvalidDataException ex)
-{
-    await Console.Error.WriteLineAsync("error: " + ex.Message);
-    return 2;
-}
+return await commandLine.InvokeAsync(args);
 
-async Task<int> RunHubAsync(ParseResult parse)
-{
-    var configuration = LoadConfiguration(parse);
-    var options = HubConfiguration.Bind(configuration);
-    await using var app = HubHost.Build(configuration);
-    try
-    {
-        await app.StartAsync();
-    }
-    catch (IOException ex) when (ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-    {
-        await Console.Error.WriteLineAsync($"error: {ex.Message} Another program (a second hub, or Mosquitto) uses the port: stop it or choose another with --mqtt-port / --http-port.");
-        return 1;
-    }
-    catch (Exception ex) when (ex is UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
-    {
-        await Console.Error.WriteLineAsync($"error: cannot open the data directory {options.DataDir}: {ex.Message} Choose another with --data-dir or fix its permissions.");
-        return 1;
-    }
-
-    Console.WriteLine(app.Services.GetRequiredService<HubEndpoints>().ReadyLine(app.Services.GetRequiredService<Grid.Edge.Hub.Replication.Identity.HubIdentity>().HubId, options.DataDir));
-    if (!app.Services.GetRequiredService<Grid.Edge.Hub.Security.Login.AdminAccount>().HasAdmin)
-        Console.WriteLine($"No admin password is set yet: open http://localhost:{app.Services.GetRequiredService<HubEndpoints>().Http?.Port}/login on this machine, or run 'Grid.Edge.Hub admin set-password'.");
-    await app.WaitForShutdownAsync();
-    if (HubHost.FailedService(app.Services) is var (service, error))
-    {
-        await Console.Error.WriteLineAsync($"error: the hub stopped because its {service} failed ({error.GetType().Name}: {error.Message}); the log above has the details. Exit code 3: systemd restarts it.");
-        return 3;
-    }
-
-    // Non-zero when a service stopped the hub on a fatal error (the store's writer failed), so systemd restarts it.
-    return Environment.ExitCode;
-}
-
-IConfigurationRoot LoadConfiguration(ParseResult parse)
-{
-    var commandLine = new Dictionary<string, string?>();
-    foreach (var (setting, option) in settingOptions)
-    {
-        var value = option switch
-        {
-            Option<bool> flag => parse.GetValue(flag) ? "true" : null,
-            Option<string> text => parse.GetValue(text),
-            _ => null,
-        };
-        if (value is not null)
-            commandLine[$"{HubOptions.Section}:{setting.Key}"] = value;
-    }
-
-    return HubConfiguration.Load(commandLine, parse.GetValue(configOption));
-}
-
-HubOptions LoadOptions(ParseResult parse) => HubConfiguration.Bind(LoadConfiguration(parse));
+HubOptions LoadOptions(ParseResult parse) => commandLine.Options(parse);
 
 string AdminFile(ParseResult parse) => Grid.Edge.Hub.Security.Login.AdminAccount.PathIn(LoadOptions(parse).DataDir);
 

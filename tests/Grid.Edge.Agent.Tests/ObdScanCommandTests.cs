@@ -1,6 +1,6 @@
 using Grid.Edge.Agent.Commands;
 using Grid.Edge.Obd.Pids;
-using Grid.Edge.Obd.Simulation;
+using Grid.Edge.Simulation.Obd;
 
 namespace Grid.Edge.Agent.Tests;
 

@@ -4,7 +4,7 @@ using Grid.Edge.Agent.Sensors;
 using Grid.Edge.Devices.Bme280;
 using Grid.Edge.Devices.PulseCounting;
 using Grid.Edge.Devices.Sensors;
-using Grid.Edge.Devices.Simulation;
+using Grid.Edge.Simulation.Devices;
 using Grid.Edge.Devices.WindVane;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Tests.Support;

@@ -33,10 +33,12 @@ public sealed class ReferenceRuleTests
     {
         // The whole tree was read: an empty or partial read would pass any rule.
         Assert.Superset(
-            new HashSet<string>(["Grid.Edge.Hub", "Grid.Edge.Protocol", "Grid.Edge.Hub.Storage", "Grid.Edge.Hub.Intelligence", "Grid.Edge.Hub.Replication", "Grid.Edge.Agent", "Grid.Edge.Devices", "Grid.Edge.Obd", "Grid.Edge.Firmware.Core", "Grid.Edge.Hub.Tests"]),
+            new HashSet<string>(["Grid.Edge.Hub", "Grid.Edge.Protocol", "Grid.Edge.Hub.Storage", "Grid.Edge.Hub.Intelligence", "Grid.Edge.Hub.Replication", "Grid.Edge.Agent", "Grid.Edge.Devices", "Grid.Edge.Obd", "Grid.Edge.Firmware.Core", "Grid.Edge.Hub.Tests", "Grid.Edge.Demo", "Grid.Edge.Simulation"]),
             Tree.Projects.Keys.ToHashSet());
         Assert.True(Tree.Projects["Grid.Edge.Hub"].IsExecutable);
         Assert.True(Tree.Projects["Grid.Edge.Agent"].IsExecutable);
+        Assert.True(Tree.Projects["Grid.Edge.Demo"].IsExecutable);
+        Assert.Contains("Grid.Edge.Agent", Tree.ReferencesOf("Grid.Edge.Demo"));
         Assert.True(Tree.Projects["Grid.Edge.Hub.Storage"].IsLibrary);
         Assert.Contains("Grid.Edge.Protocol", Tree.ReferencesOf("Grid.Edge.Hub.Replication")); // through Storage
 
@@ -47,6 +49,8 @@ public sealed class ReferenceRuleTests
     [InlineData("Grid.Edge.Hub.Storage", "Grid.Edge.Hub", null, "the library Grid.Edge.Hub.Storage references the executable Grid.Edge.Hub")]
     [InlineData("Grid.Edge.Protocol", "Grid.Edge.Hub", null, "Grid.Edge.Protocol references the hub")]
     [InlineData("Grid.Edge.Devices", "Grid.Edge.Agent", null, "the library Grid.Edge.Devices references the executable Grid.Edge.Agent")]
+    [InlineData("Grid.Edge.Hub", "Grid.Edge.Agent", null, "the executable Grid.Edge.Hub references the executable Grid.Edge.Agent")]
+    [InlineData("Grid.Edge.Agent", "Grid.Edge.Simulation", null, "the product project Grid.Edge.Agent references Grid.Edge.Simulation")]
     [InlineData("Grid.Edge.Obd", "Grid.Edge.Hub.Tests", null, "the product project Grid.Edge.Obd references Grid.Edge.Hub.Tests")]
     [InlineData("Grid.Edge.Firmware.Core", "Grid.Edge.Protocol", null, "the firmware core references the project Grid.Edge.Protocol")]
     [InlineData("Grid.Edge.Firmware.Core", null, "System.Text.Json", "the firmware core references the package System.Text.Json")]

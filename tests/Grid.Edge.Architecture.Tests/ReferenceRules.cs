@@ -6,6 +6,12 @@ internal static class ReferenceRules
     public const string Hub = "Grid.Edge.Hub";
     public const string FirmwareCore = "Grid.Edge.Firmware.Core";
 
+    /// <summary>The one executable that composes others: the hub and the agent together on simulated hardware.</summary>
+    public const string Demo = "Grid.Edge.Demo";
+
+    /// <summary>Simulated hardware: for the demo and the tests, never inside a product.</summary>
+    public const string Simulation = "Grid.Edge.Simulation";
+
     /// <summary>The hub's libraries: what they decide must hold without the host that composes them.</summary>
     public static readonly string[] HubLibraries = ["Grid.Edge.Protocol", "Grid.Edge.Hub.Storage", "Grid.Edge.Hub.Intelligence", "Grid.Edge.Hub.Replication"];
 
@@ -24,6 +30,15 @@ internal static class ReferenceRules
                 foreach (var reference in references.Where(r => graph.Projects.TryGetValue(r, out var target) && target.IsExecutable).Order(StringComparer.Ordinal))
                     violations.Add($"the library {project.Name} references the executable {reference}");
             }
+
+            if (project.IsExecutable && project.IsProduct && project.Name != Demo)
+            {
+                foreach (var reference in references.Where(r => graph.Projects.TryGetValue(r, out var target) && target.IsExecutable).Order(StringComparer.Ordinal))
+                    violations.Add($"the executable {project.Name} references the executable {reference}; only the demo composes executables");
+            }
+
+            if (project.IsProduct && project.Name is not (Demo or Simulation) && references.Contains(Simulation))
+                violations.Add($"the product project {project.Name} references {Simulation}; simulators belong to the demo and the tests");
 
             if (HubLibraries.Contains(project.Name) && references.Contains(Hub))
                 violations.Add($"{project.Name} references the hub");

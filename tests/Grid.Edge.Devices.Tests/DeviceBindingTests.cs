@@ -9,7 +9,7 @@ using Grid.Edge.Devices.Ds18b20;
 using Grid.Edge.Devices.Gps;
 using Grid.Edge.Devices.PulseCounting;
 using Grid.Edge.Devices.Sensors;
-using Grid.Edge.Devices.Simulation;
+using Grid.Edge.Simulation.Devices;
 using Grid.Edge.Devices.WindVane;
 using Grid.Edge.Tests.Shared;
 using Microsoft.Extensions.Time.Testing;

@@ -1,4 +1,4 @@
-using Grid.Edge.Hub.Demo;
+using Grid.Edge.Demo;
 using Grid.Edge.Protocol.Payloads;
 using Grid.Edge.Protocol.Units;
 

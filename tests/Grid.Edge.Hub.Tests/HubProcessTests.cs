@@ -182,6 +182,25 @@ public sealed class HubProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task The_demo_executable_runs_the_hub_with_both_devices_reporting_and_the_guest_view_on()
+    {
+        await using var demo = await HubProcess.StartDemoAsync(_dir.Path, "--days", "1");
+        using var guest = new HttpClient { BaseAddress = demo.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var devices = await Eventually.WaitForAsync(
+            async () => (await guest.GetFromJsonAsync<List<DeviceResponse>>("/api/devices", Json.Options))!,
+            list => list.Any(d => d.Device == "demo-weather") && list.Any(d => d.Device == "demo-van"),
+            "both demo devices to report");
+        Assert.Equal(2, devices.Count(d => d.Device.StartsWith("demo-", StringComparison.Ordinal)));
+        // Derived with the station's altitude the demo sets.
+        await Eventually.WaitForAsync(async () => (await AllPointsAsync(guest, "demo-weather/sea_level_pressure")).Points.Count, n => n > 0, "sea-level pressure derived");
+        Assert.Equal(0, await demo.TerminateAsync());
+
+        var (exit, output) = await HubProcess.RunToEndAsync(null, "--help");
+        Assert.DoesNotContain("--demo", output, StringComparison.Ordinal); // the hub itself carries no simulators
+        Assert.Equal(0, exit);
+    }
+
+    [Fact]
     public async Task Help_lists_every_option()
     {
         var (exit, output) = await HubProcess.RunToEndAsync(null, "--help");

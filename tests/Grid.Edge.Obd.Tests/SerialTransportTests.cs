@@ -1,5 +1,5 @@
 using Grid.Edge.Obd.Elm327;
-using Grid.Edge.Obd.Simulation;
+using Grid.Edge.Simulation.Obd;
 
 namespace Grid.Edge.Obd.Tests;
 

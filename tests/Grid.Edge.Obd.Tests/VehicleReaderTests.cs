@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Grid.Edge.Obd.Elm327;
 using Grid.Edge.Obd.Pids;
 using Grid.Edge.Obd.Polling;
-using Grid.Edge.Obd.Simulation;
+using Grid.Edge.Simulation.Obd;
 
 namespace Grid.Edge.Obd.Tests;
 

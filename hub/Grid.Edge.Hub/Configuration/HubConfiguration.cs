@@ -28,11 +28,13 @@ public static class HubConfiguration
 {
     public const string ConfigFileEnvironment = "GRID_CONFIG";
 
-    public static IConfigurationRoot Load(IReadOnlyDictionary<string, string?> commandLine, string? configFile, IDictionary<string, string?>? environment = null)
+    public static IConfigurationRoot Load(IReadOnlyDictionary<string, string?> commandLine, string? configFile, IDictionary<string, string?>? environment = null, IReadOnlyDictionary<string, string?>? defaults = null)
     {
         ArgumentNullException.ThrowIfNull(commandLine);
         var builder = new ConfigurationBuilder();
         builder.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        if (defaults is not null)
+            builder.AddInMemoryCollection(defaults);
         var env = environment ?? ReadEnvironment();
         configFile ??= env.TryGetValue(ConfigFileEnvironment, out var fromEnv) ? fromEnv : null;
         if (!string.IsNullOrWhiteSpace(configFile))

@@ -61,12 +61,6 @@ public sealed class HubOptions
     /// <summary>Most messages decoded and waiting for the store; the MQTT receive path waits beyond it.</summary>
     public int IngestQueueMessages { get; set; } = 1000;
 
-    /// <summary>Start the simulated weather station and van (<c>--demo</c>).</summary>
-    public bool Demo { get; set; }
-
-    /// <summary>How many days of history the demo devices backfill.</summary>
-    public int DemoDays { get; set; } = 7;
-
     /// <summary>How often buffered chunks are written to the chunk store (the log holds them until then).</summary>
     public int CheckpointSeconds { get; set; } = 300;
 
@@ -94,8 +88,8 @@ public sealed class HubOptions
     /// <summary>Host names beyond this machine's own that the HTTP side answers to (comma-separated).</summary>
     public string? AllowedHosts { get; set; }
 
-    /// <summary>Guests may read: the guest view is on, or the demo runs (it opens usable without an account).</summary>
-    public bool GuestViewOn => GuestView || Demo;
+    /// <summary>Guests may read (the demo turns the guest view on, so that it opens usable without an account).</summary>
+    public bool GuestViewOn => GuestView;
 
     public string ResolvedUsersFile => UsersFile ?? Path.Combine(DataDir, "mqtt-users");
 
@@ -157,8 +151,6 @@ public sealed class HubOptions
         Security.HostAllowlist.Parse(AllowedHosts, out var hostProblem);
         if (hostProblem is not null)
             problems.Add(hostProblem);
-        if (DemoDays is < 0 or > 90)
-            problems.Add($"DemoDays {DemoDays} must be between 0 and 90.");
         return problems;
     }
 }

@@ -23,7 +23,7 @@ internal sealed class MqttNetLogBridge(ILoggerFactory loggers, TimeProvider time
 
     public void Publish(MqttNetLogLevel logLevel, string source, string message, object[] parameters, Exception exception)
     {
-        var clientFault = IsClientFault(exception);
+        var clientFault = IsClientFault(exception, message);
         if (clientFault)
             Interlocked.Increment(ref _clientProtocolErrors);
 
@@ -58,10 +58,13 @@ internal sealed class MqttNetLogBridge(ILoggerFactory loggers, TimeProvider time
     }
 
     /// <summary>A client broke the protocol, or dropped or reset its connection (a device losing power does).</summary>
-    private static bool IsClientFault(Exception? exception)
+    internal static bool IsClientFault(Exception? exception, string message)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
+            // A packet on its way to a client whose connection was just torn down (it left, or broke the protocol).
+            if (e is ObjectDisposedException && message.Contains("Sending", StringComparison.Ordinal))
+                return true;
             if (e is MqttProtocolViolationException or MqttCommunicationException
                 or Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException
                 or System.Net.Sockets.SocketException)

@@ -44,9 +44,10 @@ public sealed class DashboardFixture : IAsyncLifetime
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's chromium (tests/run-tests.sh does).");
         // Alerts without waiting times, so the pages can be shown one firing at once.
         await File.WriteAllTextAsync(Path.Combine(_data.Path, "alert-rules.json"), """[ { "Id": "coolant-critical", "ForSeconds": 0 } ]""");
-        Hub = await InProcessHub.StartAsync(new Dictionary<string, string?> { ["Hub:Demo"] = "true", ["Hub:DemoDays"] = "7" }, _data.Path);
+        // The hub as the demo runs it: its settings and its devices.
+        Hub = await InProcessHub.StartAsync(new Dictionary<string, string?>(Grid.Edge.Demo.DemoSetup.Defaults()), _data.Path, replace: services => Grid.Edge.Demo.DemoSetup.AddServices(services, 7));
         // Both demo agents put their history through their own outboxes; the demo says when the hub has all of it.
-        var demo = Hub.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Grid.Edge.Hub.Demo.DemoDevices>().Single();
+        var demo = Hub.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<Grid.Edge.Demo.DemoDevices>().Single();
         await demo.HistoryDelivered.WaitAsync(TimeSpan.FromSeconds(120));
         // ... and the derived weather (forecast, totals) is worked through before the pages are opened.
         var derivedBy = DateTime.UtcNow.AddSeconds(120);
@@ -78,7 +79,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         await page.GotoAsync(baseUrl + "/login?return=%2Falerts");
         await page.FillAsync("#password", InProcessHub.AdminPassword);
         await page.ClickAsync("#login-submit");
-        await page.WaitForURLAsync(baseUrl + "/alerts", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page).ToHaveURLAsync(baseUrl + "/alerts"); // asked until it matches: no navigation event to miss
         await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("admin");
         return await context.StorageStateAsync();
     }

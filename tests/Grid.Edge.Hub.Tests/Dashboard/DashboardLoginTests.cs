@@ -10,9 +10,9 @@ public sealed class DashboardLoginTests : IAsyncLifetime
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
-    // Waiting for a navigation's load event raced with the next one under load (the load state of a page
-    // already left was awaited); the test waits for the navigation to commit and then for what the page shows.
-    private static readonly PageWaitForURLOptions Committed = new() { WaitUntil = WaitUntilState.Commit };
+    // Where the page is, asked again until it matches: waiting for a navigation event missed navigations that
+    // committed while the test process was busy under load (the page was there; the wait never saw it go).
+    private static Task AtAsync(IPage page, string url) => Assertions.Expect(page).ToHaveURLAsync(url);
 
     private string BaseUrl => _hub.BaseAddress.ToString().TrimEnd('/');
 
@@ -50,7 +50,7 @@ public sealed class DashboardLoginTests : IAsyncLifetime
         page.Response += (_, response) => { if (response.Url.Contains("/api/session", StringComparison.Ordinal)) trail.Enqueue($"{response.Request.Method} {response.Url} -> {response.Status}"); };
 
         await page.GotoAsync(BaseUrl + "/alerts");
-        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Falerts", Committed);
+        await AtAsync(page, BaseUrl + "/login?return=%2Falerts");
         await page.FillAsync("#password", "not the password");
         await page.ClickAsync("#login-submit");
         await Assertions.Expect(page.Locator("#login-error")).ToHaveTextAsync("wrong password");
@@ -58,7 +58,7 @@ public sealed class DashboardLoginTests : IAsyncLifetime
 
         await page.FillAsync("#password", InProcessHub.AdminPassword);
         await page.ClickAsync("#login-submit");
-        await page.WaitForURLAsync(BaseUrl + "/alerts", Committed);
+        await AtAsync(page, BaseUrl + "/alerts");
         await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("admin");
         await Assertions.Expect(page.Locator("#rules")).ToContainTextAsync("coolant-critical");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "login-signed-in.png") });
@@ -66,15 +66,15 @@ public sealed class DashboardLoginTests : IAsyncLifetime
         await page.ClickAsync("#logout");
         try
         {
-            await page.WaitForURLAsync(BaseUrl + "/login", Committed);
+            await AtAsync(page, BaseUrl + "/login");
         }
-        catch (TimeoutException timeout)
+        catch (PlaywrightException timeout)
         {
             throw new TimeoutException($"logging out did not reach the login page; the page went: {string.Join(" | ", trail)}", timeout);
         }
         await Assertions.Expect(page.Locator("#password")).ToBeVisibleAsync();
         await page.GotoAsync(BaseUrl + "/weather");
-        await page.WaitForURLAsync(BaseUrl + "/login?return=%2Fweather", Committed);
+        await AtAsync(page, BaseUrl + "/login?return=%2Fweather");
         await Assertions.Expect(page.Locator("#password")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotFolder, "login.png") });
         Assert.Empty(errors);

@@ -36,9 +36,13 @@ internal sealed partial class HubProcess : IAsyncDisposable
         }
     }
 
-    public static string HubDll
+    public static string HubDll => Built("Grid.Edge.Hub");
+
+    /// <summary>The demo executable (the hub with its simulated devices).</summary>
+    public static string DemoDll => Built("Grid.Edge.Demo");
+
+    private static string Built(string project)
     {
-        get
         {
             var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
             var configuration = testDir.Parent!.Name; // bin/<Configuration>/net10.0
@@ -47,8 +51,8 @@ internal sealed partial class HubProcess : IAsyncDisposable
                 root = root.Parent;
             if (root is null)
                 throw new InvalidOperationException("Cannot find Grid.Edge.sln above " + AppContext.BaseDirectory);
-            var dll = Path.Combine(root.FullName, "hub", "Grid.Edge.Hub", "bin", configuration, "net10.0", "Grid.Edge.Hub.dll");
-            return File.Exists(dll) ? dll : throw new InvalidOperationException($"The hub is not built: {dll} is missing.");
+            var dll = Path.Combine(root.FullName, "hub", project, "bin", configuration, "net10.0", project + ".dll");
+            return File.Exists(dll) ? dll : throw new InvalidOperationException($"{project} is not built: {dll} is missing.");
         }
     }
 
@@ -56,10 +60,16 @@ internal sealed partial class HubProcess : IAsyncDisposable
     public static Task<HubProcess> StartAsync(string dataDir, params string[] extraArgs) => StartAsync(dataDir, null, extraArgs);
 
     /// <summary>Starts the hub with extra environment variables and waits for its ready line.</summary>
-    public static async Task<HubProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
+    public static Task<HubProcess> StartAsync(string dataDir, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs) =>
+        StartAsync(HubDll, dataDir, environment, extraArgs);
+
+    /// <summary>Starts the demo executable as a newcomer would, and waits for its ready line.</summary>
+    public static Task<HubProcess> StartDemoAsync(string dataDir, params string[] extraArgs) => StartAsync(DemoDll, dataDir, null, extraArgs);
+
+    private static async Task<HubProcess> StartAsync(string dll, string dataDir, IReadOnlyDictionary<string, string>? environment, string[] extraArgs)
     {
         var token = InProcessHub.SetUpAdmin(dataDir);
-        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs], environment: environment);
+        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs], environment: environment, dll: dll);
         string line;
         try
         {
@@ -93,7 +103,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return (exit, hub.Output);
     }
 
-    private static HubProcess Launch(string[] args, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null)
+    private static HubProcess Launch(string[] args, bool redirectInput = false, IReadOnlyDictionary<string, string>? environment = null, string? dll = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -102,7 +112,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
             RedirectStandardInput = redirectInput,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(HubDll);
+        start.ArgumentList.Add(dll ?? HubDll);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
         foreach (var name in new[] { "GRID_MQTT_PORT", "GRID_HTTP_PORT", "GRID_BIND", "GRID_DATA_DIR", "GRID_CONFIG", "ASPNETCORE_URLS" })

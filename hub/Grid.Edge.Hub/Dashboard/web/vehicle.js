@@ -174,7 +174,7 @@
   async function start() {
     ({ device } = await Grid.pickDevice(["rpm", "speed", "coolant_temp"], select));
     if (!device) {
-      gaugesBox.replaceChildren(Grid.el("p", { class: "muted" }, "No vehicle has reported yet. Start the hub with --demo to see one."));
+      gaugesBox.replaceChildren(Grid.el("p", { class: "muted" }, "No vehicle has reported yet. Run the demo (hub/Grid.Edge.Demo) to see one."));
       return;
     }
     await loadLatest();

@@ -99,7 +99,7 @@
   async function start() {
     ({ device } = await Grid.pickDevice(["temperature", "pressure", "humidity", "wind_speed"], select));
     if (!device) {
-      tiles.replaceChildren(Grid.el("p", { class: "muted" }, "No weather station has reported yet. Start the hub with --demo to see one."));
+      tiles.replaceChildren(Grid.el("p", { class: "muted" }, "No weather station has reported yet. Run the demo (hub/Grid.Edge.Demo) to see one."));
       return;
     }
     await loadLatest();

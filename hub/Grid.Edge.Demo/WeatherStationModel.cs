@@ -1,6 +1,6 @@
 using Grid.Edge.Protocol.Readings;
 
-namespace Grid.Edge.Hub.Demo;
+namespace Grid.Edge.Demo;
 
 /// <summary>
 /// A simulated weather station: a diurnal temperature cycle, humidity that follows it, pressure with passing

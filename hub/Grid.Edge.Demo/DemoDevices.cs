@@ -5,21 +5,23 @@ using System.Security.Cryptography;
 using Grid.Edge.Agent;
 using Grid.Edge.Agent.Outbox;
 using Grid.Edge.Agent.Sensors;
+using Grid.Edge.Hub;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Security;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Readings;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Grid.Edge.Hub.Demo;
+namespace Grid.Edge.Demo;
 
 /// <summary>
-/// <c>--demo</c>: a weather station and a van, each run by the real edge agent inside the hub against simulated
+/// The demo: a weather station and a van, each run by the real edge agent inside the hub against simulated
 /// hardware (a BME280 register file, GPIO pulses and an MCP3008 for the station; a simulated ELM327 on a loopback
 /// port for the van). The agents connect to this hub over MQTT with their own credentials, as paired devices do.
 /// The last days of history go in through the agents' outboxes first (as after an outage), then they report live.
 /// </summary>
 internal sealed class DemoDevices(
+    DemoOptions demo,
     HubOptions options,
     HubEndpoints endpoints,
     ITimeSeriesStore store,
@@ -66,7 +68,7 @@ internal sealed class DemoDevices(
             var watch = Stopwatch.StartNew();
             var backfilled = Take(weatherAgent, WeatherHistory(weatherFrom, now));
             backfilled += Take(vanAgent, VehicleHistory(vanFrom, now));
-            logger.LogInformation("Demo agents {Weather} and {Van} took {Count} readings of the last {Days} days into their outboxes in {Seconds:0.0} s; live from simulated hardware now", WeatherDevice, VehicleDevice, backfilled, options.DemoDays, watch.Elapsed.TotalSeconds);
+            logger.LogInformation("Demo agents {Weather} and {Van} took {Count} readings of the last {Days} days into their outboxes in {Seconds:0.0} s; live from simulated hardware now", WeatherDevice, VehicleDevice, backfilled, demo.Days, watch.Elapsed.TotalSeconds);
 
             using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
             var agents = new[] { weatherAgent, vanAgent }.Select(a => (Inbox: a.Services.GetRequiredService<ReadingInbox>(), Outbox: a.Services.GetRequiredService<SqliteOutbox>())).ToList();
@@ -155,7 +157,7 @@ internal sealed class DemoDevices(
     /// <summary>Where the backfill starts: the configured days back, or after what the store already holds.</summary>
     private long BackfillFrom(string device, long now)
     {
-        var from = now - options.DemoDays * Day;
+        var from = now - demo.Days * Day;
         foreach (var series in store.ListSeries())
         {
             if (series.Key.Device == device)

@@ -1,7 +1,7 @@
 using System.Device.I2c;
 using Grid.Edge.Firmware.Core.Sensors;
 
-namespace Grid.Edge.Devices.Simulation;
+namespace Grid.Edge.Simulation.Devices;
 
 /// <summary>
 /// A BME280 as its register file behind the .NET IoT I2cDevice API, with the Bosch worked-example calibration.

@@ -2,7 +2,7 @@ using System.Device.Spi;
 
 using Grid.Edge.Devices.WindVane;
 
-namespace Grid.Edge.Devices.Simulation;
+namespace Grid.Edge.Simulation.Devices;
 
 /// <summary>An MCP3008 on the SPI bus: answers the 3-byte single-ended conversion with the channel's 10-bit value.</summary>
 public sealed class SimulatedMcp3008 : SpiDevice

@@ -1,8 +1,8 @@
 using System.Net;
 using Grid.Edge.Obd.Pids;
-using Grid.Edge.Obd.Simulation;
+using Grid.Edge.Simulation.Obd;
 
-namespace Grid.Edge.Hub.Demo;
+namespace Grid.Edge.Demo;
 
 /// <summary>
 /// The demo van's OBD-II side: a simulated vehicle driven by the vehicle model behind a simulated ELM327 that

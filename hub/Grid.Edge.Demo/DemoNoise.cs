@@ -1,4 +1,4 @@
-namespace Grid.Edge.Hub.Demo;
+namespace Grid.Edge.Demo;
 
 /// <summary>
 /// Deterministic noise: the same (seed, time) always gives the same value, so a demo restarted over the same

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Grid.Edge.Obd.Pids;
 
-namespace Grid.Edge.Obd.Simulation;
+namespace Grid.Edge.Simulation.Obd;
 
 /// <summary>
 /// An ELM327 as it behaves on the wire: echo on after reset, prompt '>', AT commands, automatic protocol search
@@ -136,7 +136,7 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
             case "RV":
                 return string.Create(CultureInfo.InvariantCulture, $"{vehicle.BatteryVoltage:0.0}V");
             case "DP":
-                return _protocol == "0" ? "AUTO" : (_searched ? "AUTO, " : string.Empty) + Obd.Elm327.ObdProtocols.Name(_protocol);
+                return _protocol == "0" ? "AUTO" : (_searched ? "AUTO, " : string.Empty) + Grid.Edge.Obd.Elm327.ObdProtocols.Name(_protocol);
             case "DPN":
                 return (_searched ? "A" : string.Empty) + _protocol;
         }
@@ -364,5 +364,5 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
 
     private string Hex(byte[] bytes) => string.Join(_spaces ? " " : string.Empty, bytes.Select(b => b.ToString("X2", CultureInfo.InvariantCulture)));
 
-    private static bool IsCan(string protocol) => Obd.Elm327.ObdProtocols.IsCan(protocol);
+    private static bool IsCan(string protocol) => Grid.Edge.Obd.Elm327.ObdProtocols.IsCan(protocol);
 }

@@ -1,6 +1,6 @@
 using Grid.Edge.Obd.Pids;
 
-namespace Grid.Edge.Obd.Simulation;
+namespace Grid.Edge.Simulation.Obd;
 
 /// <summary>
 /// The vehicle behind a simulated adapter: what its engine ECU (and optionally a transmission ECU) answers.

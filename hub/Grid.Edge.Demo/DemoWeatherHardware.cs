@@ -3,10 +3,10 @@ using Grid.Edge.Agent.Sensors;
 using Grid.Edge.Devices.Bme280;
 using Grid.Edge.Devices.PulseCounting;
 using Grid.Edge.Devices.Sensors;
-using Grid.Edge.Devices.Simulation;
+using Grid.Edge.Simulation.Devices;
 using Grid.Edge.Devices.WindVane;
 
-namespace Grid.Edge.Hub.Demo;
+namespace Grid.Edge.Demo;
 
 /// <summary>
 /// The demo weather station's parts, driven by the weather model: a BME280 register file set to the modelled air,

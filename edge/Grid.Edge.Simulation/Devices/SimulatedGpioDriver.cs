@@ -1,6 +1,6 @@
 using System.Device.Gpio;
 
-namespace Grid.Edge.Devices.Simulation;
+namespace Grid.Edge.Simulation.Devices;
 
 /// <summary>
 /// A GPIO driver whose pins a test or the hub's demo drives: <see cref="Pulse"/> is a reed switch closing and

@@ -1,6 +1,6 @@
 using Grid.Edge.Protocol.Readings;
 
-namespace Grid.Edge.Hub.Demo;
+namespace Grid.Edge.Demo;
 
 /// <summary>
 /// A simulated van: drive cycles (stops, city, open road) with rpm following speed through the gears, coolant

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Grid.Edge.Obd.Simulation;
+namespace Grid.Edge.Simulation.Obd;
 
 /// <summary>
 /// Serves a <see cref="SimulatedElm327"/> over a byte stream the way a real adapter does: reads until CR, answers

@@ -80,6 +80,10 @@ public sealed class DefaultRuleTests
         Assert.Equal(["fuel-trim", "fuel-trim-critical"], Active(lean, TimeSpan.FromMinutes(6)));
         // Cold engine: open loop, trims say nothing.
         Assert.Empty(Active(With(lean, ("coolant_temp", 40)), TimeSpan.FromMinutes(6)));
+        // 22 % total is out of range but short of where ECUs set P0171/P0174 (about 25 %): a warning, not critical.
+        var trimmed = With(Running, ("ltft1", 12.0), ("stft1", 10.0), ("coolant_temp", 90));
+        Assert.Empty(Active(trimmed, TimeSpan.FromSeconds(70)));
+        Assert.Equal(["fuel-trim"], Active(trimmed, TimeSpan.FromMinutes(6)));
     }
 
     [Fact]

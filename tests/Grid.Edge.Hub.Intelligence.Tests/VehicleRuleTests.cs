@@ -85,16 +85,4 @@ public sealed class VehicleRuleTests
         Assert.Equal(ServiceStatus.DueSoon, ServiceSchedule.Evaluate(oil, 190_000, new DateOnly(2027, 5, 10)).Status); // 30 days before the year
         Assert.Equal(ServiceStatus.Overdue, ServiceSchedule.Evaluate(oil with { IntervalKm = null }, null, new DateOnly(2027, 8, 1)).Status);
     }
-
-    [Fact]
-    public void Fuel_trims_are_judged_only_warm_and_in_closed_loop()
-    {
-        // 41 07 9E (LTFT +23.4 %), 41 06 88 (STFT +6.25 %), 41 03 02 00, coolant 90 -> total +29.7 %: critical lean.
-        Assert.Equal(TrimVerdict.Critical, FuelTrim.Judge(6.25, (158 - 128) * 100.0 / 128, 90, 2));
-        // 41 07 80 (0 %), 41 06 7A (-4.7 %): normal.
-        Assert.Equal(TrimVerdict.Normal, FuelTrim.Judge((122 - 128) * 100.0 / 128, 0, 90, 2));
-        Assert.Equal(TrimVerdict.Warning, FuelTrim.Judge(2, 12, 90, 2));
-        Assert.Equal(TrimVerdict.NotEvaluated, FuelTrim.Judge(6.25, 23.4, 50, 2));
-        Assert.Equal(TrimVerdict.NotEvaluated, FuelTrim.Judge(6.25, 23.4, 90, 1));
-    }
 }

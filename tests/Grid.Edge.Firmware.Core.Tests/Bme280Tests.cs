@@ -1,6 +1,7 @@
 using CsCheck;
 using Grid.Edge.Firmware.Core.Sensors;
 using Grid.Edge.Firmware.Core.Tests.Simulated;
+using Grid.Edge.Simulation.Devices;
 
 namespace Grid.Edge.Firmware.Core.Tests;
 
@@ -9,7 +10,7 @@ public sealed class Bme280Tests
 {
     private static Bme280Calibration BoschCalibration()
     {
-        var bus = new Bme280RegisterFile();
+        var bus = new SimulatedBme280Bus();
         var bme = new Bme280(bus, new SimulatedPower(new SimulatedClock(0, true)));
         Assert.Equal(Bme280Status.Ok, bme.Initialize());
         return bme.Calibration;
@@ -48,7 +49,7 @@ public sealed class Bme280Tests
     [Fact]
     public void A_forced_read_of_the_reference_burst_gives_the_reference_values()
     {
-        var bus = new Bme280RegisterFile { ConversionPolls = 2 };
+        var bus = new SimulatedBme280Bus { ConversionPolls = 2 };
         var bme = new Bme280(bus, new SimulatedPower(new SimulatedClock(0, true)));
         Assert.Equal(Bme280Status.Ok, bme.Initialize());
         Assert.True(bme.HasHumidity);
@@ -66,7 +67,7 @@ public sealed class Bme280Tests
     [Fact]
     public void A_BMP280_is_detected_by_chip_id_and_reports_no_humidity()
     {
-        var bus = new Bme280RegisterFile(chipId: 0x58);
+        var bus = new SimulatedBme280Bus(chipId: 0x58);
         var bme = new Bme280(bus, new SimulatedPower(new SimulatedClock(0, true)));
         Assert.Equal(Bme280Status.Ok, bme.Initialize());
         Assert.False(bme.HasHumidity);
@@ -80,34 +81,34 @@ public sealed class Bme280Tests
     public void Faults_are_reported_with_their_reason()
     {
         var power = new SimulatedPower(new SimulatedClock(0, true));
-        Assert.Equal(Bme280Status.BusError, new Bme280(new Bme280RegisterFile { Absent = true }, power).Initialize());
-        Assert.Equal(Bme280Status.UnknownChip, new Bme280(new Bme280RegisterFile(chipId: 0x61), power).Initialize());
+        Assert.Equal(Bme280Status.BusError, new Bme280(new SimulatedBme280Bus { Absent = true }, power).Initialize());
+        Assert.Equal(Bme280Status.UnknownChip, new Bme280(new SimulatedBme280Bus(chipId: 0x61), power).Initialize());
         foreach (var fill in new byte[] { 0x00, 0xFF })
         {
-            var blank = new Bme280RegisterFile();
+            var blank = new SimulatedBme280Bus();
             blank.Blank(fill);
             Assert.Equal(Bme280Status.BadCalibration, new Bme280(blank, power).Initialize());
         }
 
-        var stuck = new Bme280RegisterFile { ConversionPolls = 1000 };
+        var stuck = new SimulatedBme280Bus { ConversionPolls = 1000 };
         var slow = new Bme280(stuck, power);
         Assert.Equal(Bme280Status.Ok, slow.Initialize());
         Assert.Equal(Bme280Status.Timeout, slow.Read(out _, out _, out _));
 
-        var skipped = new Bme280RegisterFile();
+        var skipped = new SimulatedBme280Bus();
         skipped.SetRaw(0x80000, 0x80000, 0x8000);
         var idle = new Bme280(skipped, power);
         Assert.Equal(Bme280Status.Ok, idle.Initialize());
         Assert.Equal(Bme280Status.NoValue, idle.Read(out var t, out _, out _));
         Assert.True(double.IsNaN(t));
 
-        Assert.Equal(Bme280Status.NotInitialized, new Bme280(new Bme280RegisterFile(), power).Read(out _, out _, out _));
+        Assert.Equal(Bme280Status.NotInitialized, new Bme280(new SimulatedBme280Bus(), power).Read(out _, out _, out _));
     }
 
     [Fact]
     public void Negative_H4_and_H5_take_their_sign_from_the_whole_byte()
     {
-        var bus = new Bme280RegisterFile();
+        var bus = new SimulatedBme280Bus();
         bus.Poke(0xE4, 0xF0); // H4 = -16 * 16 + (0xE5 & 0x0F)
         bus.Poke(0xE5, 0x3A);
         bus.Poke(0xE6, 0xFE); // H5 = -2 * 16 + (0xE5 >> 4)

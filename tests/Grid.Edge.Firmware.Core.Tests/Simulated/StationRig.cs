@@ -1,5 +1,6 @@
 using Grid.Edge.Firmware.Core.Platform;
 using Grid.Edge.Firmware.Core.Station;
+using Grid.Edge.Simulation.Devices;
 
 namespace Grid.Edge.Firmware.Core.Tests.Simulated;
 
@@ -34,7 +35,7 @@ internal sealed class StationRig
 
     public IMqttLink Link { get; }
 
-    public Bme280RegisterFile Bme280 { get; } = new();
+    public SimulatedBme280Bus Bme280 { get; } = new();
 
     public SimulatedPulses Anemometer { get; } = new();
 

@@ -46,4 +46,21 @@ public class GridTopicTests
     [InlineData("tasmota/tele/x", false)]
     [InlineData("", false)]
     public void Knows_its_namespace(string topic, bool expected) => Assert.Equal(expected, GridTopic.IsGridTopic(topic));
+
+    [Fact]
+    public void Every_topic_the_builders_make_parses_back_to_what_it_is()
+    {
+        Assert.Equal(new GridTopic(GridTopicKind.Reading, "van", "rpm"), Parse(GridTopic.ReadingTopic("van", "rpm")));
+        Assert.Equal(new GridTopic(GridTopicKind.Batch, "van", null), Parse(GridTopic.BatchTopic("van")));
+        Assert.Equal(new GridTopic(GridTopicKind.Columns, "van", null), Parse(GridTopic.ColumnsTopic("van")));
+        Assert.Equal(new GridTopic(GridTopicKind.Status, "van", null), Parse(GridTopic.StatusTopic("van")));
+        Assert.Equal(new GridTopic(GridTopicKind.Agent, "van", null), Parse(GridTopic.AgentTopic("van")));
+        Assert.StartsWith(GridTopic.DevicePrefix("van"), GridTopic.ReadingTopic("van", "rpm"), StringComparison.Ordinal);
+
+        // The hub's alert messages never read as a device's readings.
+        Assert.True(GridTopic.IsGridTopic(GridTopic.AlertTopic("coolant-critical", "van")));
+        Assert.False(GridTopic.TryParse(GridTopic.AlertTopic("coolant-critical", "van"), out _, out _));
+
+        static GridTopic Parse(string topic) => GridTopic.TryParse(topic, out var parsed, out var error) ? parsed : throw new InvalidOperationException(error);
+    }
 }

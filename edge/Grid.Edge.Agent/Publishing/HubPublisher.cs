@@ -111,7 +111,7 @@ internal sealed class HubPublisher(
             .WithCleanSession()
             .WithTimeout(TimeSpan.FromSeconds(10))
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(30))
-            .WithWillTopic($"grid/{options.DeviceId}/status")
+            .WithWillTopic(GridTopic.StatusTopic(options.DeviceId))
             .WithWillPayload("offline"u8.ToArray())
             .WithWillRetain()
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
@@ -127,7 +127,7 @@ internal sealed class HubPublisher(
                 : $"the hub refused the connection ({result.ResultCode})");
         }
 
-        await PublishAsync($"grid/{options.DeviceId}/status", "online"u8.ToArray(), retain: true, cancellationToken);
+        await PublishAsync(GridTopic.StatusTopic(options.DeviceId), "online"u8.ToArray(), retain: true, cancellationToken);
         _columns = options.Outbox.Columns;
         state.SetLink("connected", null);
         _nextStatus = DateTimeOffset.MinValue;
@@ -228,7 +228,7 @@ internal sealed class HubPublisher(
     {
         var vehicle = state.Vehicle;
         var status = new AgentStatus(link, outbox.Count, outbox.OldestTimestampMs, outbox.Dropped, vehicle?.Error ?? state.SensorProblem ?? state.HubError, vehicle?.State, Version);
-        await PublishAsync($"grid/{options.DeviceId}/agent", JsonSerializer.SerializeToUtf8Bytes(status, StatusJson), retain: true, cancellationToken);
+        await PublishAsync(GridTopic.AgentTopic(options.DeviceId), JsonSerializer.SerializeToUtf8Bytes(status, StatusJson), retain: true, cancellationToken);
     }
 
     private async Task<MqttClientPublishResult> PublishAsync(string topic, byte[] payload, bool retain, CancellationToken cancellationToken)

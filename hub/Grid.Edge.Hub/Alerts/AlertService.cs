@@ -4,9 +4,10 @@ using Grid.Edge.Hub.Ingest;
 using Grid.Edge.Hub.Intelligence.Alerts;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Protocol.Readings;
-using MQTTnet;
+using Grid.Edge.Protocol.Topics;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
+using MQTTnet;
 
 namespace Grid.Edge.Hub.Alerts;
 
@@ -197,7 +198,7 @@ public sealed class AlertService(
         if (!server.IsStarted)
             return;
         var message = new MqttApplicationMessageBuilder()
-            .WithTopic($"grid/alerts/{alert.RuleId}/{alert.Subject}")
+            .WithTopic(GridTopic.AlertTopic(alert.RuleId, alert.Subject))
             .WithPayload(JsonSerializer.SerializeToUtf8Bytes(alert, Json))
             .WithRetainFlag()
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)

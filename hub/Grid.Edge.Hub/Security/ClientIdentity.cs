@@ -103,7 +103,7 @@ public sealed class ClientIdentity
         ? $"a device may publish only under grid/{User}/, retain only grid/{User}/status and grid/{User}/agent, and subscribe only to grid/{User}/config/..."
         : IsRevoked ? "the credentials of this connection were revoked" : "this connection may not do that";
 
-    private string DevicePrefix => "grid/" + User + "/";
+    private string DevicePrefix => GridTopic.DevicePrefix(User!);
 
     public void Attach(IDictionary? sessionItems)
     {

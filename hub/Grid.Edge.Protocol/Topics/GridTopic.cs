@@ -27,6 +27,9 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
     public const string ColumnsSegment = "columns";
     public const string StatusSegment = "status";
     public const string AgentSegment = "agent";
+
+    /// <summary>The hub's own alert messages: <c>grid/alerts/&lt;rule&gt;/&lt;subject&gt;</c> (four segments, never a device's topic).</summary>
+    public const string AlertsSegment = "alerts";
     public const int MaxSegmentLength = 64;
 
     /// <summary>True when the topic belongs to the Grid.Edge namespace (and so must be well formed).</summary>
@@ -144,4 +147,11 @@ public readonly record struct GridTopic(GridTopicKind Kind, string Device, strin
     public static string ColumnsTopic(string device) => $"{Root}/{device}/{ColumnsSegment}";
 
     public static string StatusTopic(string device) => $"{Root}/{device}/{StatusSegment}";
+
+    public static string AgentTopic(string device) => $"{Root}/{device}/{AgentSegment}";
+
+    public static string AlertTopic(string ruleId, string subject) => $"{Root}/{AlertsSegment}/{ruleId}/{subject}";
+
+    /// <summary>Everything under one device: <c>grid/&lt;device&gt;/</c>.</summary>
+    public static string DevicePrefix(string device) => $"{Root}/{device}/";
 }

@@ -85,6 +85,37 @@ public sealed class BatchWriterTests
     }
 
     [Fact]
+    public void The_hub_decodes_the_firmware_s_batch_and_the_protocol_s_json_batch_of_the_same_readings_alike()
+    {
+        var metrics = new MetricTable();
+        for (var d = 0; d <= 6; d++)
+            metrics.Add("metric_d" + d, d);
+        var decoder = new ReadingDecoder();
+        var reading = Gen.Select(Gen.Int[0, 6], Gen.Double[-1e9, 1e9], Gen.Long[Now - (400L * 86_400_000), Now]);
+        reading.Array[1, 60].Sample(items =>
+        {
+            var firmware = new BatchWriter(60 * 160, metrics);
+            using var protocol = new Grid.Edge.Protocol.Payloads.JsonBatchWriter();
+            foreach (var (m, v, t) in items)
+            {
+                Assert.True(firmware.Add(m, v, t));
+
+                // The firmware sends fixed decimals: the same readings, rounded as it rounds them.
+                var rounded = (double)((decimal)BatchWriter.RoundHalfToEven(v * Math.Pow(10, m)) / (decimal)Math.Pow(10, m));
+                Assert.True(protocol.TryAdd("metric_d" + m, rounded, t));
+            }
+
+            firmware.Finish();
+            var fromFirmware = decoder.Decode("grid/station-1/batch", firmware.Buffer.AsSpan(0, firmware.Length), Now);
+            var fromProtocol = decoder.Decode("grid/station-1/batch", protocol.ToArray(), Now);
+            Assert.Empty(fromFirmware.Rejections);
+            Assert.Empty(fromProtocol.Rejections);
+            Assert.Equal(items.Length, fromProtocol.Readings.Count);
+            Assert.Equal(fromFirmware.Readings, fromProtocol.Readings);
+        }, iter: 300);
+    }
+
+    [Fact]
     public void A_full_buffer_refuses_more_instead_of_overrunning()
     {
         var metrics = new MetricTable();

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text.Json;
 using Grid.Edge.Agent.Outbox;
 using Grid.Edge.Protocol.Payloads;
 using Grid.Edge.Protocol.Topics;
@@ -58,32 +56,14 @@ internal static class BatchPayload
     /// </summary>
     public static byte[] Write(IReadOnlyList<StoredReading> batch, int maxBytes, out int count)
     {
-        var buffer = new ArrayBufferWriter<byte>(Math.Min(maxBytes, batch.Count * 64) + 64);
-        count = 0;
-        using (var json = new Utf8JsonWriter(buffer))
+        using var writer = new JsonBatchWriter(maxBytes, batch.Count);
+        foreach (var (_, reading) in batch)
         {
-            json.WriteStartObject();
-            json.WriteStartArray("readings");
-            foreach (var (_, reading) in batch)
-            {
-                json.Flush();
-                // Room for this reading (names up to 64 characters, a number, a time, a unit) and the closing brackets.
-                if (count > 0 && buffer.WrittenCount + json.BytesPending + 64 + 24 + 20 + 32 + reading.Metric.Length + reading.Unit.Length > maxBytes)
-                    break;
-                json.WriteStartObject();
-                json.WriteString("m", reading.Metric);
-                json.WriteNumber("v", reading.Value);
-                json.WriteNumber("t", reading.TimestampMs);
-                if (reading.Unit.Length > 0)
-                    json.WriteString("unit", reading.Unit);
-                json.WriteEndObject();
-                count++;
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
+            if (!writer.TryAdd(reading.Metric, reading.Value, reading.TimestampMs, reading.Unit))
+                break;
         }
 
-        return buffer.WrittenSpan.ToArray();
+        count = writer.Count;
+        return writer.ToArray();
     }
 }

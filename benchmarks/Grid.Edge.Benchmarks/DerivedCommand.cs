@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Grid.Edge.Protocol.Payloads;
 using MQTTnet;
 using MQTTnet.Protocol;
 
@@ -38,10 +39,10 @@ internal static class DerivedCommand
             var watch = Stopwatch.StartNew();
             foreach (var chunk in History(minutes).Chunk(500))
             {
-                var json = new StringBuilder("{\"readings\":[");
-                json.AppendJoin(',', chunk.Select(r => string.Create(CultureInfo.InvariantCulture, $"{{\"m\":\"{r.Metric}\",\"v\":{r.Value},\"t\":{r.T}}}")));
-                json.Append("]}");
-                var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/roof/batch").WithPayload(json.ToString()).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+                using var json = new JsonBatchWriter(expectedReadings: chunk.Length);
+                foreach (var r in chunk)
+                    json.TryAdd(r.Metric, r.Value, r.T);
+                var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/roof/batch").WithPayload(json.ToArray()).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
                 if (!result.IsSuccess)
                     throw new InvalidOperationException("the hub refused a batch: " + result.ReasonCode);
             }

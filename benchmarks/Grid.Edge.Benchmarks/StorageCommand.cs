@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Grid.Edge.Protocol.Payloads;
 using MQTTnet;
 using MQTTnet.Protocol;
-using Grid.Edge.Protocol.Payloads;
 
 namespace Grid.Edge.Benchmarks;
 
@@ -17,6 +17,7 @@ namespace Grid.Edge.Benchmarks;
 internal static class StorageCommand
 {
     private const int Series = 1000;
+    private static readonly string[] Names = Enumerable.Range(0, Series).Select(s => $"s{s:D4}").ToArray();
     private const int InFlight = 4;
     private static readonly string[] Shapes = ["constant", "1-decimal walk", "random float64"];
 
@@ -163,15 +164,14 @@ internal static class StorageCommand
         var seconds = Math.Max(1, batchSize / Series);
         var payloads = Enumerable.Range(0, (values[0].Length + seconds - 1) / seconds).Select(m =>
         {
-            var text = new StringBuilder("{\"readings\":[", seconds * Series * 40);
-            var first = true;
+            using var batch = new JsonBatchWriter(expectedReadings: seconds * Series);
             for (var i = m * seconds; i < Math.Min(values[0].Length, (m + 1) * seconds); i++)
             {
-                for (var s = 0; s < Series; s++, first = false)
-                    text.Append(CultureInfo.InvariantCulture, $"{(first ? "" : ",")}{{\"m\":\"s{s:D4}\",\"v\":{values[s][i].ToString("R", CultureInfo.InvariantCulture)},\"t\":{t0 + i * 1000L}}}");
+                for (var s = 0; s < Series; s++)
+                    batch.TryAdd(Names[s], values[s][i], t0 + i * 1000L);
             }
 
-            return Encoding.ASCII.GetBytes(text.Append("]}").ToString());
+            return batch.ToArray();
         }).ToList();
         return ("grid/bench/batch", payloads);
     }
@@ -513,10 +513,10 @@ internal static class StorageCommand
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("w6-load").Build(), CancellationToken.None);
         await PacedAsync(pointsPerSecond, Series, async i =>
         {
-            var text = new StringBuilder("{\"readings\":[", Series * 40);
+            using var batch = new JsonBatchWriter(expectedReadings: Series);
             for (var s = 0; s < Series; s++)
-                text.Append(CultureInfo.InvariantCulture, $"{(s > 0 ? "," : "")}{{\"m\":\"s{s:D4}\",\"v\":{20 + (i + s) % 100 / 10.0:0.0},\"t\":{from + i * 1000L}}}");
-            await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/bench/batch").WithPayload(text.Append("]}").ToString()).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), CancellationToken.None);
+                batch.TryAdd(Names[s], 20 + ((i + s) % 100 / 10.0), from + i * 1000L);
+            await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("grid/bench/batch").WithPayload(batch.ToArray()).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), CancellationToken.None);
         }, cancellationToken);
     }
 

@@ -49,8 +49,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         _table = new SeriesTable((long)options.BucketDuration.TotalMilliseconds);
         var chunks = new ChunkRepository(index, options.Files, _table.BucketMs, options.MaxChunkPoints);
         chunks.LoadCatalogue(_table);
-        _origins = OriginRegistry.Load(index, options.Origin, options.DatabasePath);
+        // The clock first: a damaged clock file stops the open before anything is written to the chunk store.
         var clock = options.Clock ?? new HybridLogicalClock(options.Time, options.ClockPath);
+        _origins = OriginRegistry.Load(index, options.Origin, options.DatabasePath);
         _retention = new Retention(_table, options, logger);
         _checkpointer = new Checkpointer(_table, chunks, _origins, _retention, options, logger);
         var applier = new GroupApplier(_table, chunks, _origins, clock, options.MaxReadingsPerCommit);

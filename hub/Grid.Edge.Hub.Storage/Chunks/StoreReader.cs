@@ -171,7 +171,7 @@ internal sealed class StoreReader(SeriesTable table, string readConnectionString
         if (tierSize > 0)
         {
             inner = TimeBuckets.FirstStartAtOrAfter(fromMs, tierSize);
-            innerEnd = toMs / tierSize * tierSize;
+            innerEnd = TimeBuckets.StartOf(toMs, tierSize);
         }
 
         var tiered = tierSize > 0 && inner < innerEnd;

@@ -163,6 +163,6 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+) hub=(?<hub>\S+) data=")]
+    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+)(?: hub=(?<hub>\S+))? data=")]
     private static partial Regex ReadyLine();
 }

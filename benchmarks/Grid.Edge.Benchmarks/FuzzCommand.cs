@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Testing.Mqtt;
 using MQTTnet;
 using MQTTnet.Protocol;
 

@@ -1,10 +1,11 @@
 using System.Diagnostics;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Testing.Storage;
+using Grid.Edge.Testing;
 
 namespace Grid.Edge.Benchmarks;
 
 /// <summary>
-/// The test suite's power-cut trial (tests/Shared/PowerLossTrial.cs) run many more times: a seeded workload, the
+/// The test suite's power-cut trial (tests/Grid.Edge.Testing/Storage/PowerLossTrial.cs) run many more times: a seeded workload, the
 /// power cut at a random operation under the log (unsynced writes lost, the last one torn; SQLite at transaction
 /// granularity), a store opened on what survived, every acknowledged reading looked for.
 /// </summary>

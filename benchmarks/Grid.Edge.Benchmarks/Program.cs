@@ -40,6 +40,9 @@ const string Usage = """
                                      and bytes over the ideal (d ids of 32 bytes).
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
+
+    Every command that starts a hub takes --hub <path to Grid.Edge.Hub.dll> to measure another build (for example
+    an older commit's, to compare before and after a change); by default the hub built beside the benchmarks.
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -60,6 +63,7 @@ var packets = 1_000_000L;
 var trials = 5000;
 int? seed = null;
 var items = 1_000_000;
+string? hubOverride = null;
 for (var i = 1; i < args.Length; i++)
 {
     switch (args[i])
@@ -84,6 +88,9 @@ for (var i = 1; i < args.Length; i++)
             break;
         case "--items" when i + 1 < args.Length:
             items = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--hub" when i + 1 < args.Length:
+            hubOverride = Path.GetFullPath(args[++i]);
             break;
         case "--json":
             json = true;
@@ -110,7 +117,7 @@ if (args[0] == "reconcile")
     return ReconcileCommand.Run(items);
 
 var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Name;
-var hubDll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "hub", "Grid.Edge.Hub", "bin", configuration, "net10.0", "Grid.Edge.Hub.dll"));
+var hubDll = hubOverride ?? Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "hub", "Grid.Edge.Hub", "bin", configuration, "net10.0", "Grid.Edge.Hub.dll"));
 if (!File.Exists(hubDll))
 {
     Console.Error.WriteLine($"error: the hub is not built at {hubDll}");

@@ -15,7 +15,7 @@ using MQTTnet.Server;
 namespace Grid.Edge.Hub;
 
 /// <summary>Composition root: builds the hub's web application from its settings.</summary>
-public static class HubHost
+internal static class HubHost
 {
     /// <summary>Builds (does not start) the hub. <paramref name="configuration"/> holds the <c>Hub</c> section and logging.</summary>
     /// <remarks><paramref name="replace"/> may add or swap services before the app is built (the demo adds its devices; tests put faults under the store).</remarks>

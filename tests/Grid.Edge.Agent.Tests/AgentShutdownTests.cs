@@ -1,6 +1,4 @@
 using Grid.Edge.Agent.Outbox;
-using Grid.Edge.Hub.Tests.Support;
-using Grid.Edge.Tests.Shared;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

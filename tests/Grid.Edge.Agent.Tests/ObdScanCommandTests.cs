@@ -78,7 +78,7 @@ public sealed class ObdScanCommandTests
     [Fact]
     public async Task The_program_refuses_a_bad_configuration_with_every_problem_named()
     {
-        using var dir = new Grid.Edge.Tests.Shared.TempDirectory();
+        using var dir = new Grid.Edge.Testing.TempDirectory();
         var config = Path.Combine(dir.Path, "agent.json");
         await File.WriteAllTextAsync(config, """{ "Agent": { "DeviceId": "van one", "HubMqttPort": 0, "Obd": { "Enabled": true, "Adapter": "" } } }""");
         var (exit, errors) = await RunAgentAsync("--config", config);

@@ -1,5 +1,4 @@
 using Grid.Edge.Agent.Outbox;
-using Grid.Edge.Tests.Shared;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Grid.Edge.Agent.Tests;

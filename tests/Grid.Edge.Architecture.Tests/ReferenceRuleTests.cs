@@ -33,7 +33,7 @@ public sealed class ReferenceRuleTests
     {
         // The whole tree was read: an empty or partial read would pass any rule.
         Assert.Superset(
-            new HashSet<string>(["Grid.Edge.Hub", "Grid.Edge.Protocol", "Grid.Edge.Hub.Storage", "Grid.Edge.Hub.Intelligence", "Grid.Edge.Hub.Replication", "Grid.Edge.Agent", "Grid.Edge.Devices", "Grid.Edge.Obd", "Grid.Edge.Firmware.Core", "Grid.Edge.Hub.Tests", "Grid.Edge.Demo", "Grid.Edge.Simulation"]),
+            new HashSet<string>(["Grid.Edge.Hub", "Grid.Edge.Protocol", "Grid.Edge.Hub.Storage", "Grid.Edge.Hub.Intelligence", "Grid.Edge.Hub.Replication", "Grid.Edge.Agent", "Grid.Edge.Devices", "Grid.Edge.Obd", "Grid.Edge.Firmware.Core", "Grid.Edge.Hub.Tests", "Grid.Edge.Demo", "Grid.Edge.Simulation", "Grid.Edge.Testing", "Grid.Edge.Hub.Testing"]),
             Tree.Projects.Keys.ToHashSet());
         Assert.True(Tree.Projects["Grid.Edge.Hub"].IsExecutable);
         Assert.True(Tree.Projects["Grid.Edge.Agent"].IsExecutable);
@@ -52,6 +52,7 @@ public sealed class ReferenceRuleTests
     [InlineData("Grid.Edge.Hub", "Grid.Edge.Agent", null, "the executable Grid.Edge.Hub references the executable Grid.Edge.Agent")]
     [InlineData("Grid.Edge.Agent", "Grid.Edge.Simulation", null, "the product project Grid.Edge.Agent references Grid.Edge.Simulation")]
     [InlineData("Grid.Edge.Obd", "Grid.Edge.Hub.Tests", null, "the product project Grid.Edge.Obd references Grid.Edge.Hub.Tests")]
+    [InlineData("Grid.Edge.Hub.Storage", "Grid.Edge.Testing", null, "the product project Grid.Edge.Hub.Storage references Grid.Edge.Testing")]
     [InlineData("Grid.Edge.Firmware.Core", "Grid.Edge.Protocol", null, "the firmware core references the project Grid.Edge.Protocol")]
     [InlineData("Grid.Edge.Firmware.Core", null, "System.Text.Json", "the firmware core references the package System.Text.Json")]
     public void Each_rule_catches_a_reference_that_breaks_it(string from, string? project, string? package, string expected)

@@ -11,7 +11,6 @@ using Grid.Edge.Devices.PulseCounting;
 using Grid.Edge.Devices.Sensors;
 using Grid.Edge.Simulation.Devices;
 using Grid.Edge.Devices.WindVane;
-using Grid.Edge.Tests.Shared;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Grid.Edge.Devices.Tests;

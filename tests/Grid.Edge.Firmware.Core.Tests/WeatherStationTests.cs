@@ -1,9 +1,9 @@
+using Grid.Edge.Hub.Testing;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Grid.Edge.Firmware.Core.Station;
 using Grid.Edge.Firmware.Core.Tests.Simulated;
 using Grid.Edge.Hub.Api;
-using Grid.Edge.Hub.Tests.Support;
 
 namespace Grid.Edge.Firmware.Core.Tests;
 

@@ -3,7 +3,6 @@ using Grid.Edge.Hub.Storage.Changes;
 using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Hub.Storage.Versions;
 using Grid.Edge.Protocol.Readings;
-using Grid.Edge.Tests.Shared;
 
 namespace Grid.Edge.Hub.Storage.Tests;
 

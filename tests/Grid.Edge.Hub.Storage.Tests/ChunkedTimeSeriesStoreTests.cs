@@ -1,4 +1,3 @@
-using Grid.Edge.Tests.Shared;
 using CsCheck;
 using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Protocol.Readings;

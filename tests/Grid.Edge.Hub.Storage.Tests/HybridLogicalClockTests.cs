@@ -1,5 +1,4 @@
 using Grid.Edge.Hub.Storage.Versions;
-using Grid.Edge.Tests.Shared;
 
 namespace Grid.Edge.Hub.Storage.Tests;
 

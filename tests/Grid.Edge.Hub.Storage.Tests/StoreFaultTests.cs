@@ -3,7 +3,7 @@ using System.IO.Hashing;
 using System.Text;
 using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Protocol.Readings;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Testing.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Grid.Edge.Hub.Storage.Tests;

@@ -2,7 +2,6 @@ using CsCheck;
 using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Hub.Storage.Versions;
 using Grid.Edge.Protocol.Readings;
-using Grid.Edge.Tests.Shared;
 
 namespace Grid.Edge.Hub.Storage.Tests;
 

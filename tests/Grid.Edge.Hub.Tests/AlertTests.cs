@@ -4,7 +4,7 @@ using System.Text.Json;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Tests.Support;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Hub.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using System.Net;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Mqtt;

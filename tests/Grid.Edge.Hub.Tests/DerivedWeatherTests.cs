@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using System.Globalization;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Intelligence.Weather;

@@ -6,7 +6,7 @@ using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Ingest;
 using Grid.Edge.Hub.Security;
 using Grid.Edge.Hub.Tests.Support;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Hub.Testing;
 using MQTTnet;
 using MQTTnet.Formatter;
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Grid.Edge.Hub.Security.Login;
 using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Hub.Tests.Support;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Hub.Testing;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Grid.Edge.Hub.Security.Login;
 using Grid.Edge.Hub.Tests.Support;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Hub.Testing;
 
 namespace Grid.Edge.Hub.Tests;
 

@@ -1,4 +1,3 @@
-using Grid.Edge.Tests.Shared;
 using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Tests.Support;
 

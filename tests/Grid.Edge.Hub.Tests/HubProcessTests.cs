@@ -1,4 +1,3 @@
-using Grid.Edge.Tests.Shared;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;

@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using System.Net;
 using System.Text;
 using Grid.Edge.Hub.Api;

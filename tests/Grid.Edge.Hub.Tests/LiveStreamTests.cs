@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using System.Text.Json;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Tests.Support;

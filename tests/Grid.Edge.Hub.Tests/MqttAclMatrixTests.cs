@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;

@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using Grid.Edge.Hub.Api;

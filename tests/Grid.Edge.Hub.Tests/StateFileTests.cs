@@ -4,7 +4,7 @@ using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Derived;
 using Grid.Edge.Hub.Tests.Support;
 using Grid.Edge.Hub.Vehicles;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Hub.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 

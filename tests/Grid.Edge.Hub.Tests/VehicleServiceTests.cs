@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Tests.Support;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Hub.Testing;
 
 namespace Grid.Edge.Hub.Tests;
 

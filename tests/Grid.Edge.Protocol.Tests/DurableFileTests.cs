@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Grid.Edge.Protocol.Files;
-using Grid.Edge.Tests.Shared;
 
 namespace Grid.Edge.Protocol.Tests;
 

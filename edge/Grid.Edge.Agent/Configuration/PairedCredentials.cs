@@ -4,7 +4,7 @@ using Grid.Edge.Protocol.Files;
 namespace Grid.Edge.Agent.Configuration;
 
 /// <summary>The credentials "grid-agent pair" obtained from the hub, kept in the data directory (mode 0600).</summary>
-public sealed record PairedCredentials(string DeviceId, string User, string Password, string HubHost, int HubMqttPort)
+internal sealed record PairedCredentials(string DeviceId, string User, string Password, string HubHost, int HubMqttPort)
 {
     public const string FileName = "credentials.json";
 

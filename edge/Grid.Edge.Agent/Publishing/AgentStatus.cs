@@ -1,7 +1,7 @@
 namespace Grid.Edge.Agent.Publishing;
 
 /// <summary>What the agent reports about itself (retained on grid/&lt;device&gt;/agent, shown on the hub's home page).</summary>
-public sealed record AgentStatus(
+internal sealed record AgentStatus(
     string Link,
     long OutboxReadings,
     long? OldestUnsentMs,
@@ -11,7 +11,7 @@ public sealed record AgentStatus(
     string Version);
 
 /// <summary>Shared, thread-safe view of the agent's state for status reports.</summary>
-public sealed class AgentState
+internal sealed class AgentState
 {
     private readonly Lock _sync = new();
     private string _link = "connecting";

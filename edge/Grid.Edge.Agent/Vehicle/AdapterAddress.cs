@@ -3,7 +3,7 @@ using Grid.Edge.Obd.Elm327;
 namespace Grid.Edge.Agent.Vehicle;
 
 /// <summary>Opens an adapter from its address: a serial device path, or tcp://host:port for Wi-Fi adapters.</summary>
-public static class AdapterAddress
+internal static class AdapterAddress
 {
     public static async Task<IElmTransport> OpenAsync(string address, int baudRate, CancellationToken cancellationToken)
     {

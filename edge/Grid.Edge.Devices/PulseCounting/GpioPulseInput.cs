@@ -6,7 +6,7 @@ namespace Grid.Edge.Devices.PulseCounting;
 /// A reed switch between a GPIO and ground: the internal pull-up holds the pin high, each closure pulls it low.
 /// Calls back on every falling edge with the time it was seen; debouncing is the caller's (it knows the physics).
 /// </summary>
-public sealed class GpioPulseInput : IDisposable
+internal sealed class GpioPulseInput : IDisposable
 {
     private readonly GpioController _controller;
     private readonly int _pin;

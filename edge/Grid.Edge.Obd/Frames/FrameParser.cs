@@ -8,7 +8,7 @@ namespace Grid.Edge.Obd.Frames;
 /// drops identical repeated frames (some clones send a frame twice), and ignores anything malformed.
 /// Never throws on adapter output.
 /// </summary>
-public static class FrameParser
+internal static class FrameParser
 {
     public static IReadOnlyList<ObdMessage> Parse(IEnumerable<string> lines, HeaderFormat format)
     {

@@ -1,7 +1,7 @@
 namespace Grid.Edge.Obd.Pids;
 
 /// <summary>The supported-PID bitmasks (PIDs 00, 20, 40, ... C0): bit 1 = MSB of A = base + 1.</summary>
-public static class SupportedPids
+internal static class SupportedPids
 {
     public static readonly int[] BitmaskPids = [0x00, 0x20, 0x40, 0x60, 0x80, 0xA0, 0xC0, 0xE0];
 

@@ -3,7 +3,7 @@ using System.Text;
 namespace Grid.Edge.Obd.Pids;
 
 /// <summary>Service 09 PID 02: the VIN, from one reassembled CAN message or from legacy numbered lines.</summary>
-public static class VehicleIdentification
+internal static class VehicleIdentification
 {
     /// <summary>Decodes the VIN from the messages of one ECU; null when there is no valid 17-character VIN.</summary>
     public static string? Decode(IReadOnlyList<byte[]> payloads)

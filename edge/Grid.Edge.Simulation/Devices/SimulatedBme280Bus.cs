@@ -3,7 +3,7 @@ using Grid.Edge.Firmware.Core.Platform;
 namespace Grid.Edge.Simulation.Devices;
 
 /// <summary>A BME280's register file (<see cref="Bme280Registers"/>) on the firmware's bus, as the station core sees it.</summary>
-public sealed class SimulatedBme280Bus(Bme280Registers registers) : IRegisterBus
+internal sealed class SimulatedBme280Bus(Bme280Registers registers) : IRegisterBus
 {
     public SimulatedBme280Bus(byte chipId = 0x60)
         : this(new Bme280Registers(chipId))

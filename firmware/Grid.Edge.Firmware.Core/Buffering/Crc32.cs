@@ -1,7 +1,7 @@
 namespace Grid.Edge.Firmware.Core.Buffering;
 
 /// <summary>CRC-32 (IEEE 802.3, reflected, the zlib one) with a table built once.</summary>
-public static class Crc32
+internal static class Crc32
 {
     private static readonly uint[] Table = BuildTable();
 

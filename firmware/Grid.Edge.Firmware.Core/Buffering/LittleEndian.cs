@@ -1,7 +1,7 @@
 namespace Grid.Edge.Firmware.Core.Buffering;
 
 /// <summary>Fixed little-endian packing without BitConverter (whose surface differs between runtimes).</summary>
-public static class LittleEndian
+internal static class LittleEndian
 {
     public static void WriteUInt16(byte[] buffer, int at, int value)
     {

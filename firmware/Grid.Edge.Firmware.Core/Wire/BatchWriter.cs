@@ -7,7 +7,7 @@ namespace Grid.Edge.Firmware.Core.Wire;
 /// into a preallocated buffer. Values are written as fixed decimals (per metric) from a scaled integer, so the
 /// text is short, exact and independent of the runtime's double formatting; nothing is allocated.
 /// </summary>
-public sealed class BatchWriter
+internal sealed class BatchWriter
 {
     private static readonly byte[] Opening = Ascii("{\"readings\":[");
     private static readonly byte[] Closing = Ascii("]}");

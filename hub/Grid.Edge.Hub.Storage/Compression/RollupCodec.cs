@@ -7,7 +7,7 @@ public readonly record struct RollupEntry(long Start, long Count, double Sum, do
 /// The 1-minute rollups of one chunk bucket packed together: six columns, each compressed with the chunk codec
 /// (one row per minute would cost more than the raw points of a slow series).
 /// </summary>
-public static class RollupCodec
+internal static class RollupCodec
 {
     public static byte[] Encode(IReadOnlyList<RollupEntry> entries)
     {

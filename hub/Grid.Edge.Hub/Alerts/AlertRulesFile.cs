@@ -9,7 +9,7 @@ namespace Grid.Edge.Hub.Alerts;
 /// The rules file, <c>&lt;data-dir&gt;/alert-rules.json</c>: a JSON array of rules. A rule with the id of a built-in one
 /// replaces it (<c>"Enabled": false</c> turns it off); others are added. Every problem is reported with the rule's id.
 /// </summary>
-public static class AlertRulesFile
+internal static class AlertRulesFile
 {
     public const string FileName = "alert-rules.json";
 

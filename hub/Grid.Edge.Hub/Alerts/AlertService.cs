@@ -16,7 +16,7 @@ namespace Grid.Edge.Hub.Alerts;
 /// every device every 15 s for staleness. Each change is published retained on <c>grid/alerts/&lt;rule&gt;/&lt;device&gt;</c>
 /// for other tools, and shown in the dashboards' banner through the API.
 /// </summary>
-public sealed class AlertService(
+internal sealed class AlertService(
     AlertEngine engine,
     ITimeSeriesStore store,
     DeviceRegistry devices,

@@ -8,7 +8,7 @@ namespace Grid.Edge.Hub.Alerts;
 /// <c>&lt;data-dir&gt;/alerts.json</c>: the active alerts (with their acknowledgements) and the history, written after
 /// every change so a restart neither forgets what a person acknowledged nor fires an alert again as if it were new.
 /// </summary>
-public sealed class AlertStateFile(string dataDir)
+internal sealed class AlertStateFile(string dataDir)
 {
     public const string FileName = "alerts.json";
 

@@ -9,17 +9,17 @@ using Grid.Edge.Hub.Intelligence.Alerts;
 namespace Grid.Edge.Hub.Alerts;
 
 /// <summary>A place alerts are pushed to (an ntfy topic, a Gotify or home-made HTTP endpoint).</summary>
-public sealed record Webhook(string Name, Uri Url, IReadOnlyList<string> Severities, string Format, IReadOnlyList<double> RetrySeconds);
+internal sealed record Webhook(string Name, Uri Url, IReadOnlyList<string> Severities, string Format, IReadOnlyList<double> RetrySeconds);
 
 /// <summary>One delivery attempt, for the log people read when a notification did not arrive.</summary>
-public sealed record Delivery(DateTimeOffset At, string Webhook, string RuleId, string Subject, string State, int Attempt, bool Delivered, string Outcome);
+internal sealed record Delivery(DateTimeOffset At, string Webhook, string RuleId, string Subject, string State, int Attempt, bool Delivered, string Outcome);
 
 /// <summary>
 /// Sends alert changes to the webhooks configured in <c>&lt;data-dir&gt;/notifications.json</c> - and nowhere else.
 /// Each change is retried with growing waits when the receiver is down or answers with an error; every attempt is
 /// kept in a log (the newest 500) shown by the API.
 /// </summary>
-public sealed class WebhookNotifier(IReadOnlyList<Webhook> webhooks, HttpClient http, TimeProvider time, ILogger<WebhookNotifier> logger) : BackgroundService
+internal sealed class WebhookNotifier(IReadOnlyList<Webhook> webhooks, HttpClient http, TimeProvider time, ILogger<WebhookNotifier> logger) : BackgroundService
 {
     public const string FileName = "notifications.json";
 

@@ -3,9 +3,9 @@ using Grid.Edge.Hub.Intelligence.Alerts;
 
 namespace Grid.Edge.Hub.Api;
 
-public sealed record AlertsResponse(IReadOnlyList<Alert> Active, IReadOnlyList<Alert> History, IReadOnlyList<AlertRuleResponse> Rules);
+internal sealed record AlertsResponse(IReadOnlyList<Alert> Active, IReadOnlyList<Alert> History, IReadOnlyList<AlertRuleResponse> Rules);
 
-public sealed record AlertRuleResponse(string Id, string Title, string Severity, string Devices, string? When, string? ClearWhen, double ForSeconds, double? NoDataForMinutes);
+internal sealed record AlertRuleResponse(string Id, string Title, string Severity, string Devices, string? When, string? ClearWhen, double ForSeconds, double? NoDataForMinutes);
 
 internal static class AlertEndpoints
 {

@@ -1,11 +1,11 @@
 namespace Grid.Edge.Hub.Api;
 
-public sealed record ErrorResponse(string Error);
+internal sealed record ErrorResponse(string Error);
 
 /// <summary>What /api/health tells a caller that may not read: whether the hub is up.</summary>
-public sealed record PublicHealthResponse(string Status, string Version, double UptimeSeconds);
+internal sealed record PublicHealthResponse(string Status, string Version, double UptimeSeconds);
 
-public sealed record HealthResponse(
+internal sealed record HealthResponse(
     string Status,
     string Version,
     double UptimeSeconds,
@@ -28,15 +28,15 @@ public sealed record HealthResponse(
 }
 
 /// <summary>The hub process's memory in MiB: resident set, managed heap in use and committed by the runtime.</summary>
-public sealed record MemoryHealth(double ResidentMb, double ManagedHeapMb, double ManagedCommittedMb);
+internal sealed record MemoryHealth(double ResidentMb, double ManagedHeapMb, double ManagedCommittedMb);
 
 /// <summary>
 /// Derived weather: readings derived, inputs waiting (a backfill being worked through), inputs skipped because
 /// derivation fell too far behind, rain counter jumps refused.
 /// </summary>
-public sealed record DerivedHealth(long Readings, int PendingInputs, long SkippedInputs, long ImplausibleRainSteps);
+internal sealed record DerivedHealth(long Readings, int PendingInputs, long SkippedInputs, long ImplausibleRainSteps);
 
-public sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtocolErrors)
+internal sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtocolErrors)
 {
     /// <summary>CONNECTs refused: bad credentials, reserved or foreign client ids, takeovers, wills not allowed.</summary>
     public long RefusedConnects { get; init; }
@@ -50,7 +50,7 @@ public sealed record MqttHealth(string? Endpoint, int Clients, long ClientProtoc
     public long RetainedRefused { get; init; }
 }
 
-public sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long Commits, string DataDir)
+internal sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long Commits, string DataDir)
 {
     /// <summary>ok, degraded (a log write failed: nothing is acknowledged until the store recovers, which it tries by itself) or faulted (the hub restarts).</summary>
     public string State { get; init; } = "ok";
@@ -63,7 +63,7 @@ public sealed record StoreHealth(int Series, long Points, long BytesOnDisk, long
     public long Recoveries { get; init; }
 }
 
-public sealed record IngestHealth(long Messages, long ReadingsStored, long Duplicates, long ReadingsRejected)
+internal sealed record IngestHealth(long Messages, long ReadingsStored, long Duplicates, long ReadingsRejected)
 {
     /// <summary>Messages taken in and not yet stored (at most --ingest-queue), and how often a connection had to wait for room.</summary>
     public int Queued { get; init; }
@@ -71,11 +71,11 @@ public sealed record IngestHealth(long Messages, long ReadingsStored, long Dupli
     public long QueueWaits { get; init; }
 }
 
-public sealed record LatestPoint(long T, double V, DateTimeOffset Time);
+internal sealed record LatestPoint(long T, double V, DateTimeOffset Time);
 
-public sealed record SeriesResponse(string Id, string Device, string Metric, string Unit, LatestPoint Latest, long Count, long FirstT, long? IntervalMs);
+internal sealed record SeriesResponse(string Id, string Device, string Metric, string Unit, LatestPoint Latest, long Count, long FirstT, long? IntervalMs);
 
-public sealed record PointsResponse(
+internal sealed record PointsResponse(
     string Series,
     string Unit,
     long From,
@@ -85,17 +85,17 @@ public sealed record PointsResponse(
     bool Truncated,
     IReadOnlyList<double[]> Points);
 
-public sealed record DeviceResponse(string Device, string? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted, long Rejections, Grid.Edge.Protocol.Readings.AgentReport? Agent = null, DateTimeOffset? AgentReportedAt = null);
+internal sealed record DeviceResponse(string Device, string? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted, long Rejections, Grid.Edge.Protocol.Readings.AgentReport? Agent = null, DateTimeOffset? AgentReportedAt = null);
 
-public sealed record RejectionCount(string Device, string Reason, long Count);
+internal sealed record RejectionCount(string Device, string Reason, long Count);
 
-public sealed record RejectionsResponse(long Total, IReadOnlyList<RejectionCount> Counts, IReadOnlyList<Ingest.RejectionRecord> Recent);
+internal sealed record RejectionsResponse(long Total, IReadOnlyList<RejectionCount> Counts, IReadOnlyList<Ingest.RejectionRecord> Recent);
 
-public sealed record LiveReading(string Series, string Device, string Metric, long T, double V, string Unit);
+internal sealed record LiveReading(string Series, string Device, string Metric, long T, double V, string Unit);
 
-public sealed record SummaryResponse(string Series, string Unit, long From, long To, long Count, double? Min, double? Max, double? Mean, double? Sum);
+internal sealed record SummaryResponse(string Series, string Unit, long From, long To, long Count, double? Min, double? Max, double? Mean, double? Sum);
 
-public sealed record StorageResponse(
+internal sealed record StorageResponse(
     long Points,
     long BytesOnDisk,
     double BytesOnDiskPerPoint,
@@ -121,8 +121,8 @@ public sealed record StorageResponse(
     public long OpenPoints { get; init; }
 }
 
-public sealed record RetentionResponse(string Pattern, double? RawDays, double? MinuteDays, double? HourDays);
+internal sealed record RetentionResponse(string Pattern, double? RawDays, double? MinuteDays, double? HourDays);
 
-public sealed record SeriesStorageResponse(string Id, long Chunks, long RawPoints, long RawBytes, double BytesPerPoint, long MinuteRollups, long HourRollups);
+internal sealed record SeriesStorageResponse(string Id, long Chunks, long RawPoints, long RawBytes, double BytesPerPoint, long MinuteRollups, long HourRollups);
 
-public sealed record DevicePointsResponse(string Device, long From, long To, long Step, string Agg, IReadOnlyDictionary<string, IReadOnlyList<double[]>> Series);
+internal sealed record DevicePointsResponse(string Device, long From, long To, long Step, string Agg, IReadOnlyDictionary<string, IReadOnlyList<double[]>> Series);

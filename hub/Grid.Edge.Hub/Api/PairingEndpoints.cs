@@ -5,15 +5,15 @@ using Grid.Edge.Hub.Security.Pairing;
 
 namespace Grid.Edge.Hub.Api;
 
-public sealed record PairingCodeRequest(string? Device, double? Minutes);
+internal sealed record PairingCodeRequest(string? Device, double? Minutes);
 
-public sealed record PairingCodeResponse(string Code, string? Device, DateTimeOffset ExpiresAt);
+internal sealed record PairingCodeResponse(string Code, string? Device, DateTimeOffset ExpiresAt);
 
-public sealed record PendingCodeResponse(string? Device, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
+internal sealed record PendingCodeResponse(string? Device, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
 
-public sealed record RedeemRequest(string? Code, string? Device);
+internal sealed record RedeemRequest(string? Code, string? Device);
 
-public sealed record RedeemResponse(string Device, string User, string Password, int MqttPort);
+internal sealed record RedeemResponse(string Device, string User, string Password, int MqttPort);
 
 /// <summary>
 /// Device pairing over HTTP. Creating codes and revoking devices is for the admin, and by default only from the

@@ -5,7 +5,7 @@ using Grid.Edge.Protocol.Payloads;
 namespace Grid.Edge.Hub.Api;
 
 /// <summary>Aggregates a points query can ask for per step.</summary>
-public enum Aggregate
+internal enum Aggregate
 {
     Mean,
     Min,
@@ -15,7 +15,7 @@ public enum Aggregate
 }
 
 /// <summary>Parses the time and step parameters of the query API; errors are sentences for the 400 response.</summary>
-public static class QueryParameters
+internal static class QueryParameters
 {
     /// <summary>
     /// An instant: Unix milliseconds, RFC 3339 (<c>2026-11-22T10:00:00Z</c>), <c>now</c>, or relative to now

@@ -7,21 +7,21 @@ using Grid.Edge.Protocol.Topics;
 namespace Grid.Edge.Hub.Api;
 
 /// <param name="ClearedAt">When a read of the vehicle's codes first came without this one (cleared, or healed), or null while it is stored.</param>
-public sealed record TroubleCodeInfo(string Code, string Description, string Severity, long FirstSeen, long LastSeen, int Times, long? ClearedAt);
+internal sealed record TroubleCodeInfo(string Code, string Description, string Severity, long FirstSeen, long LastSeen, int Times, long? ClearedAt);
 
-public sealed record BatteryNow(double Volts, bool EngineRunning, double? StateOfCharge, string Verdict, long T);
+internal sealed record BatteryNow(double Volts, bool EngineRunning, double? StateOfCharge, string Verdict, long T);
 
-public sealed record ServiceItemResponse(string Id, string Name, double? IntervalKm, int? IntervalDays, double? DoneAtKm, DateOnly? DoneOn, string Status, double? DistanceShare, double? TimeShare);
+internal sealed record ServiceItemResponse(string Id, string Name, double? IntervalKm, int? IntervalDays, double? DoneAtKm, DateOnly? DoneOn, string Status, double? DistanceShare, double? TimeShare);
 
-public sealed record ServiceResponse(string Device, double? OdometerKm, double EngineHours, IReadOnlyList<ServiceItemResponse> Items);
+internal sealed record ServiceResponse(string Device, double? OdometerKm, double EngineHours, IReadOnlyList<ServiceItemResponse> Items);
 
-public sealed record OdometerRequest(double? Km);
+internal sealed record OdometerRequest(double? Km);
 
-public sealed record ServiceDoneRequest(double? Km, DateOnly? On);
+internal sealed record ServiceDoneRequest(double? Km, DateOnly? On);
 
-public sealed record ServiceItemRequest(string? Name, double? IntervalKm, int? IntervalDays);
+internal sealed record ServiceItemRequest(string? Name, double? IntervalKm, int? IntervalDays);
 
-public sealed record VehicleNowResponse(string Device, BatteryNow? Battery, IReadOnlyList<TroubleCodeInfo> Codes, string? WorstSeverity);
+internal sealed record VehicleNowResponse(string Device, BatteryNow? Battery, IReadOnlyList<TroubleCodeInfo> Codes, string? WorstSeverity);
 
 /// <summary>A vehicle's trouble codes with descriptions and severity, and its battery's health, for people.</summary>
 internal static class VehicleEndpoints

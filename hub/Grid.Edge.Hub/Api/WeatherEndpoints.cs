@@ -5,7 +5,7 @@ using Grid.Edge.Protocol.Readings;
 
 namespace Grid.Edge.Hub.Api;
 
-public sealed record WeatherNowResponse(
+internal sealed record WeatherNowResponse(
     string Device,
     ForecastNow? Forecast,
     TendencyNow? Tendency,
@@ -20,11 +20,11 @@ public sealed record WeatherNowResponse(
     WindNow? Wind);
 
 /// <summary>10-minute wind figures: mean speed, vector mean direction with its compass point, strongest gust, Beaufort force.</summary>
-public sealed record WindNow(double? MeanSpeed, double? MeanDirection, string? MeanFrom, double? GustMax, int? Beaufort);
+internal sealed record WindNow(double? MeanSpeed, double? MeanDirection, string? MeanFrom, double? GustMax, int? Beaufort);
 
-public sealed record ForecastNow(int Number, string Text, long T);
+internal sealed record ForecastNow(int Number, string Text, long T);
 
-public sealed record TendencyNow(double HpaPer3h, string Text, int Level, long T);
+internal sealed record TendencyNow(double HpaPer3h, string Text, int Level, long T);
 
 /// <summary>The derived weather of a station in words: forecast text, pressure tendency class, intensity, compass.</summary>
 internal static class WeatherEndpoints

@@ -24,7 +24,7 @@ public sealed class HubConfigurationException : Exception
 /// Layers the hub's settings: built-in defaults, appsettings.json beside the program, an optional --config file,
 /// GRID_* environment variables, then command-line options (later layers win).
 /// </summary>
-public static class HubConfiguration
+internal static class HubConfiguration
 {
     public const string ConfigFileEnvironment = "GRID_CONFIG";
 

@@ -15,7 +15,7 @@ namespace Grid.Edge.Hub.Derived;
 /// late and backfilled data derive the same values as live data; partner values are taken from the same message
 /// when they are there and from the store within a few minutes otherwise.
 /// </summary>
-public sealed class DerivedWeather(
+internal sealed class DerivedWeather(
     ITimeSeriesStore store,
     ReadingWriter writer,
     RainTotals rainTotals,

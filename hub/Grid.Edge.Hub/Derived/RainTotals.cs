@@ -6,14 +6,14 @@ using Grid.Edge.Protocol.Readings;
 namespace Grid.Edge.Hub.Derived;
 
 /// <summary>A station's rain totals at one moment, in mm.</summary>
-public sealed record RainTotalsAt(double LastHour, double Last24Hours, double Today, double SinceReset, long? ResetAtMs);
+internal sealed record RainTotalsAt(double LastHour, double Last24Hours, double Today, double SinceReset, long? ResetAtMs);
 
 /// <summary>
 /// Rain totals of a station over the last hour, the last 24 hours, the hub's local day and since the user last reset
 /// the station's total (like the "reset" button of a rain gauge console). Resets are kept in
 /// <c>&lt;data-dir&gt;/rain-resets.json</c>; a station never reset counts from its first reading.
 /// </summary>
-public sealed class RainTotals(ITimeSeriesStore store, TimeProvider time, string dataDir, Dictionary<string, long> resets)
+internal sealed class RainTotals(ITimeSeriesStore store, TimeProvider time, string dataDir, Dictionary<string, long> resets)
 {
     public const string FileName = "rain-resets.json";
 

@@ -6,10 +6,10 @@ namespace Grid.Edge.Hub.GridNode;
 /// <param name="Id">The hub id: a hash of the public key, 26 characters of base32.</param>
 /// <param name="PublicKey">The hub's Ed25519 public key, base64.</param>
 /// <param name="Origin">The name the hub's store stamps its own writes with (the hub id).</param>
-public sealed record HubIdentityResponse(string Id, string PublicKey, string Origin);
+internal sealed record HubIdentityResponse(string Id, string PublicKey, string Origin);
 
 /// <summary>This hub as the grid knows it.</summary>
-public sealed record GridResponse(HubIdentityResponse Hub);
+internal sealed record GridResponse(HubIdentityResponse Hub);
 
 /// <summary>The grid's HTTP surface: who this hub is.</summary>
 internal static class GridEndpoints

@@ -5,7 +5,7 @@ using Grid.Edge.Protocol.Readings;
 namespace Grid.Edge.Hub.Ingest;
 
 /// <summary>Limits on what one device may cost the hub. 0 turns a limit off.</summary>
-public sealed record DeviceQuotaOptions
+internal sealed record DeviceQuotaOptions
 {
     /// <summary>Most series one device may have (those the hub derives for it count too).</summary>
     public int MaxSeriesPerDevice { get; init; } = 2_000;
@@ -29,7 +29,7 @@ public sealed record DeviceQuotaOptions
 /// stored is never touched. The series count of each device comes from the store at start, so the cap holds across
 /// restarts.
 /// </summary>
-public sealed class DeviceQuotas
+internal sealed class DeviceQuotas
 {
     /// <summary>The budget shared by senders that came when <see cref="DeviceQuotaOptions.MaxSenders"/> were followed.</summary>
     public const string OverflowSender = "(other senders)";

@@ -4,7 +4,7 @@ using Grid.Edge.Protocol.Readings;
 namespace Grid.Edge.Hub.Ingest;
 
 /// <summary>What the hub knows of a device: its own status report and when it was last heard from.</summary>
-public sealed record DeviceState(string Device, DeviceStatus? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted)
+internal sealed record DeviceState(string Device, DeviceStatus? Status, DateTimeOffset? StatusSince, DateTimeOffset? LastSeen, long ReadingsAccepted)
 {
     /// <summary>The last report of the device's agent about itself, if it runs one.</summary>
     public AgentReport? Agent { get; init; }
@@ -13,7 +13,7 @@ public sealed record DeviceState(string Device, DeviceStatus? Status, DateTimeOf
 }
 
 /// <summary>Devices seen since start, seeded from the store's series so a restart keeps "last seen".</summary>
-public sealed class DeviceRegistry
+internal sealed class DeviceRegistry
 {
     private readonly ConcurrentDictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
 

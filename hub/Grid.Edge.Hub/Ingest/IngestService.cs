@@ -11,7 +11,7 @@ namespace Grid.Edge.Hub.Ingest;
 /// <param name="Stored">Readings that are now on disk (new or changed points).</param>
 /// <param name="Duplicates">Readings already stored with the same value.</param>
 /// <param name="Rejected">Readings (or messages) refused, each recorded with its reason.</param>
-public readonly record struct IngestOutcome(int Stored, int Duplicates, int Rejected)
+internal readonly record struct IngestOutcome(int Stored, int Duplicates, int Rejected)
 {
     /// <summary>The client may not publish on this topic at all (nothing was decoded or stored).</summary>
     public bool NotAuthorized { get; init; }
@@ -27,7 +27,7 @@ public readonly record struct IngestOutcome(int Stored, int Duplicates, int Reje
 /// The ingest path: decode and validate a message under <c>grid/</c>, record rejections, and store the valid
 /// readings durably through the <see cref="ReadingWriter"/>, which tells whoever listens.
 /// </summary>
-public sealed class IngestService(
+internal sealed class IngestService(
     ITimeSeriesStore store,
     ReadingWriter writer,
     ReadingDecoder decoder,

@@ -4,7 +4,7 @@ using Grid.Edge.Protocol.Readings;
 namespace Grid.Edge.Hub.Ingest;
 
 /// <summary>How many live listeners the hub serves, and how far one may fall behind.</summary>
-public sealed record LiveFeedOptions
+internal sealed record LiveFeedOptions
 {
     public int MaxListeners { get; init; } = 64;
 
@@ -18,7 +18,7 @@ public sealed record LiveFeedOptions
 }
 
 /// <summary>Why a listener was not taken.</summary>
-public enum LiveRefusal
+internal enum LiveRefusal
 {
     None,
 
@@ -34,7 +34,7 @@ public enum LiveRefusal
 /// Each listener has a bounded queue: one that lets it fill up (a client that stopped reading) is dropped and
 /// counted, so it never holds memory or slows ingest, and a fast listener next to it misses nothing.
 /// </summary>
-public sealed class LiveFeed(LiveFeedOptions options)
+internal sealed class LiveFeed(LiveFeedOptions options)
 {
     private readonly Lock _gate = new();
     private Listener[] _listeners = [];

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Grid.Edge.Hub.Ingest;
 
 /// <summary>A rejection as the API lists it.</summary>
-public sealed record RejectionRecord(DateTimeOffset Time, string? Device, string? Metric, string Topic, string Reason, string Detail, int Count, string? ClientId)
+internal sealed record RejectionRecord(DateTimeOffset Time, string? Device, string? Metric, string Topic, string Reason, string Detail, int Count, string? ClientId)
 {
     /// <summary>The authenticated MQTT user that sent it (none for anonymous clients).</summary>
     public string? User { get; init; }
@@ -19,7 +19,7 @@ public sealed record RejectionRecord(DateTimeOffset Time, string? Device, string
 /// <see cref="OtherSenders"/>), users are as many as the users file holds, and the kept rejections are a fixed
 /// number with their texts clipped.
 /// </summary>
-public sealed class RejectionLog
+internal sealed class RejectionLog
 {
     public const int DefaultCapacity = 1000;
     public const int DefaultMaxSenders = 1000;

@@ -1,7 +1,7 @@
 namespace Grid.Edge.Hub.Readings;
 
 /// <summary>Where stored readings came from: each consumer of <see cref="ReadingWriter.Stored"/> decides by it what it reacts to.</summary>
-public enum ReadingOrigin
+internal enum ReadingOrigin
 {
     /// <summary>Measured by a device and received over MQTT.</summary>
     Device,

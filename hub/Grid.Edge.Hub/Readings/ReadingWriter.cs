@@ -12,7 +12,7 @@ namespace Grid.Edge.Hub.Readings;
 /// writers do not know who listens. Handlers run on the writer's thread and must not block (they queue work);
 /// one that throws is logged and counted, and neither the write nor the other handlers are affected.
 /// </summary>
-public sealed class ReadingWriter(ITimeSeriesStore store, DeviceQuotas quotas, ILogger<ReadingWriter>? logger = null)
+internal sealed class ReadingWriter(ITimeSeriesStore store, DeviceQuotas quotas, ILogger<ReadingWriter>? logger = null)
 {
     private ImmutableArray<Action<ReadingsStored>> _handlers = [];
     private long _handlerFailures;

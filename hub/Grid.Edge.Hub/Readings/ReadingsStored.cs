@@ -7,7 +7,7 @@ namespace Grid.Edge.Hub.Readings;
 /// them to its handlers. Readings are listed in the order they were given. A bulk upload keeps its columns, so a
 /// handler that wants a few metrics looks at series, not at every point (<see cref="Of"/>).
 /// </summary>
-public sealed class ReadingsStored
+internal sealed class ReadingsStored
 {
     private readonly IReadOnlyList<SeriesColumns>? _columns;
     private IReadOnlyList<Reading>? _readings;

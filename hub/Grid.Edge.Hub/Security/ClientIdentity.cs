@@ -5,7 +5,7 @@ using Grid.Edge.Protocol.Topics;
 namespace Grid.Edge.Hub.Security;
 
 /// <summary>What kind of party an MQTT connection is.</summary>
-public enum ClientKind
+internal enum ClientKind
 {
     /// <summary>Not validated (or its identity was lost): may do nothing.</summary>
     Nobody,
@@ -31,7 +31,7 @@ public enum ClientKind
 /// machine by default) and service users are not restricted. An identity whose credentials were changed or removed
 /// is revoked and may do nothing more.
 /// </summary>
-public sealed class ClientIdentity
+internal sealed class ClientIdentity
 {
     private const string SessionKey = "grid.identity";
 

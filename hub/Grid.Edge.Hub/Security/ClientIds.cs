@@ -6,7 +6,7 @@ namespace Grid.Edge.Hub.Security;
 /// mistaken for another's. Ids naming a user are that user's alone (no anonymous or other client can knock it off or
 /// take its session); device users must use them. Ids the hub uses itself are refused for every client.
 /// </summary>
-public static class ClientIds
+internal static class ClientIds
 {
     /// <summary>The sender id of the hub's own messages (alerts). Informational only: they are recognised by their session.</summary>
     public const string Hub = "grid-hub";

@@ -13,7 +13,7 @@ namespace Grid.Edge.Hub.Security;
 /// local admin tools can never be kept out for long, and anonymous clients from this machine are not throttled at
 /// all (they present no secret to guess).
 /// </summary>
-public sealed class ConnectThrottle(TimeProvider time)
+internal sealed class ConnectThrottle(TimeProvider time)
 {
     public const int FreeFailures = 5;
     public const int MaxTracked = 4096;

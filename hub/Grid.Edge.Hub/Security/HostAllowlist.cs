@@ -8,7 +8,7 @@ namespace Grid.Edge.Hub.Security;
 /// (also as <c>name.local</c>), and the names the owner configured. A page on another site that rebinds its own DNS
 /// name to the hub's address (DNS rebinding) sends its own name as Host and is refused.
 /// </summary>
-public sealed class HostAllowlist
+internal sealed class HostAllowlist
 {
     private static readonly TimeSpan RefreshAfter = TimeSpan.FromSeconds(10);
     private readonly HashSet<string> _configured;

@@ -108,7 +108,7 @@ public sealed class MqttUserDirectory
 }
 
 /// <summary>The users file: one <c>name:hash</c> per line, # comments; written atomically, readable by the owner only.</summary>
-public static class UsersFile
+internal static class UsersFile
 {
     public static Dictionary<string, string> Read(string path, ILogger? logger = null)
     {

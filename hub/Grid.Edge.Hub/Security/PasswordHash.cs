@@ -8,7 +8,7 @@ namespace Grid.Edge.Hub.Security;
 /// Salted PBKDF2-SHA256 password hashes in the text form <c>$pbkdf2-sha256$&lt;iterations&gt;$&lt;salt&gt;$&lt;hash&gt;</c>
 /// (base64). The iteration count is stored, so it can rise later without breaking existing users.
 /// </summary>
-public static class PasswordHash
+internal static class PasswordHash
 {
     public const string Prefix = "$pbkdf2-sha256$";
 

@@ -5,7 +5,7 @@ using Grid.Edge.Protocol.Files;
 namespace Grid.Edge.Hub.Vehicles;
 
 /// <summary>What the hub keeps about one vehicle between readings: its virtual odometer, engine hours and service items.</summary>
-public sealed class VehicleRecord
+internal sealed class VehicleRecord
 {
     public DistanceKeeper Distance { get; set; } = new();
 
@@ -23,7 +23,7 @@ public sealed class VehicleRecord
 /// <c>&lt;data-dir&gt;/vehicles.json</c>: the vehicles' records, written atomically when they changed (at most every
 /// few seconds, and at shutdown) so an odometer anchor or a service marked done is never lost.
 /// </summary>
-public sealed class VehicleBook(string dataDir)
+internal sealed class VehicleBook(string dataDir)
 {
     public const string FileName = "vehicles.json";
 

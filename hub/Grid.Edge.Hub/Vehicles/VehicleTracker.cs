@@ -14,7 +14,7 @@ namespace Grid.Edge.Hub.Vehicles;
 /// and <c>dtc_new</c>: at each trouble-code read, how many of the codes read the vehicle had not reported in the 30
 /// days before.
 /// </summary>
-public sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Readings.ReadingWriter writer, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
+internal sealed class VehicleTracker(VehicleBook book, ITimeSeriesStore store, Readings.ReadingWriter writer, TimeProvider time, ILogger<VehicleTracker> logger) : BackgroundService
 {
     public static readonly IReadOnlySet<string> Inputs = new HashSet<string>(StringComparer.Ordinal) { "odometer", "distance_since_clear", "speed", "run_time", "dtc", "dtc_count" };
     private static readonly long CodeMemoryMs = (long)TimeSpan.FromDays(30).TotalMilliseconds;

@@ -7,7 +7,7 @@ namespace Grid.Edge.Protocol.Units;
 /// metric in another known unit is converted; in a unit we cannot convert it is rejected. Metrics not listed
 /// here are stored with the unit their device declares.
 /// </summary>
-public static class MetricCatalog
+internal static class MetricCatalog
 {
     private static readonly UnitConversion[] Temperature =
     [

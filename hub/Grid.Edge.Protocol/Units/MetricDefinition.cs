@@ -4,7 +4,7 @@ namespace Grid.Edge.Protocol.Units;
 /// A metric the hub knows: its canonical unit, the other units it converts from, and the physically
 /// plausible range in the canonical unit (readings outside it come from a broken sensor).
 /// </summary>
-public sealed record MetricDefinition(
+internal sealed record MetricDefinition(
     string Name,
     string Unit,
     string Description,

@@ -1,7 +1,7 @@
 namespace Grid.Edge.Protocol.Units;
 
 /// <summary>A linear conversion into a canonical unit: <c>canonical = value * Scale + Offset</c>.</summary>
-public readonly record struct UnitConversion(string FromUnit, string ToUnit, double Scale, double Offset)
+internal readonly record struct UnitConversion(string FromUnit, string ToUnit, double Scale, double Offset)
 {
     public double Apply(double value) => value * Scale + Offset;
 }

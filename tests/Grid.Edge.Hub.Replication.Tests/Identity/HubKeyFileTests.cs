@@ -1,6 +1,5 @@
 using Grid.Edge.Hub.Replication.Identity;
 using Grid.Edge.Hub.Replication.Wire;
-using Grid.Edge.Tests.Shared;
 
 namespace Grid.Edge.Hub.Replication.Tests.Identity;
 

@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Grid.Edge.Hub.Api;
 using Grid.Edge.Hub.Tests.Support;
@@ -17,7 +18,7 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     internal InProcessHub Hub { get; private set; } = null!;
 
-    private readonly Grid.Edge.Tests.Shared.TempDirectory _data = new();
+    private readonly Grid.Edge.Testing.TempDirectory _data = new();
 
     public IBrowser Browser { get; private set; } = null!;
 

@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using Grid.Edge.Hub.Tests.Support;
 using Microsoft.Playwright;
 

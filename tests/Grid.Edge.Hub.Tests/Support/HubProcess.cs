@@ -1,3 +1,4 @@
+using Grid.Edge.Hub.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;

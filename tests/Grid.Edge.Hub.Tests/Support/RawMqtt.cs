@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Grid.Edge.Tests.Shared;
+using Grid.Edge.Testing.Mqtt;
 
 namespace Grid.Edge.Hub.Tests.Support;
 

@@ -5,13 +5,13 @@ using System.Text.Json;
 namespace Grid.Edge.Hub.Security.Login;
 
 /// <summary>An API token as stored: its name and the SHA-256 of the token (the token itself is shown once, never kept).</summary>
-public sealed record ApiTokenEntry(string Name, string Sha256, DateTimeOffset CreatedAt);
+internal sealed record ApiTokenEntry(string Name, string Sha256, DateTimeOffset CreatedAt);
 
 /// <summary>
 /// The contents of <c>admin.json</c>: the admin's password hash, a stamp that changes with every credential change
 /// (sessions signed in under another stamp are closed), and the API tokens for scripts.
 /// </summary>
-public sealed record AdminFileContent(string? PasswordHash, string? Stamp, IReadOnlyList<ApiTokenEntry> Tokens)
+internal sealed record AdminFileContent(string? PasswordHash, string? Stamp, IReadOnlyList<ApiTokenEntry> Tokens)
 {
     public static readonly AdminFileContent Empty = new(null, null, []);
 
@@ -23,7 +23,7 @@ public sealed record AdminFileContent(string? PasswordHash, string? Stamp, IRead
 /// The command line (<c>admin set-password</c>, <c>admin token create</c>) and the running hub both use it; the hub
 /// re-reads the file when it changes, so a new password closes old sessions and a revoked token stops at once.
 /// </summary>
-public sealed class AdminAccount
+internal sealed class AdminAccount
 {
     public const string FileName = "admin.json";
     public const string TokenPrefix = "gridtk_";

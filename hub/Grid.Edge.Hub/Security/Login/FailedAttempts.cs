@@ -7,7 +7,7 @@ namespace Grid.Edge.Hub.Security.Login;
 /// Counts failed sign-ins per remote address: after <see cref="MaxFailures"/> within the window the address waits
 /// until the window has passed. Guessing a password from one address is then a few attempts per quarter hour.
 /// </summary>
-public sealed class FailedAttempts(TimeProvider time)
+internal sealed class FailedAttempts(TimeProvider time)
 {
     public const int MaxFailures = 5;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);

@@ -5,13 +5,13 @@ using Microsoft.AspNetCore.Authentication;
 
 namespace Grid.Edge.Hub.Security.Login;
 
-public sealed record LoginRequest(string? Password);
+internal sealed record LoginRequest(string? Password);
 
 /// <param name="User">The signed-in user (admin), or null for a guest.</param>
 /// <param name="Via">How: "session" (cookie) or "token".</param>
 /// <param name="GuestView">Whether visitors who are not signed in may read.</param>
 /// <param name="Setup">While no admin exists: "here" when this request may set the first password (the hub's own machine), else "elsewhere".</param>
-public sealed record SessionResponse(string? User, string? Via, bool GuestView, string? Setup);
+internal sealed record SessionResponse(string? User, string? Via, bool GuestView, string? Setup);
 
 /// <summary>The login page, sign-in and sign-out, and the first-run page that sets the admin password from the hub's own machine.</summary>
 internal static class LoginEndpoints

@@ -6,7 +6,7 @@ using Grid.Edge.Hub.Configuration;
 namespace Grid.Edge.Hub.Security.Pairing;
 
 /// <summary>The credentials a device receives when it pairs.</summary>
-public sealed record PairedDevice(string Device, string User, string Password);
+internal sealed record PairedDevice(string Device, string User, string Password);
 
 /// <summary>
 /// Pairs devices: a valid one-time code becomes a device user with a fresh random password in the users file
@@ -15,7 +15,7 @@ public sealed record PairedDevice(string Device, string User, string Password);
 /// service user or one from the configuration. Revoking removes the user; the hub then closes the device's sessions.
 /// Failed attempts are limited per address.
 /// </summary>
-public sealed class DevicePairing(HubOptions options, TimeProvider time, MqttUserDirectory? directory = null)
+internal sealed class DevicePairing(HubOptions options, TimeProvider time, MqttUserDirectory? directory = null)
 {
     private const int MaxFailures = 10;
     private static readonly TimeSpan FailureWindow = TimeSpan.FromMinutes(10);

@@ -6,10 +6,10 @@ using Grid.Edge.Protocol.Files;
 namespace Grid.Edge.Hub.Security.Pairing;
 
 /// <summary>A pairing code waiting to be used; only its SHA-256 is stored.</summary>
-public sealed record PendingCode(string Hash, string? Device, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
+internal sealed record PendingCode(string Hash, string? Device, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
 
 /// <summary>Why a code did not pair.</summary>
-public enum RedeemFailure
+internal enum RedeemFailure
 {
     None,
 
@@ -31,7 +31,7 @@ public enum RedeemFailure
 /// the running hub share them. Codes are 8 characters from an alphabet without look-alikes (no 0/O, 1/I), shown
 /// as XXXX-XXXX; they expire and work once.
 /// </summary>
-public sealed class PairingCodes(string path, TimeProvider time)
+internal sealed class PairingCodes(string path, TimeProvider time)
 {
     private const string Alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };

@@ -2,7 +2,7 @@ using Grid.Edge.Hub.Storage;
 using Grid.Edge.Hub.Storage.Chunks;
 using Grid.Edge.Protocol.Readings;
 
-namespace Grid.Edge.Tests.Shared;
+namespace Grid.Edge.Testing.Storage;
 
 /// <summary>
 /// A small seeded workload against a store, as devices would send it: lanes appending in turn (new points, late

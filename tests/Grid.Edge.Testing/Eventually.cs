@@ -1,4 +1,4 @@
-namespace Grid.Edge.Hub.Tests.Support;
+namespace Grid.Edge.Testing;
 
 /// <summary>Waits on a condition with a deadline instead of sleeping a fixed time.</summary>
 internal static class Eventually

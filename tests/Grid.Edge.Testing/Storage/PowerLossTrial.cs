@@ -1,6 +1,6 @@
 using Grid.Edge.Hub.Storage.Chunks;
 
-namespace Grid.Edge.Tests.Shared;
+namespace Grid.Edge.Testing.Storage;
 
 /// <summary>
 /// One power cut: a seeded workload runs against a store whose log is on a <see cref="SimulatedDisk"/>, the power

@@ -1,4 +1,4 @@
-namespace Grid.Edge.Tests.Shared;
+namespace Grid.Edge.Testing;
 
 /// <summary>A fresh folder under the system temp directory, deleted afterwards.</summary>
 internal sealed class TempDirectory : IDisposable

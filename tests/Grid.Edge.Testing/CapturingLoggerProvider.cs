@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Grid.Edge.Hub.Tests.Support;
+namespace Grid.Edge.Testing;
 
 /// <summary>Keeps what the hub logs so tests can assert on it (and fail on unexpected errors).</summary>
 internal sealed class CapturingLoggerProvider : ILoggerProvider

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Grid.Edge.Tests.Shared;
+namespace Grid.Edge.Testing.Mqtt;
 
 /// <summary>MQTT 3.1.1 packets built by hand, so that tests can send what no library would.</summary>
 internal static class MqttWire

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Grid.Edge.Hub.Tests.Support;
+namespace Grid.Edge.Testing;
 
 internal static class Json
 {

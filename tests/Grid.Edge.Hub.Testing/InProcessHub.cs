@@ -1,12 +1,12 @@
-using Grid.Edge.Tests.Shared;
 using System.Net;
+using Grid.Edge.Testing;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Grid.Edge.Hub.Tests.Support;
+namespace Grid.Edge.Hub.Testing;
 
 /// <summary>
 /// A hub started in this process on 127.0.0.1 with OS-chosen ports and a temp data directory. It has an admin

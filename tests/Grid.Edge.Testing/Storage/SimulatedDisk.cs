@@ -1,7 +1,7 @@
 using Grid.Edge.Hub.Storage.Chunks;
 using Microsoft.Data.Sqlite;
 
-namespace Grid.Edge.Tests.Shared;
+namespace Grid.Edge.Testing.Storage;
 
 /// <summary>An operation under the store that a fault or a power cut can hit.</summary>
 internal enum DiskOp

@@ -4,6 +4,7 @@ using Grid.Edge.Hub.Configuration;
 using Grid.Edge.Hub.Ingest;
 using Grid.Edge.Hub.Mqtt;
 using Grid.Edge.Hub.Replication.Identity;
+using Grid.Edge.Hub.Replication.Membership;
 using Grid.Edge.Hub.Security;
 using Grid.Edge.Hub.Storage;
 using Grid.Edge.Hub.Storage.Chunks;
@@ -38,6 +39,7 @@ internal static class HubHost
         services.AddSingleton<HubEndpoints>();
         var identity = LoadIdentity(options.DataDir);
         services.AddSingleton(_ => identity); // made by the container, so disposed with it
+        services.AddSingleton(OpenGrid(identity, options.DataDir));
         services.AddSingleton(sp => ChunkedTimeSeriesStore.Open(
             new ChunkStoreOptions
             {
@@ -140,6 +142,8 @@ internal static class HubHost
                 listen.UseMqtt();
             });
             kestrel.Listen(address, options.HttpPort, listen => endpoints.HttpListener = listen);
+            if (Hosting.ControlSocket.Unusable(options.DataDir) is null)
+                Hosting.ControlSocket.Listen(kestrel, options.DataDir);
         });
 
         replace?.Invoke(services);
@@ -149,6 +153,13 @@ internal static class HubHost
         app.Services.GetRequiredService<RetainedMessageFile>().Attach();
         SeedDevices(app.Services);
         app.Lifetime.ApplicationStopping.Register(() => DisconnectMqttClients(app.Services));
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (Hosting.ControlSocket.Unusable(options.DataDir) is { } why)
+                app.Logger.LogWarning("No control socket, so commands such as 'grid status' cannot reach this hub: {Reason}", why);
+            else
+                Hosting.ControlSocket.Restrict(options.DataDir);
+        });
         Security.Login.WebAccess.UseHostAllowlist(app);
         app.UseResponseCompression();
         Dashboard.DashboardEndpoints.UseAssets(app); // scripts and styles hold no data: the login page needs them
@@ -214,6 +225,19 @@ internal static class HubHost
         var devices = services.GetRequiredService<DeviceRegistry>();
         foreach (var series in services.GetRequiredService<ITimeSeriesStore>().ListSeries())
             devices.Seed(series.Key.Device, DateTimeOffset.FromUnixTimeMilliseconds(series.LatestMs));
+    }
+
+    /// <summary>The grid this hub belongs to, if any; a damaged state file stops the start with what to do.</summary>
+    private static GridMembership OpenGrid(HubIdentity identity, string dataDir)
+    {
+        try
+        {
+            return GridMembership.Open(identity, dataDir);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            throw new HubConfigurationException($"The hub's grid state could not be loaded: {ex.Message}", ex);
+        }
     }
 
     /// <summary>The hub's key pair, made on first start; a damaged or exposed key file stops the start with what to do.</summary>

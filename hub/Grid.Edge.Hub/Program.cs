@@ -163,6 +163,7 @@ identity.SetAction(parse =>
     return 0;
 });
 root.Subcommands.Add(identity);
+root.Subcommands.Add(Grid.Edge.Hub.GridNode.GridCommands.Create(commandLine));
 
 return await commandLine.InvokeAsync(args);
 

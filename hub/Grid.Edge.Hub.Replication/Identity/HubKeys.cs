@@ -50,6 +50,17 @@ internal sealed class HubKeys : IDisposable
 
     public byte[] ExportSeed() => _key.Export(KeyBlobFormat.RawPrivateKey);
 
+    /// <summary>
+    /// The hub's CURVE (X25519) key pair for the grid's encrypted links, derived from the seed in its own domain:
+    /// one secret to keep, and the certificate that names the hub also names the key peers must connect to.
+    /// </summary>
+    public (byte[] Secret, byte[] Public) CurveKeyPair()
+    {
+        var secret = System.Security.Cryptography.HKDF.DeriveKey(System.Security.Cryptography.HashAlgorithmName.SHA256, ExportSeed(), 32, info: "grid-edge/curve/v1"u8.ToArray());
+        using var key = Key.Import(KeyAgreementAlgorithm.X25519, secret, KeyBlobFormat.RawPrivateKey);
+        return (secret, key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+    }
+
     public byte[] Sign(ReadOnlySpan<byte> message) => SignatureAlgorithm.Ed25519.Sign(_key, message);
 
     public void Dispose() => _key.Dispose();

@@ -111,6 +111,19 @@ internal sealed class InvitationBook
 {
     private readonly Dictionary<Id128, (Invitation Invitation, Id128? UsedBy)> _issued = [];
 
+    /// <summary>Every code issued and the hub that used it, if one did: what the hub persists.</summary>
+    public IEnumerable<(Invitation Invitation, Id128? UsedBy)> Issued => _issued.Values;
+
+    /// <summary>Takes back a code from the persisted book.</summary>
+    public void Restore(Invitation invitation, Id128? usedBy) => _issued[invitation.Id] = (invitation, usedBy);
+
+    /// <summary>Forgets codes that expired before <paramref name="nowMs"/> minus a day (a late join can still be told why).</summary>
+    public void Prune(long nowMs)
+    {
+        foreach (var id in _issued.Where(e => e.Value.Invitation.ExpiresAtMs < nowMs - (long)TimeSpan.FromDays(1).TotalMilliseconds).Select(e => e.Key).ToList())
+            _issued.Remove(id);
+    }
+
     public Invitation Issue(Id128 grid, Id128 inviter, byte[] inviterCurveKey, IReadOnlyList<string> addresses, long nowMs, TimeSpan validFor)
     {
         var invitation = new Invitation(grid, inviter, inviterCurveKey, RandomNumberGenerator.GetBytes(32), nowMs + (long)validFor.TotalMilliseconds, [.. addresses]);

@@ -54,6 +54,9 @@ internal sealed class MembershipLog
 
     public int PendingCount => _pending.Count;
 
+    /// <summary>Records held that wait for records they name.</summary>
+    public IEnumerable<MembershipRecord> PendingRecords => _pending.Values;
+
     /// <summary>The records nothing else names yet: the deps of the next record made here.</summary>
     public IReadOnlyList<Hash256> Heads
     {

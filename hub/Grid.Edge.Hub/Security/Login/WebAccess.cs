@@ -31,7 +31,7 @@ internal sealed class HubAccessHandler(HubOptions options) : AuthorizationHandle
 /// <summary>
 /// Who may use the hub's HTTP side (DESIGN.md section 6): the admin, signed in with a cookie (SameSite=Strict,
 /// Secure over TLS, closed when the password changes) or with an API token; guests may read when the guest view is
-/// on. Every state-changing request from a browser session carries an antiforgery token (the pages send the
+/// on; the hub's own command line, over the control socket in the data folder, acts as the admin. Every state-changing request from a browser session carries an antiforgery token (the pages send the
 /// XSRF-TOKEN cookie back as a header), and only Host names of this machine are served (DNS rebinding).
 /// </summary>
 internal static class WebAccess
@@ -69,7 +69,9 @@ internal static class WebAccess
         services.AddDataProtection().PersistKeysToFileSystem(keys).SetApplicationName("Grid.Edge.Hub");
         services.AddAuthentication(HubScheme)
             .AddPolicyScheme(HubScheme, null, policy => policy.ForwardDefaultSelector = http =>
-                http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? TokenScheme : CookieScheme)
+                Hosting.ControlSocket.IsControl(http) ? Hosting.ControlSocket.Scheme
+                : http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? TokenScheme
+                : CookieScheme)
             .AddCookie(CookieScheme, cookie =>
             {
                 cookie.Cookie.Name = "grid-session";
@@ -93,7 +95,8 @@ internal static class WebAccess
                     }
                 };
             })
-            .AddScheme<AuthenticationSchemeOptions, ApiTokenHandler>(TokenScheme, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiTokenHandler>(TokenScheme, null)
+            .AddScheme<AuthenticationSchemeOptions, Hosting.ControlSocketHandler>(Hosting.ControlSocket.Scheme, null);
         services.AddSingleton<IAuthorizationHandler, HubAccessHandler>();
         services.AddAuthorizationBuilder()
             .AddPolicy(AdminPolicy, policy => policy.RequireAuthenticatedUser())
@@ -131,7 +134,7 @@ internal static class WebAccess
         {
             if (!IsRead(http.Request.Method) && !HttpMethods.IsOptions(http.Request.Method)
                 && http.GetEndpoint()?.Metadata.GetMetadata<AntiforgeryExempt>() is null
-                && http.User.Identity?.AuthenticationType != TokenScheme
+                && http.User.Identity?.AuthenticationType is not (TokenScheme or Hosting.ControlSocket.Scheme)
                 && !await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http))
             {
                 http.Response.StatusCode = StatusCodes.Status400BadRequest;

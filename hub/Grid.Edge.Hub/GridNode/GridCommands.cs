@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Grid.Edge.Hub.Api;
+using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Hosting;
+using Grid.Edge.Hub.Replication.Membership;
+
+namespace Grid.Edge.Hub.GridNode;
+
+/// <summary>
+/// <c>grid create | remove | status</c>: the operator's grid commands. They change the running hub through its
+/// control socket, so they work while it serves, and the hub checks and persists every change itself.
+/// </summary>
+internal static class GridCommands
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static Command Create(HubCommandLine commandLine)
+    {
+        var grid = new Command("grid", "The grid: hubs that replicate each other's readings. These commands talk to the hub running with this data directory.");
+
+        var name = new Option<string>("--name") { Description = "The grid's name (1-64 bytes), shown on every member.", HelpName = "name", Required = true };
+        var create = new Command("create", "Found a grid with this hub as its first member.") { name };
+        create.SetAction((parse, token) => RunAsync(commandLine, parse, async client =>
+        {
+            var response = await client.PostAsJsonAsync("/api/grid", new CreateGridRequest(parse.GetValue(name)), Json, token);
+            var grid = await ReadAsync(response, token);
+            return $"Grid '{grid.Grid.Name}' founded ({grid.Grid.Id}); this hub ({grid.Hub.Id}) is its first member.";
+        }));
+
+        var hub = new Argument<string>("hub-id") { Description = "The member's hub id, as 'grid status' lists it (this hub's own id: leave the grid)." };
+        var remove = new Command("remove", "Remove a member: it is cut off by every member that hears of it, even if another member re-adds it concurrently.") { hub };
+        remove.SetAction((parse, token) => RunAsync(commandLine, parse, async client =>
+        {
+            var id = parse.GetValue(hub)!.Trim();
+            var response = await client.DeleteAsync($"/api/grid/members/{Uri.EscapeDataString(id)}", token);
+            var grid = await ReadAsync(response, token);
+            return grid.Grid.IsMember
+                ? $"Hub {id} removed from grid '{grid.Grid.Name}'; {grid.Grid.Members.Count} member(s) remain."
+                : $"This hub left grid '{grid.Grid.Name}'.";
+        }));
+
+        var status = new Command("status", "Print this hub's grid and its members.");
+        status.SetAction((parse, token) => RunAsync(commandLine, parse, async client =>
+            Describe(await ReadAsync(await client.GetAsync("/api/grid", token), token))));
+
+        grid.Subcommands.Add(create);
+        grid.Subcommands.Add(remove);
+        grid.Subcommands.Add(status);
+        return grid;
+    }
+
+    /// <summary>The status as people read it.</summary>
+    internal static string Describe(GridResponse response)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"hub:     {response.Hub.Id}");
+        var grid = response.Grid;
+        if (grid.Id is null)
+        {
+            text.Append("grid:    none yet; found one with 'grid create --name <name>'");
+            return text.ToString();
+        }
+
+        text.AppendLine($"grid:    {grid.Name} ({grid.Id}), founded by {grid.RootHubId}");
+        if (!grid.IsMember)
+            text.AppendLine("         this hub was removed from the grid: it keeps what it holds and takes no part");
+        if (grid.PendingRecords > 0)
+            text.AppendLine($"         {grid.PendingRecords} control record(s) wait for records not received yet");
+        text.Append($"members: {grid.Members.Count}");
+        foreach (var member in grid.Members)
+        {
+            var notes = new List<string>();
+            if (member.IsThisHub)
+                notes.Add("this hub");
+            if (member.IsRoot)
+                notes.Add("founder");
+            notes.Add(member.WritablePrefixes.Any(p => p.Length == 0) ? "writes every series" : "writes " + string.Join(", ", member.WritablePrefixes.Select(p => p + "*")));
+            text.AppendLine();
+            text.Append($"  {member.HubId}  {string.Join(", ", notes)}");
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task<int> RunAsync(HubCommandLine commandLine, ParseResult parse, Func<HttpClient, Task<string>> command)
+    {
+        var options = commandLine.Options(parse);
+        if (ControlSocket.Unusable(options.DataDir) is { } why)
+            throw new HubConfigurationException($"This command cannot reach the hub: {why}.");
+        using var client = ControlSocket.Client(options.DataDir);
+        try
+        {
+            Console.WriteLine(await command(client));
+            return 0;
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is SocketException or null)
+        {
+            throw new HubConfigurationException($"No hub answers for the data directory {Path.GetFullPath(options.DataDir)} (nothing on {ControlSocket.PathIn(options.DataDir)}): start the hub first, or give the --data-dir it runs with; grid commands change the running hub.");
+        }
+        catch (RefusedException refused)
+        {
+            await Console.Error.WriteLineAsync("error: " + refused.Message);
+            return 1;
+        }
+    }
+
+    private static async Task<GridResponse> ReadAsync(HttpResponseMessage response, CancellationToken token)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var error = await TryReadAsync<ErrorResponse>(response, token);
+            throw new RefusedException(error?.Error ?? $"the hub answered {(int)response.StatusCode} {response.ReasonPhrase}");
+        }
+
+        return await TryReadAsync<GridResponse>(response, token)
+            ?? throw new RefusedException("the hub's answer could not be read; is the hub the same version as this command?");
+    }
+
+    private static async Task<T?> TryReadAsync<T>(HttpResponseMessage response, CancellationToken token)
+        where T : class
+    {
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<T>(Json, token);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The hub refused the change; its reason is the message.</summary>
+    private sealed class RefusedException(string message) : Exception(message);
+}

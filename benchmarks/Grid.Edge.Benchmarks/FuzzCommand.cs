@@ -19,7 +19,7 @@ internal static class FuzzCommand
     {
         Console.WriteLine($"MQTT fuzzing: {packets:N0} packets (seed {seed}) against the hub, a device publishing QoS 1 throughout");
         await using var hub = await BrokerUnderTest.StartHubAsync(hubDll, core: 0);
-        using var http = new HttpClient { BaseAddress = hub.Http };
+        using var http = hub.NewHttpClient();
 
         using var device = new MqttClientFactory().CreateMqttClient();
         await device.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", hub.MqttPort).WithClientId("good").WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build());

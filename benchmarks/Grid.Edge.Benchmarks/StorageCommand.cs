@@ -210,7 +210,7 @@ internal static class StorageCommand
     private static async Task<(IngestRun Run, TimeSpan Checkpoint)> IngestHubAndCheckpointAsync(BrokerUnderTest hub, double[][] values, long t0, int batchSize, bool columns)
     {
         var run = await IngestHubAsync(hub, columns ? ColumnPayloads(values, t0) : JsonPayloads(values, t0, batchSize), columns ? ColumnSeries * ColumnSeconds : Math.Max(1, batchSize / Series) * Series);
-        using var http = new HttpClient { BaseAddress = hub.Http, Timeout = TimeSpan.FromMinutes(5) };
+        using var http = hub.NewHttpClient(TimeSpan.FromMinutes(5));
         var watch = Stopwatch.StartNew();
         (await http.PostAsync("/api/storage/checkpoint", null)).EnsureSuccessStatusCode();
         return (run, watch.Elapsed);

@@ -177,6 +177,27 @@ public sealed class GridMembership
             return _log is null ? [] : [.. _log.Records];
     }
 
+    /// <summary>The current member certificate of a hub key, or null: what a link handshake asks of each peer.</summary>
+    internal MemberCertificate? MemberByKey(ReadOnlySpan<byte> hubKey)
+    {
+        lock (_gate)
+        {
+            return _log is not null && _log.Members.TryGetValue(HubKeys.HubIdOf(hubKey), out var certificate) && certificate.HubKey.AsSpan().SequenceEqual(hubKey)
+                ? certificate
+                : null;
+        }
+    }
+
+    /// <summary>The grid id, or null while this hub belongs to none.</summary>
+    internal Id128? GridId
+    {
+        get
+        {
+            lock (_gate)
+                return _log?.Grid;
+        }
+    }
+
     internal MemberCertificate OwnCertificate() =>
         new(_identity.Keys.PublicKey.ToArray(), 0, _curvePublicKey, [""]);
 

@@ -15,6 +15,7 @@ internal static class DashboardEndpoints
         ("/vehicle", "vehicle.html"),
         ("/explorer", "explorer.html"),
         ("/alerts", "alerts.html"),
+        ("/grid", "grid.html"),
     ];
 
     public static string Folder => Path.Combine(AppContext.BaseDirectory, "dashboard");

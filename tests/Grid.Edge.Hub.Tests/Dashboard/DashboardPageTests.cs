@@ -210,6 +210,35 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task The_grid_page_founds_a_grid_lists_its_members_and_leaves_it()
+    {
+        await using var recorded = await OpenAsync("/grid");
+        var page = recorded.Page;
+        var hubId = (await fixture.Hub.GetAsync<Grid.Edge.Hub.GridNode.GridResponse>("/api/grid"))!.Hub.Id;
+        await Assertions.Expect(page.Locator("#hub-id")).ToHaveTextAsync(hubId);
+        await Assertions.Expect(page.Locator("#members")).ToContainTextAsync("belongs to no grid yet");
+
+        await page.Locator("#grid-name").FillAsync("campsite");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create a grid" }).ClickAsync();
+        var me = page.Locator($"[data-member=\"{hubId}\"]");
+        await Assertions.Expect(me).ToContainTextAsync("this hub, founder");
+        await Assertions.Expect(me).ToContainTextAsync("every series");
+        await Assertions.Expect(page.Locator("#grid-name-shown")).ToContainTextAsync("campsite");
+        await Assertions.Expect(page.Locator("#create")).ToBeHiddenAsync();
+        var grid = (await fixture.Hub.GetAsync<Grid.Edge.Hub.GridNode.GridResponse>("/api/grid"))!.Grid;
+        Assert.Equal("campsite", grid.Name);
+        Assert.True(grid.IsMember);
+
+        // Leaving asks first; once confirmed the hub says it no longer takes part, and the server agrees.
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await me.GetByRole(AriaRole.Button, new() { Name = "Leave" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#hub")).ToContainTextAsync("removed from the grid");
+        Assert.False((await fixture.Hub.GetAsync<Grid.Edge.Hub.GridNode.GridResponse>("/api/grid"))!.Grid.IsMember);
+        await Assertions.Expect(page.Locator("#grid-error")).ToBeEmptyAsync();
+        await FinishAsync(recorded, "grid");
+    }
+
+    [Fact]
     public async Task A_device_that_stopped_reporting_is_shown_as_stale_with_its_age()
     {
         await PublishAsync("grid/stale-test/humidity", $"{{\"v\":61,\"t\":{At(DateTimeOffset.UtcNow.AddHours(-2))}}}");

@@ -140,7 +140,7 @@ const Grid = (() => {
   }
 
   function header(active) {
-    const pages = [["/", "Home"], ["/weather", "Weather"], ["/vehicle", "Vehicle"], ["/explorer", "Explorer"], ["/alerts", "Alerts"]];
+    const pages = [["/", "Home"], ["/weather", "Weather"], ["/vehicle", "Vehicle"], ["/explorer", "Explorer"], ["/alerts", "Alerts"], ["/grid", "Grid"]];
     const nav = el("nav", {}, pages.map(([href, text]) => el("a", { href, class: href === active ? "active" : "" }, text)));
     const banner = el("div", { id: "alerts", class: "alerts", "aria-live": "polite" });
     const who = el("span", { class: "who" });

@@ -13,6 +13,9 @@ internal enum LinkMessageKind : byte
     Proof = 3,
     Accepted = 4,
     Refused = 5,
+
+    /// <summary>Liveness on an established link: a link silent for longer than its timeout is dropped.</summary>
+    Ping = 6,
 }
 
 /// <summary>
@@ -60,6 +63,8 @@ internal static class LinkHandshake
         w.ShortString(reason.Length > 200 ? reason[..200] : reason);
         return w.ToArray();
     }
+
+    public static byte[] Control(LinkMessageKind kind) => Start(kind).ToArray();
 
     /// <summary>The kind of a handshake message, or null when it is not one.</summary>
     public static LinkMessageKind? KindOf(ReadOnlySpan<byte> message) =>

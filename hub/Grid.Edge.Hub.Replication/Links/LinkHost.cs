@@ -1,0 +1,358 @@
+using System.Threading.Channels;
+using Grid.Edge.Hub.Replication.Identity;
+using Grid.Edge.Hub.Replication.Wire;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace Grid.Edge.Hub.Replication.Links;
+
+internal sealed class LinkHostOptions
+{
+    public required LinkHandshake.Self Self { get; init; }
+
+    /// <summary>This hub's CURVE secret key (its public half is <see cref="LinkHandshake.Self.CurveKey"/>).</summary>
+    public required byte[] CurveSecret { get; init; }
+
+    public required Id128 Grid { get; init; }
+
+    /// <summary>Asked at every handshake and every second after: a peer that stops being a member is cut off.</summary>
+    public required LinkHandshake.MemberLookup Members { get; init; }
+
+    public string BindAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>0: a port the system chooses (read <see cref="LinkHost.Port"/>).</summary>
+    public int Port { get; init; }
+
+    public TimeSpan PingInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A link (or a handshake) with nothing heard for this long is dropped.</summary>
+    public TimeSpan SilenceTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    public TimeSpan FirstRetry { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan MaxRetry { get; init; } = TimeSpan.FromSeconds(30);
+
+    public int MaxMessageBytes { get; init; } = 16 * 1024 * 1024;
+}
+
+internal enum LinkEventKind
+{
+    Up,
+    Down,
+    Message,
+}
+
+/// <param name="Peer">The member at the other end (default while a handshake failed before it said who it is).</param>
+/// <param name="Detail">For Down, why; for Up, the direction and address.</param>
+internal sealed record LinkEvent(LinkEventKind Kind, Id128 Peer, string Detail, byte[]? Message = null);
+
+/// <summary>
+/// The grid's links over NetMQ with CurveZMQ: one thread (its poller) owns every socket. Other hubs connect to a
+/// ROUTER bound on the grid port; this hub dials members with a DEALER per address, pinned to the CURVE key the
+/// member's certificate (or an invitation) names. No message but the handshake's passes before a peer proved it is
+/// a member (<see cref="LinkHandshake"/>); a peer that stops being a member or falls silent is dropped, and dialled
+/// links come back with backoff. Events arrive on <see cref="Events"/> in order.
+/// </summary>
+internal sealed class LinkHost : IDisposable
+{
+    private readonly LinkHostOptions _options;
+    private readonly ILogger _logger;
+    private readonly NetMQPoller _poller;
+    private readonly RouterSocket _router;
+    private readonly NetMQQueue<Action> _commands = new();
+    private readonly NetMQTimer _timer;
+    private readonly Channel<LinkEvent> _events = Channel.CreateUnbounded<LinkEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Dictionary<string, Inbound> _inbound = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Outbound> _outbound = new(StringComparer.Ordinal);
+    private readonly NetMQCertificate _certificate;
+
+    public LinkHost(LinkHostOptions options, ILogger? logger = null)
+    {
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _certificate = NetMQCertificate.CreateFromSecretKey(options.CurveSecret);
+        if (!_certificate.PublicKey.AsSpan().SequenceEqual(options.Self.CurveKey))
+            throw new ArgumentException("the CURVE secret key does not belong to the public key this hub's certificate names", nameof(options));
+        _router = new RouterSocket();
+        _router.Options.CurveServer = true;
+        _router.Options.CurveCertificate = _certificate;
+        _router.Options.Linger = TimeSpan.Zero;
+        _router.Options.MaxMsgSize = options.MaxMessageBytes;
+        _router.Options.RouterMandatory = false;
+        var endpoint = $"tcp://{(options.BindAddress.Contains(':', StringComparison.Ordinal) ? $"[{options.BindAddress}]" : options.BindAddress)}";
+        Port = options.Port == 0 ? _router.BindRandomPort(endpoint) : Bind(endpoint, options.Port);
+        _router.ReceiveReady += (_, e) => OnRouterMessage(e.Socket);
+        _commands.ReceiveReady += (_, e) =>
+        {
+            while (e.Queue.TryDequeue(out var command, TimeSpan.Zero))
+                command();
+        };
+        _timer = new NetMQTimer(options.PingInterval);
+        _timer.Elapsed += (_, _) => OnTick();
+        _poller = [_router, _commands, _timer];
+        _poller.RunAsync("grid links");
+    }
+
+    /// <summary>The port the grid listens on.</summary>
+    public int Port { get; }
+
+    public ChannelReader<LinkEvent> Events => _events.Reader;
+
+    /// <summary>Keeps a link to <paramref name="address"/> (host:port), whose hub must hold the CURVE key given.</summary>
+    public void Dial(string address, byte[] serverCurveKey) => _commands.Enqueue(() =>
+    {
+        if (!_outbound.ContainsKey(address))
+            _outbound[address] = new Outbound(address, serverCurveKey) { RetryAt = DateTime.UtcNow };
+    });
+
+    /// <summary>Stops dialling <paramref name="address"/> and closes its link.</summary>
+    public void Forget(string address) => _commands.Enqueue(() =>
+    {
+        if (_outbound.Remove(address, out var link))
+            CloseOutbound(link, "no longer dialled", retry: false);
+    });
+
+    /// <summary>Sends to an established link; false (on the poller thread) when there is none to that peer.</summary>
+    public void Send(Id128 peer, byte[] message) => _commands.Enqueue(() =>
+    {
+        foreach (var link in _outbound.Values.Where(l => l.Peer == peer && l.Up))
+        {
+            link.Socket!.SendFrame(message);
+            return;
+        }
+
+        foreach (var (identity, link) in _inbound.Where(l => l.Value.Peer == peer && l.Value.Up))
+        {
+            _router.SendMoreFrame(link.Identity).SendFrame(message);
+            return;
+        }
+    });
+
+    public void Dispose()
+    {
+        _poller.Stop();
+        foreach (var link in _outbound.Values)
+            link.Socket?.Dispose();
+        _router.Dispose();
+        _commands.Dispose();
+        _poller.Dispose();
+        _events.Writer.TryComplete();
+    }
+
+    private int Bind(string endpoint, int port)
+    {
+        _router.Bind($"{endpoint}:{port}");
+        return port;
+    }
+
+    private void OnRouterMessage(NetMQSocket socket)
+    {
+        var message = socket.ReceiveMultipartBytes();
+        if (message.Count != 2)
+            return;
+        var identity = Convert.ToHexString(message[0]);
+        var payload = message[1];
+        if (!_inbound.TryGetValue(identity, out var link))
+        {
+            if (_inbound.Count >= 256)
+                return; // a flood of half-open handshakes must not grow without bound
+            _inbound[identity] = link = new Inbound(message[0], new LinkServerHandshake(_options.Self, _options.Grid));
+        }
+
+        link.HeardAt = DateTime.UtcNow;
+        if (link.Up)
+        {
+            if (LinkHandshake.KindOf(payload) is LinkMessageKind.Ping)
+                return;
+            _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Message, link.Peer, "", payload));
+            return;
+        }
+
+        string? error;
+        switch (LinkHandshake.KindOf(payload))
+        {
+            case LinkMessageKind.Hello:
+                var challenge = link.Handshake.OnHello(payload, _options.Members, out error);
+                if (challenge is not null)
+                {
+                    _router.SendMoreFrame(link.Identity).SendFrame(challenge);
+                    return;
+                }
+
+                break;
+            case LinkMessageKind.Proof:
+                if (!link.Handshake.OnProof(payload, out error))
+                    break;
+                link.Up = true;
+                link.Peer = link.Handshake.Client!.HubId;
+                _router.SendMoreFrame(link.Identity).SendFrame(LinkHandshake.Control(LinkMessageKind.Accepted));
+                _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Up, link.Peer, "inbound"));
+                return;
+            default:
+                error = "no message passes before the handshake";
+                break;
+        }
+
+        _logger.LogWarning("Grid link refused: {Reason}", error);
+        _router.SendMoreFrame(link.Identity).SendFrame(LinkHandshake.Refusal(error ?? "refused"));
+        _inbound.Remove(identity);
+        _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, default, $"inbound handshake refused: {error}"));
+    }
+
+    private void OnDealerMessage(Outbound link)
+    {
+        var payload = link.Socket!.ReceiveFrameBytes();
+        link.HeardAt = DateTime.UtcNow;
+        var kind = LinkHandshake.KindOf(payload);
+        if (link.Up)
+        {
+            if (kind is LinkMessageKind.Ping)
+                return;
+            if (kind is LinkMessageKind.Refused)
+            {
+                CloseOutbound(link, LinkHandshake.RefusalReason(payload), retry: true);
+                return;
+            }
+
+            _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Message, link.Peer, "", payload));
+            return;
+        }
+
+        switch (kind)
+        {
+            case LinkMessageKind.Challenge:
+                var proof = link.Handshake!.OnChallenge(payload, _options.Members, out var error);
+                if (proof is null)
+                {
+                    CloseOutbound(link, $"the hub at {link.Address} is refused: {error}", retry: true);
+                    return;
+                }
+
+                link.Socket!.SendFrame(proof);
+                return;
+            case LinkMessageKind.Accepted when link.Handshake!.Server is { } server:
+                link.Up = true;
+                link.Peer = server.HubId;
+                link.Backoff = _options.FirstRetry;
+                _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Up, link.Peer, $"outbound to {link.Address}"));
+                return;
+            case LinkMessageKind.Refused:
+                CloseOutbound(link, $"the hub at {link.Address} refused this hub: {LinkHandshake.RefusalReason(payload)}", retry: true);
+                return;
+            default:
+                CloseOutbound(link, $"the hub at {link.Address} broke the handshake", retry: true);
+                return;
+        }
+    }
+
+    private void OnTick()
+    {
+        var now = DateTime.UtcNow;
+        var ping = LinkHandshake.Control(LinkMessageKind.Ping);
+        foreach (var (identity, link) in _inbound.ToList())
+        {
+            var removed = link.Up && _options.Members(link.Handshake.Client!.HubKey) is null;
+            if (removed || now - link.HeardAt > _options.SilenceTimeout)
+            {
+                _inbound.Remove(identity);
+                if (removed)
+                    _router.SendMoreFrame(link.Identity).SendFrame(LinkHandshake.Refusal("this hub is no longer a member of the grid"));
+                if (link.Up || removed)
+                    _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, link.Peer, removed ? "removed from the grid" : "silent"));
+            }
+            else if (link.Up)
+            {
+                _router.SendMoreFrame(link.Identity).SendFrame(ping);
+            }
+        }
+
+        foreach (var link in _outbound.Values.ToList())
+        {
+            if (link.Socket is null)
+            {
+                if (now >= link.RetryAt)
+                    Open(link);
+                continue;
+            }
+
+            if (link.Up && _options.Members(link.Handshake!.Server!.HubKey) is null)
+                CloseOutbound(link, "removed from the grid", retry: true);
+            else if (now - link.HeardAt > _options.SilenceTimeout)
+                CloseOutbound(link, link.Up ? "silent" : $"no answer from {link.Address}", retry: true);
+            else if (link.Up)
+                link.Socket.SendFrame(ping);
+        }
+    }
+
+    private void Open(Outbound link)
+    {
+        var socket = new DealerSocket();
+        socket.Options.CurveServerKey = link.ServerCurveKey;
+        socket.Options.CurveCertificate = _certificate;
+        socket.Options.Linger = TimeSpan.Zero;
+        socket.Options.MaxMsgSize = _options.MaxMessageBytes;
+        socket.ReceiveReady += (_, _) => OnDealerMessage(link);
+        socket.Connect("tcp://" + link.Address);
+        _poller.Add(socket);
+        link.Socket = socket;
+        link.Handshake = new LinkClientHandshake(_options.Self, _options.Grid, link.ServerCurveKey);
+        link.HeardAt = DateTime.UtcNow;
+        socket.SendFrame(link.Handshake.Hello());
+    }
+
+    private void CloseOutbound(Outbound link, string reason, bool retry)
+    {
+        var wasUp = link.Up;
+        if (link.Socket is not null)
+        {
+            _poller.Remove(link.Socket);
+            link.Socket.Dispose();
+            link.Socket = null;
+        }
+
+        link.Up = false;
+        _logger.LogInformation("Grid link to {Address} closed: {Reason}", link.Address, reason);
+        _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, wasUp ? link.Peer : default, reason));
+        if (retry)
+        {
+            link.RetryAt = DateTime.UtcNow + link.Backoff;
+            link.Backoff = TimeSpan.FromTicks(Math.Min(link.Backoff.Ticks * 2, _options.MaxRetry.Ticks));
+        }
+    }
+
+    private sealed class Inbound(byte[] identity, LinkServerHandshake handshake)
+    {
+        public byte[] Identity { get; } = identity;
+
+        public LinkServerHandshake Handshake { get; } = handshake;
+
+        public bool Up { get; set; }
+
+        public Id128 Peer { get; set; }
+
+        public DateTime HeardAt { get; set; } = DateTime.UtcNow;
+    }
+
+    private sealed class Outbound(string address, byte[] serverCurveKey)
+    {
+        public string Address { get; } = address;
+
+        public byte[] ServerCurveKey { get; } = serverCurveKey;
+
+        public DealerSocket? Socket { get; set; }
+
+        public LinkClientHandshake? Handshake { get; set; }
+
+        public bool Up { get; set; }
+
+        public Id128 Peer { get; set; }
+
+        public DateTime HeardAt { get; set; }
+
+        public DateTime RetryAt { get; set; }
+
+        public TimeSpan Backoff { get; set; } = TimeSpan.FromMilliseconds(250);
+    }
+}

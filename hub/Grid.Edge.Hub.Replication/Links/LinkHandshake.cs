@@ -168,6 +168,8 @@ internal sealed class LinkServerHandshake(LinkHandshake.Self self, Id128 grid, b
 {
     private readonly byte[] _nonce = nonce ?? LinkHandshake.Nonce();
     private byte[]? _transcript;
+    private byte[]? _hello;
+    private byte[]? _challenge;
     private MemberCertificate? _candidate;
 
     /// <summary>The client's certificate once it proved itself.</summary>
@@ -178,8 +180,10 @@ internal sealed class LinkServerHandshake(LinkHandshake.Self self, Id128 grid, b
     {
         var reader = LinkHandshake.Open(message, LinkMessageKind.Hello);
         error = null;
+        if (_transcript is not null && _hello is not null && message.SequenceEqual(_hello))
+            return _challenge; // the client sent it again (its first may have died with a connection): the same answer
         if (_transcript is not null)
-            error = "a second Hello on one link";
+            error = "a second, different Hello on one link";
         else if (reader.Id("grid id", out var clientGrid) && reader.Bytes(32, "client key", out var clientKey)
             && reader.Bytes(32, "client CURVE key", out var clientCurve) && reader.Bytes(LinkHandshake.NonceSize, "client nonce", out var clientNonce)
             && reader.End("hello"))
@@ -202,7 +206,9 @@ internal sealed class LinkServerHandshake(LinkHandshake.Self self, Id128 grid, b
                 w.Bytes(self.CurveKey);
                 w.Bytes(_nonce);
                 w.Bytes(LinkHandshake.SignAs(server: true, self.Keys, _transcript));
-                return w.ToArray();
+                _hello = message.ToArray();
+                _challenge = w.ToArray();
+                return _challenge;
             }
         }
 

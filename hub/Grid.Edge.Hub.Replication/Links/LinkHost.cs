@@ -27,8 +27,15 @@ internal sealed class LinkHostOptions
 
     public TimeSpan PingInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>A link (or a handshake) with nothing heard for this long is dropped.</summary>
+    /// <summary>An established link with nothing heard for this long is dropped (pings keep a quiet one alive).</summary>
     public TimeSpan SilenceTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// A handshake not finished in this time is given up and tried again on a new connection (NetMQ does not always
+    /// come back from a failed CURVE handshake by itself). Longer than the silence allowed on a link: a busy Pi doing
+    /// CURVE and Ed25519 beside its other work must not lose every attempt to a tight timer.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan FirstRetry { get; init; } = TimeSpan.FromMilliseconds(250);
 
@@ -57,6 +64,7 @@ internal sealed record LinkEvent(LinkEventKind Kind, Id128 Peer, string Detail, 
 /// </summary>
 internal sealed class LinkHost : IDisposable
 {
+    private static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(1);
     private readonly LinkHostOptions _options;
     private readonly ILogger _logger;
     private readonly NetMQPoller _poller;
@@ -164,7 +172,8 @@ internal sealed class LinkHost : IDisposable
         link.HeardAt = DateTime.UtcNow;
         if (link.Up)
         {
-            if (LinkHandshake.KindOf(payload) is LinkMessageKind.Ping)
+            // Pings keep the link alive; a late copy of a handshake message (a resent Proof) is not the peer's data.
+            if (LinkHandshake.KindOf(payload) is not null)
                 return;
             _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Message, link.Peer, "", payload));
             return;
@@ -208,7 +217,7 @@ internal sealed class LinkHost : IDisposable
         var kind = LinkHandshake.KindOf(payload);
         if (link.Up)
         {
-            if (kind is LinkMessageKind.Ping)
+            if (kind is LinkMessageKind.Ping or LinkMessageKind.Challenge or LinkMessageKind.Accepted)
                 return;
             if (kind is LinkMessageKind.Refused)
             {
@@ -222,6 +231,9 @@ internal sealed class LinkHost : IDisposable
 
         switch (kind)
         {
+            case LinkMessageKind.Challenge when link.Proof is not null:
+                link.Socket!.SendFrame(link.Proof); // the same challenge again: our proof was lost with it
+                return;
             case LinkMessageKind.Challenge:
                 var proof = link.Handshake!.OnChallenge(payload, _options.Members, out var error);
                 if (proof is null)
@@ -230,6 +242,7 @@ internal sealed class LinkHost : IDisposable
                     return;
                 }
 
+                link.Proof = proof;
                 link.Socket!.SendFrame(proof);
                 return;
             case LinkMessageKind.Accepted when link.Handshake!.Server is { } server:
@@ -254,7 +267,7 @@ internal sealed class LinkHost : IDisposable
         foreach (var (identity, link) in _inbound.ToList())
         {
             var removed = link.Up && _options.Members(link.Handshake.Client!.HubKey) is null;
-            if (removed || now - link.HeardAt > _options.SilenceTimeout)
+            if (removed || now - link.HeardAt > (link.Up ? _options.SilenceTimeout : _options.HandshakeTimeout))
             {
                 _inbound.Remove(identity);
                 if (removed)
@@ -279,10 +292,16 @@ internal sealed class LinkHost : IDisposable
 
             if (link.Up && _options.Members(link.Handshake!.Server!.HubKey) is null)
                 CloseOutbound(link, "removed from the grid", retry: true);
-            else if (now - link.HeardAt > _options.SilenceTimeout)
+            else if (now - link.HeardAt > (link.Up ? _options.SilenceTimeout : _options.HandshakeTimeout))
                 CloseOutbound(link, link.Up ? "silent" : $"no answer from {link.Address}", retry: true);
             else if (link.Up)
                 link.Socket.SendFrame(ping);
+            else if (now - link.SentAt > ResendAfter)
+            {
+                // A message written to a connection that then died is gone; NetMQ reconnects by itself, so say it again.
+                link.Socket.SendFrame(link.Proof ?? link.Handshake!.Hello());
+                link.SentAt = now;
+            }
         }
     }
 
@@ -298,7 +317,8 @@ internal sealed class LinkHost : IDisposable
         _poller.Add(socket);
         link.Socket = socket;
         link.Handshake = new LinkClientHandshake(_options.Self, _options.Grid, link.ServerCurveKey);
-        link.HeardAt = DateTime.UtcNow;
+        link.HeardAt = link.SentAt = DateTime.UtcNow;
+        link.Proof = null;
         socket.SendFrame(link.Handshake.Hello());
     }
 
@@ -352,6 +372,10 @@ internal sealed class LinkHost : IDisposable
         public DateTime HeardAt { get; set; }
 
         public DateTime RetryAt { get; set; }
+
+        public DateTime SentAt { get; set; }
+
+        public byte[]? Proof { get; set; }
 
         public TimeSpan Backoff { get; set; } = TimeSpan.FromMilliseconds(250);
     }

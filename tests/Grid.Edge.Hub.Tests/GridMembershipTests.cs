@@ -36,7 +36,8 @@ public sealed class GridMembershipTests : IDisposable
         await using (var hub = await HubProcess.StartAsync(_dir.Path))
         {
             hubId = hub.HubId;
-            var socket = Path.Combine(_dir.Path, "control.sock");
+            var socket = Path.Combine(_dir.Path, "run", "control.sock");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(socket)!));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(socket));
 
             var (status, before) = await GridAsync("status");

@@ -88,7 +88,7 @@ internal sealed class LinkHost : IDisposable
         _router.Options.CurveCertificate = _certificate;
         _router.Options.Linger = TimeSpan.Zero;
         _router.Options.MaxMsgSize = options.MaxMessageBytes;
-        _router.Options.RouterMandatory = false;
+        _router.Options.RouterMandatory = false; // at its high-water mark a ROUTER drops instead of blocking the poller
         var endpoint = $"tcp://{(options.BindAddress.Contains(':', StringComparison.Ordinal) ? $"[{options.BindAddress}]" : options.BindAddress)}";
         Port = options.Port == 0 ? _router.BindRandomPort(endpoint) : Bind(endpoint, options.Port);
         _router.ReceiveReady += (_, e) => OnRouterMessage(e.Socket);
@@ -127,7 +127,7 @@ internal sealed class LinkHost : IDisposable
     {
         foreach (var link in _outbound.Values.Where(l => l.Peer == peer && l.Up))
         {
-            link.Socket!.SendFrame(message);
+            Send(link, message);
             return;
         }
 
@@ -232,7 +232,7 @@ internal sealed class LinkHost : IDisposable
         switch (kind)
         {
             case LinkMessageKind.Challenge when link.Proof is not null:
-                link.Socket!.SendFrame(link.Proof); // the same challenge again: our proof was lost with it
+                Send(link, link.Proof); // the same challenge again: our proof was lost with it
                 return;
             case LinkMessageKind.Challenge:
                 var proof = link.Handshake!.OnChallenge(payload, _options.Members, out var error);
@@ -243,7 +243,7 @@ internal sealed class LinkHost : IDisposable
                 }
 
                 link.Proof = proof;
-                link.Socket!.SendFrame(proof);
+                Send(link, proof);
                 return;
             case LinkMessageKind.Accepted when link.Handshake!.Server is { } server:
                 link.Up = true;
@@ -267,7 +267,8 @@ internal sealed class LinkHost : IDisposable
         foreach (var (identity, link) in _inbound.ToList())
         {
             var removed = link.Up && _options.Members(link.Handshake.Client!.HubKey) is null;
-            if (removed || now - link.HeardAt > (link.Up ? _options.SilenceTimeout : _options.HandshakeTimeout))
+            // A handshake is timed from its start (a peer repeating its Hello must not hold a slot forever).
+            if (removed || (link.Up ? now - link.HeardAt > _options.SilenceTimeout : now - link.StartedAt > _options.HandshakeTimeout))
             {
                 _inbound.Remove(identity);
                 if (removed)
@@ -295,11 +296,11 @@ internal sealed class LinkHost : IDisposable
             else if (now - link.HeardAt > (link.Up ? _options.SilenceTimeout : _options.HandshakeTimeout))
                 CloseOutbound(link, link.Up ? "silent" : $"no answer from {link.Address}", retry: true);
             else if (link.Up)
-                link.Socket.SendFrame(ping);
+                Send(link, ping);
             else if (now - link.SentAt > ResendAfter)
             {
                 // A message written to a connection that then died is gone; NetMQ reconnects by itself, so say it again.
-                link.Socket.SendFrame(link.Proof ?? link.Handshake!.Hello());
+                Send(link, link.Proof ?? link.Handshake!.Hello());
                 link.SentAt = now;
             }
         }
@@ -319,7 +320,17 @@ internal sealed class LinkHost : IDisposable
         link.Handshake = new LinkClientHandshake(_options.Self, _options.Grid, link.ServerCurveKey);
         link.HeardAt = link.SentAt = DateTime.UtcNow;
         link.Proof = null;
-        socket.SendFrame(link.Handshake.Hello());
+        Send(link, link.Handshake.Hello());
+    }
+
+    /// <summary>
+    /// Never waits: a peer that stopped reading fills its queue, and a blocking send would stall the one thread that
+    /// owns every socket (and its timers). A full queue closes that link; it is dialled again with backoff.
+    /// </summary>
+    private void Send(Outbound link, byte[] message)
+    {
+        if (link.Socket is { } socket && !socket.TrySendFrame(TimeSpan.Zero, message))
+            CloseOutbound(link, $"the hub at {link.Address} stopped reading (its queue is full)", retry: true);
     }
 
     private void CloseOutbound(Outbound link, string reason, bool retry)
@@ -353,6 +364,8 @@ internal sealed class LinkHost : IDisposable
         public Id128 Peer { get; set; }
 
         public DateTime HeardAt { get; set; } = DateTime.UtcNow;
+
+        public DateTime StartedAt { get; } = DateTime.UtcNow;
     }
 
     private sealed class Outbound(string address, byte[] serverCurveKey)

@@ -216,11 +216,30 @@ public sealed class GridMembership
             throw new InvalidOperationException($"a record made here was refused: {error}");
     }
 
+    /// <summary>
+    /// Adds a record and saves the log; when the save fails the log is put back as it was on disk, so nothing is
+    /// served (or relied on) that a restart would forget, and the same change can be tried again.
+    /// </summary>
     private RecordOutcome AddAndSave(MembershipLog log, MembershipRecord record, out string? error)
     {
+        var before = log.Records.Concat(log.PendingRecords).ToList();
         var outcome = log.Add(record, out error);
         if (outcome is RecordOutcome.Added or RecordOutcome.Pending)
-            Save(log);
+        {
+            try
+            {
+                Save(log);
+            }
+            catch
+            {
+                var restored = MembershipLog.Found(log.Create, out _)!;
+                foreach (var held in before.Where(r => r.Kind != MembershipKind.Create))
+                    restored.Add(held, out _);
+                _log = restored;
+                throw;
+            }
+        }
+
         return outcome;
     }
 

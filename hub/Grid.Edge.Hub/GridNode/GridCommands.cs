@@ -101,6 +101,10 @@ internal static class GridCommands
         {
             throw new HubConfigurationException($"No hub answers for the data directory {Path.GetFullPath(options.DataDir)} (nothing on {ControlSocket.PathIn(options.DataDir)}): start the hub first, or give the --data-dir it runs with; grid commands change the running hub.");
         }
+        catch (Exception ex) when (ex is TaskCanceledException or HttpRequestException)
+        {
+            throw new HubConfigurationException($"The hub did not finish answering ({ex.Message}); check its log ('journalctl -u grid-edge-hub' on a Pi) and try again.");
+        }
         catch (RefusedException refused)
         {
             await Console.Error.WriteLineAsync("error: " + refused.Message);

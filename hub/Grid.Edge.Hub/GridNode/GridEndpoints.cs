@@ -48,6 +48,10 @@ internal static class GridEndpoints
         {
             return Results.Json(Response(identity, store, change()), statusCode: status);
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Results.Json(new ErrorResponse($"the grid state could not be saved, so nothing changed: {ex.Message}; free space on the data folder's disk or fix its permissions, then try again"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
         catch (GridMembershipException refused)
         {
             return Results.Json(new ErrorResponse(refused.Message), statusCode: refused.Refusal switch

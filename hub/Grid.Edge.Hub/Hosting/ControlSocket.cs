@@ -10,13 +10,15 @@ using Microsoft.Extensions.Options;
 namespace Grid.Edge.Hub.Hosting;
 
 /// <summary>
-/// The running hub's door for its own command line: the HTTP API on a Unix socket in the data folder
-/// (<c>&lt;data-dir&gt;/control.sock</c>, owner-only). Whoever can open the socket is the hub's own user (or root),
-/// who could read its keys anyway, so a request over it acts as the admin without a password or token; a request
-/// over TCP never does. Commands such as <c>grid create</c> use it to change the running hub.
+/// The running hub's door for its own command line: the HTTP API on a Unix socket in an owner-only folder of the data
+/// folder (<c>&lt;data-dir&gt;/run/control.sock</c>; the folder is made, or made again, mode 0700 before the socket
+/// exists, so no other user can reach it even while it is being set up). Whoever can open the socket is the hub's own
+/// user (or root), who could read its keys anyway, so a request over it acts as the admin without a password or
+/// token; a request over TCP never does. Commands such as <c>grid create</c> use it to change the running hub.
 /// </summary>
 internal static class ControlSocket
 {
+    public const string FolderName = "run";
     public const string FileName = "control.sock";
     public const string Scheme = "grid-local";
 
@@ -25,7 +27,7 @@ internal static class ControlSocket
 
     private static readonly object ConnectionMark = new();
 
-    public static string PathIn(string dataDir) => Path.Combine(Path.GetFullPath(dataDir), FileName);
+    public static string PathIn(string dataDir) => Path.Combine(Path.GetFullPath(dataDir), FolderName, FileName);
 
     /// <summary>Why no control socket can be made for this data folder, or null when it can.</summary>
     public static string? Unusable(string dataDir)
@@ -45,10 +47,18 @@ internal static class ControlSocket
     public static void Listen(KestrelServerOptions kestrel, string dataDir)
     {
         var path = PathIn(dataDir);
+        var folder = Path.GetDirectoryName(path)!;
+        if (!OperatingSystem.IsWindows())
+        {
+            const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+            Directory.CreateDirectory(folder, OwnerOnly);
+            File.SetUnixFileMode(folder, OwnerOnly); // a folder left open by hand is closed again
+        }
+
         if (File.Exists(path))
         {
             if (Answers(path))
-                throw new Configuration.HubConfigurationException($"Another hub is running with the data directory {Path.GetDirectoryName(path)} (it answers on {path}); stop it first, or give this one another --data-dir.");
+                throw new Configuration.HubConfigurationException($"Another hub is running with the data directory {Path.GetDirectoryName(folder)} (it answers on {path}); stop it first, or give this one another --data-dir.");
             File.Delete(path);
         }
 
@@ -59,7 +69,7 @@ internal static class ControlSocket
         }));
     }
 
-    /// <summary>Makes the socket owner-only once it exists (the data folder is the first fence; this is the second).</summary>
+    /// <summary>Makes the socket itself owner-only too once it exists (its folder is the first fence).</summary>
     public static void Restrict(string dataDir)
     {
         var path = PathIn(dataDir);

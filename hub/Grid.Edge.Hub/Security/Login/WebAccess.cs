@@ -31,8 +31,9 @@ internal sealed class HubAccessHandler(HubOptions options) : AuthorizationHandle
 /// <summary>
 /// Who may use the hub's HTTP side (DESIGN.md section 6): the admin, signed in with a cookie (SameSite=Strict,
 /// Secure over TLS, closed when the password changes) or with an API token; guests may read when the guest view is
-/// on; the hub's own command line, over the control socket in the data folder, acts as the admin. Every state-changing request from a browser session carries an antiforgery token (the pages send the
-/// XSRF-TOKEN cookie back as a header), and only Host names of this machine are served (DNS rebinding).
+/// on; the hub's own command line, over the control socket in the data folder, acts as the admin. Every
+/// state-changing request from a browser session carries an antiforgery token (the pages send the XSRF-TOKEN cookie
+/// back as a header), and only Host names of this machine are served (DNS rebinding).
 /// </summary>
 internal static class WebAccess
 {

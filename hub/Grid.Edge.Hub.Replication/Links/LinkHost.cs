@@ -41,7 +41,8 @@ internal sealed class LinkHostOptions
 
     public TimeSpan MaxRetry { get; init; } = TimeSpan.FromSeconds(30);
 
-    public int MaxMessageBytes { get; init; } = 16 * 1024 * 1024;
+    /// <summary>The largest frame taken from anyone, before or after the handshake (a day of one series' raw chunk is far less).</summary>
+    public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
 }
 
 internal enum LinkEventKind
@@ -157,16 +158,23 @@ internal sealed class LinkHost : IDisposable
 
     private void OnRouterMessage(NetMQSocket socket)
     {
-        var message = socket.ReceiveMultipartBytes();
-        if (message.Count != 2)
+        // Frame by frame: a peer (authenticated or not) cannot make this hub buffer more than one frame of its message.
+        var routing = socket.ReceiveFrameBytes(out var more);
+        if (!more)
             return;
-        var identity = Convert.ToHexString(message[0]);
-        var payload = message[1];
+        var payload = socket.ReceiveFrameBytes(out more);
+        if (more)
+        {
+            socket.SkipMultipartMessage();
+            return;
+        }
+
+        var identity = Convert.ToHexString(routing);
         if (!_inbound.TryGetValue(identity, out var link))
         {
             if (_inbound.Count >= 256)
                 return; // a flood of half-open handshakes must not grow without bound
-            _inbound[identity] = link = new Inbound(message[0], new LinkServerHandshake(_options.Self, _options.Grid));
+            _inbound[identity] = link = new Inbound(routing, new LinkServerHandshake(_options.Self, _options.Grid));
         }
 
         link.HeardAt = DateTime.UtcNow;
@@ -196,6 +204,10 @@ internal sealed class LinkHost : IDisposable
                     break;
                 link.Up = true;
                 link.Peer = link.Handshake.Client!.HubId;
+
+                // A peer that reconnected leaves its old connection behind: the new one replaces it.
+                foreach (var stale in _inbound.Where(l => l.Key != identity && l.Value.Up && l.Value.Peer == link.Peer).Select(l => l.Key).ToList())
+                    _inbound.Remove(stale);
                 _router.SendMoreFrame(link.Identity).SendFrame(LinkHandshake.Control(LinkMessageKind.Accepted));
                 _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Up, link.Peer, "inbound"));
                 return;

@@ -123,20 +123,13 @@ internal sealed class LinkHost : IDisposable
             CloseOutbound(link, "no longer dialled", retry: false);
     });
 
-    /// <summary>Sends to an established link; false (on the poller thread) when there is none to that peer.</summary>
+    /// <summary>Sends on the peer's established link (a dialled one first); nothing is sent when there is none.</summary>
     public void Send(Id128 peer, byte[] message) => _commands.Enqueue(() =>
     {
-        foreach (var link in _outbound.Values.Where(l => l.Peer == peer && l.Up))
-        {
-            Send(link, message);
-            return;
-        }
-
-        foreach (var (identity, link) in _inbound.Where(l => l.Value.Peer == peer && l.Value.Up))
-        {
-            _router.SendMoreFrame(link.Identity).SendFrame(message);
-            return;
-        }
+        if (_outbound.Values.FirstOrDefault(l => l.Peer == peer && l.Up) is { } dialled)
+            Send(dialled, message);
+        else if (_inbound.Values.FirstOrDefault(l => l.Peer == peer && l.Up) is { } accepted)
+            _router.SendMoreFrame(accepted.Identity).SendFrame(message);
     });
 
     public void Dispose()

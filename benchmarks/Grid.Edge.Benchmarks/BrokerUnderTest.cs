@@ -107,6 +107,9 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
     {
         // taskset keeps the broker on one core and the load generator on the other (DESIGN.md section 7).
         var start = new ProcessStartInfo("taskset") { RedirectStandardOutput = redirect, RedirectStandardError = redirect, UseShellExecute = false };
+
+        // A free grid port, by environment: a hub built before the grid option ignores it instead of refusing it.
+        start.Environment["GRID_GRID_PORT"] = "0";
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(core.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(program);
@@ -163,6 +166,6 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+)(?: hub=(?<hub>\S+))? data=")]
+    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+)(?: grid=(?<grid>\S+))?(?: hub=(?<hub>\S+))? data=")]
     private static partial Regex ReadyLine();
 }

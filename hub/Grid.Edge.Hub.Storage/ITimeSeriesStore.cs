@@ -82,7 +82,19 @@ public sealed record AppendResult(IReadOnlyList<Reading> Stored, int Inserted, i
 
     /// <summary>Merged readings that lost to a value with a greater stamp already stored.</summary>
     public int Superseded { get; init; }
+
+    /// <summary>
+    /// Stored readings of a local append that changed a stored value, with the clock value they were stamped with;
+    /// every other stored reading of a local append carries its first write's stamp (replication sends both on).
+    /// </summary>
+    public IReadOnlyList<StoredCorrection> Corrections { get; init; } = [];
 }
+
+/// <summary>A stored reading (by its index in <see cref="AppendResult.Stored"/>) that corrected a value, and its stamp's clock value.</summary>
+public readonly record struct StoredCorrection(int Index, long Hlc);
+
+/// <summary>A point of a columns append that corrected a stored value, and its stamp's clock value.</summary>
+public readonly record struct ColumnCorrection(SeriesKey Series, long TimestampMs, long Hlc);
 
 /// <summary>What an append of columns did.</summary>
 /// <param name="Stored">Points that are new or changed a stored value, per series (the given columns when all were).</param>
@@ -90,6 +102,9 @@ public sealed record AppendResult(IReadOnlyList<Reading> Stored, int Inserted, i
 public sealed record ColumnsAppendResult(IReadOnlyList<SeriesColumns> Stored, int Inserted, int Updated, int Duplicates, IReadOnlyList<SeriesColumns> UnitConflicts)
 {
     public static readonly ColumnsAppendResult Empty = new([], 0, 0, 0, []);
+
+    /// <summary>Stored points that changed a stored value, with their stamps' clock values (the others carry their first write's).</summary>
+    public IReadOnlyList<ColumnCorrection> Corrections { get; init; } = [];
 }
 
 /// <summary>Store-wide figures for health and benchmarks.</summary>

@@ -16,9 +16,12 @@ public sealed class HubEndpoints(TimeProvider time)
 
     public IPEndPoint? Http => HttpListener?.IPEndPoint;
 
+    /// <summary>Where the grid's links listen, once the grid service started.</summary>
+    public IPEndPoint? Grid { get; internal set; }
+
     /// <summary>The one line printed at start; scripts and tests read the ports and the hub id from it (the data folder last: it may hold spaces).</summary>
     public string ReadyLine(string hubId, string dataDir) =>
-        $"Grid.Edge hub ready: mqtt={Format(Mqtt)} http={Format(Http)} hub={hubId} data={dataDir}";
+        $"Grid.Edge hub ready: mqtt={Format(Mqtt)} http={Format(Http)} grid={Format(Grid)} hub={hubId} data={dataDir}";
 
     private static string Format(IPEndPoint? endPoint) => endPoint is null ? "-" : endPoint.ToString();
 }

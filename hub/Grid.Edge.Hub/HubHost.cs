@@ -95,6 +95,15 @@ internal static class HubHost
         services.AddSingleton(sp => Vehicles.VehicleBook.Open(options.DataDir, sp.GetRequiredService<ILogger<Vehicles.VehicleBook>>()));
         services.AddSingleton<Vehicles.VehicleTracker>();
         services.AddHostedService(sp => sp.GetRequiredService<Vehicles.VehicleTracker>());
+        services.AddSingleton(sp => new Replication.Node.GridReplicator(
+            identity,
+            sp.GetRequiredService<Replication.Membership.GridMembership>(),
+            sp.GetRequiredService<ChunkedTimeSeriesStore>(),
+            GridNode.GridService.Merge(sp.GetRequiredService<Readings.ReadingWriter>()),
+            options.DataDir,
+            new Replication.Node.GridReplicatorOptions { BindAddress = options.Bind, Port = options.GridPort },
+            sp.GetRequiredService<ILogger<Replication.Node.GridReplicator>>()));
+        services.AddHostedService<GridNode.GridService>();
         services.AddSingleton<IngestService>();
         services.AddSingleton(sp => new MqttUserDirectory(
             options.ResolvedUsersFile,

@@ -103,6 +103,8 @@ public sealed class HttpAccessTests
         "PUT /api/vehicle/{device}/service/{item}" => new { name = "Engine oil", intervalKm = 10_000 },
         "POST /api/pairing/redeem" => new { code = "AAAA-AAAA", device = "not-paired" },
         "POST /api/grid" => new { name = "home" },
+        "POST /api/grid/invitations" => new { minutes = 5 },
+        "POST /api/grid/join" => new { code = "grid1-notacode" },
         _ => null,
     };
 
@@ -201,6 +203,8 @@ public sealed class HttpAccessTests
                 "DELETE /api/pairing/devices/{device}" => 404, // the device was never paired
                 "POST /api/grid" => 201, // the grid is founded
                 "DELETE /api/grid/members/{hub}" => 404, // the sample hub is not a member (routes run in the order mapped: the grid exists)
+                "POST /api/grid/invitations" => 201, // a code for the grid founded above
+                "POST /api/grid/join" => 400, // the sample code is not one
                 _ => 200,
             };
             Assert.True(status == expected || (expected == 200 && status is 204), $"{key} with session and token: expected {expected}, got {status}: {await response.Content.ReadAsStringAsync()}");
@@ -299,7 +303,7 @@ public sealed class HttpAccessTests
     [Fact]
     public async Task A_bad_allowed_hosts_setting_stops_the_hub_with_a_sentence()
     {
-        var (exit, output) = await HubProcess.RunToEndAsync(null, "--allowed-hosts", "grid.home,host/x", "--http-port", "0", "--mqtt-port", "0");
+        var (exit, output) = await HubProcess.RunToEndAsync(null, "--allowed-hosts", "grid.home,host/x", "--http-port", "0", "--grid-port", "0", "--mqtt-port", "0");
         Assert.Equal(2, exit);
         Assert.Contains("'host/x' is not a host name or IP address", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);

@@ -27,7 +27,7 @@ internal enum LinkMessageKind : byte
 /// member's signing key; a proof from another session fails on the other nonce.
 /// <para>
 /// Messages: <c>GEL1</c>, kind, then: Hello: grid id (16), client hub key (32), client CURVE key (32), client nonce
-/// (32). Challenge: server hub key (32), server CURVE key (32), server nonce (32), server signature (64). Proof:
+/// (32), and for a hub joining with an invitation, the invitation id (16) and the join proof (32). Challenge: server hub key (32), server CURVE key (32), server nonce (32), server signature (64). Proof:
 /// client signature (64). Accepted: nothing. Refused: a reason (length byte + UTF-8).
 /// </para>
 /// </summary>
@@ -43,6 +43,11 @@ internal static class LinkHandshake
 
     /// <summary>Finds the member certificate of a hub key, or null for anyone not a member now.</summary>
     public delegate MemberCertificate? MemberLookup(ReadOnlySpan<byte> hubKey);
+
+    /// <summary>The certificate a hub joining with <paramref name="ticket"/> would get, or null with the reason; spends nothing.</summary>
+    public delegate MemberCertificate? JoinCheck(JoinTicket ticket, ReadOnlySpan<byte> hubKey, ReadOnlySpan<byte> curveKey, out string? error);
+
+    public const int JoinProofSize = 32;
 
     public static byte[] Transcript(Id128 grid, ReadOnlySpan<byte> clientKey, ReadOnlySpan<byte> clientCurve, ReadOnlySpan<byte> serverKey, ReadOnlySpan<byte> serverCurve, ReadOnlySpan<byte> clientNonce, ReadOnlySpan<byte> serverNonce)
     {
@@ -112,8 +117,11 @@ internal static class LinkHandshake
     internal static byte[] Nonce() => RandomNumberGenerator.GetBytes(NonceSize);
 }
 
+/// <summary>What a hub that is not yet a member shows to join a grid: the invitation's id and the proof made from its secret.</summary>
+internal sealed record JoinTicket(Id128 Grid, Id128 Invitation, byte[] Proof);
+
 /// <summary>The connecting side of one link's handshake: Hello, then a Proof for the server's Challenge.</summary>
-internal sealed class LinkClientHandshake(LinkHandshake.Self self, Id128 grid, byte[] pinnedServerCurve, byte[]? nonce = null)
+internal sealed class LinkClientHandshake(LinkHandshake.Self self, Id128 grid, byte[] pinnedServerCurve, byte[]? nonce = null, JoinTicket? ticket = null)
 {
     private readonly byte[] _nonce = nonce ?? LinkHandshake.Nonce();
 
@@ -127,6 +135,12 @@ internal sealed class LinkClientHandshake(LinkHandshake.Self self, Id128 grid, b
         w.Bytes(self.Keys.PublicKey.Span);
         w.Bytes(self.CurveKey);
         w.Bytes(_nonce);
+        if (ticket is not null)
+        {
+            w.Id(ticket.Invitation);
+            w.Bytes(ticket.Proof);
+        }
+
         return w.ToArray();
     }
 
@@ -175,8 +189,14 @@ internal sealed class LinkServerHandshake(LinkHandshake.Self self, Id128 grid, b
     /// <summary>The client's certificate once it proved itself.</summary>
     public MemberCertificate? Client { get; private set; }
 
-    /// <summary>The challenge for a member's Hello; null with the reason (to send back as a Refused) otherwise.</summary>
-    public byte[]? OnHello(ReadOnlySpan<byte> message, LinkHandshake.MemberLookup members, out string? error)
+    /// <summary>The invitation a client that is not yet a member joins with: the host admits it once it proved its key.</summary>
+    public JoinTicket? Joining { get; private set; }
+
+    /// <summary>The challenge for a member's Hello (or a joiner's with a valid invitation); null with the reason (to send back as a Refused) otherwise.</summary>
+    public byte[]? OnHello(ReadOnlySpan<byte> message, LinkHandshake.MemberLookup members, out string? error) => OnHello(message, members, null, out error);
+
+    /// <inheritdoc cref="OnHello(ReadOnlySpan{byte}, LinkHandshake.MemberLookup, out string?)"/>
+    public byte[]? OnHello(ReadOnlySpan<byte> message, LinkHandshake.MemberLookup members, LinkHandshake.JoinCheck? joins, out string? error)
     {
         var reader = LinkHandshake.Open(message, LinkMessageKind.Hello);
         error = null;
@@ -186,20 +206,24 @@ internal sealed class LinkServerHandshake(LinkHandshake.Self self, Id128 grid, b
             error = "a second, different Hello on one link";
         else if (reader.Id("grid id", out var clientGrid) && reader.Bytes(32, "client key", out var clientKey)
             && reader.Bytes(32, "client CURVE key", out var clientCurve) && reader.Bytes(LinkHandshake.NonceSize, "client nonce", out var clientNonce)
-            && reader.End("hello"))
+            && ReadTicket(ref reader, clientGrid, out var ticket))
         {
             var certificate = members(clientKey);
+            string? joinError = null;
+            if (certificate is null && ticket is not null)
+                certificate = joins is null ? null : joins(ticket, clientKey, clientCurve, out joinError);
             if (clientGrid != grid)
                 error = $"this hub is in grid {grid}, not {clientGrid}";
             else if (clientKey.SequenceEqual(self.Keys.PublicKey.Span))
                 error = "a hub does not link to itself";
             else if (certificate is null)
-                error = $"hub {HubKeys.HubIdOf(clientKey)} is not a member of the grid";
+                error = ticket is null ? $"hub {HubKeys.HubIdOf(clientKey)} is not a member of the grid" : $"the invitation is refused: {joinError ?? "this hub admits no one"}";
             else if (!certificate.CurveKey.AsSpan().SequenceEqual(clientCurve))
                 error = "the client's CURVE key is not the one its member certificate names";
             else
             {
                 _candidate = certificate;
+                Joining = members(clientKey) is null ? ticket : null;
                 _transcript = LinkHandshake.Transcript(grid, clientKey, clientCurve, self.Keys.PublicKey.Span, self.CurveKey, clientNonce, _nonce);
                 var w = LinkHandshake.Start(LinkMessageKind.Challenge);
                 w.Bytes(self.Keys.PublicKey.Span);
@@ -229,5 +253,16 @@ internal sealed class LinkServerHandshake(LinkHandshake.Self self, Id128 grid, b
         if (error is null)
             Client = _candidate;
         return error is null;
+    }
+
+    private static bool ReadTicket(ref WireReader reader, Id128 grid, out JoinTicket? ticket)
+    {
+        ticket = null;
+        if (reader.Remaining == 0)
+            return true;
+        if (!reader.Id("invitation id", out var invitation) || !reader.Bytes(LinkHandshake.JoinProofSize, "join proof", out var proof) || !reader.End("hello"))
+            return false;
+        ticket = new JoinTicket(grid, invitation, proof.ToArray());
+        return true;
     }
 }

@@ -15,10 +15,17 @@ internal sealed class LinkHostOptions
     /// <summary>This hub's CURVE secret key (its public half is <see cref="LinkHandshake.Self.CurveKey"/>).</summary>
     public required byte[] CurveSecret { get; init; }
 
-    public required Id128 Grid { get; init; }
+    /// <summary>The grid this hub is in now, or null while it is in none (every Hello is refused then).</summary>
+    public required Func<Id128?> Grid { get; init; }
 
     /// <summary>Asked at every handshake and every second after: a peer that stops being a member is cut off.</summary>
     public required LinkHandshake.MemberLookup Members { get; init; }
+
+    /// <summary>Whether a hub that is not a member may join with an invitation (see <see cref="Admit"/>); null: no one joins here.</summary>
+    public LinkHandshake.JoinCheck? Joins { get; init; }
+
+    /// <summary>Spends the invitation and adds the joiner once it proved its key; returns why it was refused, or null.</summary>
+    public Func<JoinTicket, Membership.MemberCertificate, string?>? Admit { get; init; }
 
     public string BindAddress { get; init; } = "127.0.0.1";
 
@@ -54,7 +61,8 @@ internal enum LinkEventKind
 
 /// <param name="Peer">The member at the other end (default while a handshake failed before it said who it is).</param>
 /// <param name="Detail">For Down, why; for Up, the direction and address.</param>
-internal sealed record LinkEvent(LinkEventKind Kind, Id128 Peer, string Detail, byte[]? Message = null);
+/// <param name="RefusedByPeer">For Down, whether the other hub refused this one (its reason is in the detail), not a lost or timed-out connection.</param>
+internal sealed record LinkEvent(LinkEventKind Kind, Id128 Peer, string Detail, byte[]? Message = null, bool RefusedByPeer = false);
 
 /// <summary>
 /// The grid's links over NetMQ with CurveZMQ: one thread (its poller) owns every socket. Other hubs connect to a
@@ -109,11 +117,14 @@ internal sealed class LinkHost : IDisposable
 
     public ChannelReader<LinkEvent> Events => _events.Reader;
 
-    /// <summary>Keeps a link to <paramref name="address"/> (host:port), whose hub must hold the CURVE key given.</summary>
-    public void Dial(string address, byte[] serverCurveKey) => _commands.Enqueue(() =>
+    /// <summary>
+    /// Keeps a link to <paramref name="address"/> (host:port), whose hub must hold the CURVE key given; with a
+    /// <paramref name="ticket"/>, this hub joins the grid there with an invitation.
+    /// </summary>
+    public void Dial(string address, byte[] serverCurveKey, JoinTicket? ticket = null) => _commands.Enqueue(() =>
     {
         if (!_outbound.ContainsKey(address))
-            _outbound[address] = new Outbound(address, serverCurveKey) { RetryAt = DateTime.UtcNow };
+            _outbound[address] = new Outbound(address, serverCurveKey) { RetryAt = DateTime.UtcNow, Ticket = ticket };
     });
 
     /// <summary>Stops dialling <paramref name="address"/> and closes its link.</summary>
@@ -167,7 +178,13 @@ internal sealed class LinkHost : IDisposable
         {
             if (_inbound.Count >= 256)
                 return; // a flood of half-open handshakes must not grow without bound
-            _inbound[identity] = link = new Inbound(routing, new LinkServerHandshake(_options.Self, _options.Grid));
+            if (_options.Grid() is not { } grid)
+            {
+                _router.SendMoreFrame(routing).SendFrame(LinkHandshake.Refusal("this hub belongs to no grid"));
+                return;
+            }
+
+            _inbound[identity] = link = new Inbound(routing, new LinkServerHandshake(_options.Self, grid));
         }
 
         link.HeardAt = DateTime.UtcNow;
@@ -184,7 +201,7 @@ internal sealed class LinkHost : IDisposable
         switch (LinkHandshake.KindOf(payload))
         {
             case LinkMessageKind.Hello:
-                var challenge = link.Handshake.OnHello(payload, _options.Members, out error);
+                var challenge = link.Handshake.OnHello(payload, _options.Members, _options.Joins, out error);
                 if (challenge is not null)
                 {
                     _router.SendMoreFrame(link.Identity).SendFrame(challenge);
@@ -195,12 +212,18 @@ internal sealed class LinkHost : IDisposable
             case LinkMessageKind.Proof:
                 if (!link.Handshake.OnProof(payload, out error))
                     break;
+                if (link.Handshake.Joining is { } ticket && (error = _options.Admit is { } admit ? admit(ticket, link.Handshake.Client!) : "this hub admits no one") is not null)
+                    break;
                 link.Up = true;
                 link.Peer = link.Handshake.Client!.HubId;
 
                 // A peer that reconnected leaves its old connection behind: the new one replaces it.
                 foreach (var stale in _inbound.Where(l => l.Key != identity && l.Value.Up && l.Value.Peer == link.Peer).Select(l => l.Key).ToList())
+                {
                     _inbound.Remove(stale);
+                    _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, link.Peer, "replaced by a new connection"));
+                }
+
                 _router.SendMoreFrame(link.Identity).SendFrame(LinkHandshake.Control(LinkMessageKind.Accepted));
                 _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Up, link.Peer, "inbound"));
                 return;
@@ -257,7 +280,7 @@ internal sealed class LinkHost : IDisposable
                 _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Up, link.Peer, $"outbound to {link.Address}"));
                 return;
             case LinkMessageKind.Refused:
-                CloseOutbound(link, $"the hub at {link.Address} refused this hub: {LinkHandshake.RefusalReason(payload)}", retry: true);
+                CloseOutbound(link, $"the hub at {link.Address} refused this hub: {LinkHandshake.RefusalReason(payload)}", retry: true, refusedByPeer: true);
                 return;
             default:
                 CloseOutbound(link, $"the hub at {link.Address} broke the handshake", retry: true);
@@ -313,6 +336,12 @@ internal sealed class LinkHost : IDisposable
 
     private void Open(Outbound link)
     {
+        if ((link.Ticket?.Grid ?? _options.Grid()) is not { } grid)
+        {
+            link.RetryAt = DateTime.UtcNow + _options.MaxRetry;
+            return;
+        }
+
         var socket = new DealerSocket();
         socket.Options.CurveServerKey = link.ServerCurveKey;
         socket.Options.CurveCertificate = _certificate;
@@ -322,7 +351,7 @@ internal sealed class LinkHost : IDisposable
         socket.Connect("tcp://" + link.Address);
         _poller.Add(socket);
         link.Socket = socket;
-        link.Handshake = new LinkClientHandshake(_options.Self, _options.Grid, link.ServerCurveKey);
+        link.Handshake = new LinkClientHandshake(_options.Self, grid, link.ServerCurveKey, ticket: link.Ticket);
         link.HeardAt = link.SentAt = DateTime.UtcNow;
         link.Proof = null;
         Send(link, link.Handshake.Hello());
@@ -338,7 +367,7 @@ internal sealed class LinkHost : IDisposable
             CloseOutbound(link, $"the hub at {link.Address} stopped reading (its queue is full)", retry: true);
     }
 
-    private void CloseOutbound(Outbound link, string reason, bool retry)
+    private void CloseOutbound(Outbound link, string reason, bool retry, bool refusedByPeer = false)
     {
         var wasUp = link.Up;
         if (link.Socket is not null)
@@ -350,7 +379,7 @@ internal sealed class LinkHost : IDisposable
 
         link.Up = false;
         _logger.LogInformation("Grid link to {Address} closed: {Reason}", link.Address, reason);
-        _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, wasUp ? link.Peer : default, reason));
+        _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, wasUp ? link.Peer : default, reason, RefusedByPeer: refusedByPeer));
         if (retry)
         {
             link.RetryAt = DateTime.UtcNow + link.Backoff;
@@ -378,6 +407,8 @@ internal sealed class LinkHost : IDisposable
         public string Address { get; } = address;
 
         public byte[] ServerCurveKey { get; } = serverCurveKey;
+
+        public JoinTicket? Ticket { get; init; }
 
         public DealerSocket? Socket { get; set; }
 

@@ -149,6 +149,101 @@ public sealed class GridMembership
         return view;
     }
 
+    /// <summary>A one-time code for another hub to join this grid, reachable at <paramref name="addresses"/>.</summary>
+    internal Invitation Invite(IReadOnlyList<string> addresses, TimeSpan validFor)
+    {
+        if (addresses.Count is 0 or > Invitation.MaxAddresses)
+            throw new GridMembershipException(GridRefusal.Invalid, $"an invitation names 1-{Invitation.MaxAddresses} addresses this hub is reachable at; the grid port is not open");
+        if (validFor < TimeSpan.FromMinutes(1) || validFor > TimeSpan.FromDays(7))
+            throw new GridMembershipException(GridRefusal.Invalid, "an invitation is valid for 1 minute to 7 days");
+        lock (_gate)
+        {
+            var log = RequireMember();
+            var invitation = _invitations.Issue(log.Grid, _identity.Keys.HubId, _curvePublicKey, addresses, _time.GetUtcNow().ToUnixTimeMilliseconds(), validFor);
+            try
+            {
+                Save(log);
+            }
+            catch
+            {
+                _invitations.Forget(invitation.Id);
+                throw;
+            }
+
+            return invitation;
+        }
+    }
+
+    /// <summary>Whether a hub may join with this invitation (nothing is spent): its certificate to be, or null with the reason.</summary>
+    internal MemberCertificate? CheckJoin(Id128 invitation, ReadOnlySpan<byte> proof, ReadOnlySpan<byte> hubKey, ReadOnlySpan<byte> curveKey, out string? error)
+    {
+        lock (_gate)
+        {
+            error = _log is null || !_log.Members.ContainsKey(_identity.Keys.HubId)
+                ? "this hub is no longer a member of the grid and admits no one"
+                : _invitations.Check(invitation, proof, hubKey, curveKey, _time.GetUtcNow().ToUnixTimeMilliseconds());
+            return error is null ? new MemberCertificate(hubKey.ToArray(), 0, curveKey.ToArray(), [""]) : null;
+        }
+    }
+
+    /// <summary>Spends the invitation and adds the hub that proved it holds its key; null, or why it was refused.</summary>
+    internal string? Admit(Id128 invitation, ReadOnlySpan<byte> proof, MemberCertificate joiner)
+    {
+        lock (_gate)
+        {
+            if (_log is null || !_log.Members.ContainsKey(_identity.Keys.HubId))
+                return "this hub is no longer a member of the grid and admits no one";
+            var log = _log;
+            var before = _invitations.Issued.ToList();
+            var error = _invitations.Redeem(invitation, proof, joiner.HubKey, joiner.CurveKey, _time.GetUtcNow().ToUnixTimeMilliseconds());
+            if (error is not null)
+                return error;
+            try
+            {
+                AddAndSave(log, MembershipRecord.AddMember(_identity.Keys, log.Grid, log.Heads, joiner, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+            }
+            catch
+            {
+                foreach (var (held, usedBy) in before)
+                    _invitations.Restore(held, usedBy);
+                throw;
+            }
+        }
+
+        Changed?.Invoke();
+        return null;
+    }
+
+    /// <summary>
+    /// Takes the control log from the hub that admitted this one: kept only when it founds a grid, holds together and
+    /// makes this hub a member. Null, or why it was refused (nothing is kept then).
+    /// </summary>
+    internal string? Join(IReadOnlyList<MembershipRecord> records, Id128 expectedGrid)
+    {
+        lock (_gate)
+        {
+            if (_log is not null)
+                return $"this hub already belongs to grid '{_log.Name}' ({_log.Grid})";
+            var create = records.FirstOrDefault(r => r.Kind == MembershipKind.Create);
+            if (create is null)
+                return "the records do not found a grid";
+            var log = MembershipLog.Found(create, out var error);
+            if (log is null)
+                return $"the grid's founding record is refused: {error}";
+            if (log.Grid != expectedGrid)
+                return $"the records found grid {log.Grid}, not {expectedGrid} named by the invitation";
+            foreach (var record in records.Where(r => r.Kind != MembershipKind.Create))
+                log.Add(record, out _);
+            if (!log.Members.ContainsKey(_identity.Keys.HubId))
+                return "the grid's records do not make this hub a member";
+            Save(log);
+            _log = log;
+        }
+
+        Changed?.Invoke();
+        return null;
+    }
+
     /// <summary>Takes a record from a peer (or a test): kept when it belongs to this grid, refused with the reason otherwise.</summary>
     internal RecordOutcome Receive(MembershipRecord record, out string? error)
     {
@@ -185,6 +280,23 @@ public sealed class GridMembership
             return _log is not null && _log.Members.TryGetValue(HubKeys.HubIdOf(hubKey), out var certificate) && certificate.HubKey.AsSpan().SequenceEqual(hubKey)
                 ? certificate
                 : null;
+        }
+    }
+
+    /// <summary>What a member's key may sign now (null for a key that is not a member's): what deltas are verified by.</summary>
+    internal Deltas.SignerGrant? GrantFor(Id128 keyId)
+    {
+        lock (_gate)
+            return _log?.GrantFor(keyId);
+    }
+
+    /// <summary>Whether this hub is a member of its grid now.</summary>
+    internal bool IsMember
+    {
+        get
+        {
+            lock (_gate)
+                return _log is not null && _log.Members.ContainsKey(_identity.Keys.HubId);
         }
     }
 

@@ -117,6 +117,9 @@ internal sealed class InvitationBook
     /// <summary>Takes back a code from the persisted book.</summary>
     public void Restore(Invitation invitation, Id128? usedBy) => _issued[invitation.Id] = (invitation, usedBy);
 
+    /// <summary>Forgets a code (one whose issue could not be saved).</summary>
+    public void Forget(Id128 invitationId) => _issued.Remove(invitationId);
+
     /// <summary>Forgets codes that expired before <paramref name="nowMs"/> minus a day (a late join can still be told why).</summary>
     public void Prune(long nowMs)
     {
@@ -131,8 +134,15 @@ internal sealed class InvitationBook
         return invitation;
     }
 
+    /// <summary>Why a join would be refused, or null when it would be accepted; spends nothing.</summary>
+    public string? Check(Id128 invitationId, ReadOnlySpan<byte> proof, ReadOnlySpan<byte> joinerHubKey, ReadOnlySpan<byte> joinerCurveKey, long nowMs) =>
+        Judge(invitationId, proof, joinerHubKey, joinerCurveKey, nowMs, spend: false);
+
     /// <summary>Why a join is refused, or null when it is accepted (and the code is spent).</summary>
-    public string? Redeem(Id128 invitationId, ReadOnlySpan<byte> proof, ReadOnlySpan<byte> joinerHubKey, ReadOnlySpan<byte> joinerCurveKey, long nowMs)
+    public string? Redeem(Id128 invitationId, ReadOnlySpan<byte> proof, ReadOnlySpan<byte> joinerHubKey, ReadOnlySpan<byte> joinerCurveKey, long nowMs) =>
+        Judge(invitationId, proof, joinerHubKey, joinerCurveKey, nowMs, spend: true);
+
+    private string? Judge(Id128 invitationId, ReadOnlySpan<byte> proof, ReadOnlySpan<byte> joinerHubKey, ReadOnlySpan<byte> joinerCurveKey, long nowMs, bool spend)
     {
         if (!_issued.TryGetValue(invitationId, out var entry))
             return "unknown invitation";
@@ -143,7 +153,8 @@ internal sealed class InvitationBook
             return $"the invitation was already used (by hub {usedBy})";
         if (nowMs >= entry.Invitation.ExpiresAtMs)
             return "the invitation has expired: ask for a new one ('grid invite')";
-        _issued[invitationId] = (entry.Invitation, Identity.HubKeys.HubIdOf(joinerHubKey));
+        if (spend)
+            _issued[invitationId] = (entry.Invitation, Identity.HubKeys.HubIdOf(joinerHubKey));
         return null;
     }
 }

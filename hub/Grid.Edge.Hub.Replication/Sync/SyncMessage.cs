@@ -21,6 +21,12 @@ internal enum SyncMessageKind : byte
 
     /// <summary>Fork proofs: varint count, then each as varint length + encoded proof.</summary>
     Proofs = 6,
+
+    /// <summary>Control-log records (membership), sent first on every link and after every change: items as in <see cref="Proofs"/>.</summary>
+    Records = 7,
+
+    /// <summary>Where the sender listens (<c>host:port</c>, UTF-8 items), so peers can dial it back after a restart.</summary>
+    Addresses = 8,
 }
 
 /// <summary>
@@ -48,7 +54,7 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
         w.U8((byte)Kind);
         switch (Kind)
         {
-            case SyncMessageKind.Deltas or SyncMessageKind.Proofs:
+            case SyncMessageKind.Deltas or SyncMessageKind.Proofs or SyncMessageKind.Records or SyncMessageKind.Addresses:
                 WriteItems(w, Items);
                 break;
             case SyncMessageKind.Vector:
@@ -82,7 +88,7 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
             var kind = (SyncMessageKind)kindByte;
             switch (kind)
             {
-                case SyncMessageKind.Deltas or SyncMessageKind.Proofs:
+                case SyncMessageKind.Deltas or SyncMessageKind.Proofs or SyncMessageKind.Records or SyncMessageKind.Addresses:
                     if (TryReadItems(ref reader, out var items))
                         message = new SyncMessage(kind) { Items = items };
                     break;

@@ -14,8 +14,11 @@ internal sealed record SyncOptions
 
     public int MaxVectorEntries { get; init; } = 1_000_000;
 
-    /// <summary>Deltas per message when catching a peer up (later: flow control by bytes and priority).</summary>
+    /// <summary>Deltas per message when catching a peer up (later: flow control by priority).</summary>
     public int MaxDeltasPerMessage { get; init; } = 256;
+
+    /// <summary>Bytes of deltas per message: a message holds more than one delta only while it stays below this (the transport refuses frames above 4 MB).</summary>
+    public int MaxMessageBytes { get; init; } = 2 << 20;
 }
 
 /// <summary>A message for one peer; peers are the transport's handles (connections), not hub ids.</summary>
@@ -110,7 +113,7 @@ internal sealed class SyncNode
         var author = new StreamAuthor(_grid, series, tier, _keys, log?.At(log.Top));
         var delta = author.Next(NextHlc(nowMs), t0, t1, body);
         Record(Store.Offer(delta, _lastHlc));
-        var push = new SyncMessage(SyncMessageKind.Deltas) { Items = [delta.Encode()] }.Encode();
+        var push = Messages([delta]).Single();
         foreach (var peer in peers)
             output.Add(new Outgoing(peer, push));
         return delta;
@@ -295,17 +298,42 @@ internal sealed class SyncNode
 
     private void SendDeltas(int to, IEnumerable<SignedDelta> deltas, List<Outgoing> output)
     {
-        foreach (var chunk in deltas.Chunk(_options.MaxDeltasPerMessage))
-            output.Add(new Outgoing(to, new SyncMessage(SyncMessageKind.Deltas) { Items = [.. chunk.Select(d => d.Encode())] }.Encode()));
+        foreach (var message in Messages(deltas))
+            output.Add(new Outgoing(to, message));
     }
 
-    private static void Relay(List<SignedDelta> applied, int from, IReadOnlyList<int> peers, List<Outgoing> output)
+    private void Relay(List<SignedDelta> applied, int from, IReadOnlyList<int> peers, List<Outgoing> output)
     {
         if (applied.Count == 0)
             return;
-        var message = new SyncMessage(SyncMessageKind.Deltas) { Items = [.. applied.Select(d => d.Encode())] }.Encode();
-        foreach (var peer in peers.Where(p => p != from))
-            output.Add(new Outgoing(peer, message));
+        foreach (var message in Messages(applied))
+        {
+            foreach (var peer in peers.Where(p => p != from))
+                output.Add(new Outgoing(peer, message));
+        }
+    }
+
+    /// <summary>Deltas packed into messages of at most <see cref="SyncOptions.MaxDeltasPerMessage"/> deltas and about <see cref="SyncOptions.MaxMessageBytes"/> bytes.</summary>
+    private IEnumerable<byte[]> Messages(IEnumerable<SignedDelta> deltas)
+    {
+        var items = new List<byte[]>();
+        var bytes = 0;
+        foreach (var delta in deltas)
+        {
+            var encoded = delta.Encode();
+            if (items.Count > 0 && (items.Count >= _options.MaxDeltasPerMessage || bytes + encoded.Length > _options.MaxMessageBytes))
+            {
+                yield return new SyncMessage(SyncMessageKind.Deltas) { Items = items }.Encode();
+                items = [];
+                bytes = 0;
+            }
+
+            items.Add(encoded);
+            bytes += encoded.Length;
+        }
+
+        if (items.Count > 0)
+            yield return new SyncMessage(SyncMessageKind.Deltas) { Items = items }.Encode();
     }
 
     private List<SignedDelta> Record(OfferResult result)

@@ -72,6 +72,9 @@ public sealed class ChunkedTimeSeriesStore : ITimeSeriesStore
         : _writer.Problem is { } problem ? (StoreCondition.Degraded, problem)
         : (StoreCondition.Ok, null);
 
+    /// <summary>How long a bucket is: buckets start at multiples of it since the Unix epoch.</summary>
+    public TimeSpan BucketDuration => _options.BucketDuration;
+
     /// <summary>The origin name this store stamps its own writes with.</summary>
     public string Origin => _origins.LocalName;
 

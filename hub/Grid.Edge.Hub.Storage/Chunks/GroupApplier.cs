@@ -159,6 +159,7 @@ internal sealed class GroupApplier(SeriesTable table, ChunkRepository chunks, Or
         var readings = pending.Readings;
         var stored = new List<Reading>(readings.Length);
         List<Reading>? conflicts = null;
+        List<StoredCorrection>? corrections = null;
         var counts = default(PutCounts);
         var superseded = 0;
         for (var i = 0; i < readings.Length; i++)
@@ -182,7 +183,10 @@ internal sealed class GroupApplier(SeriesTable table, ChunkRepository chunks, Or
                 buffer = NewBucket(state, start);
             if (pending.Kind == AppendKind.Local)
             {
-                if (counts.Add(PutLocal(state, buffer, reading, logged, touched)))
+                var put = PutLocal(state, buffer, reading, logged, touched);
+                if (put == LocalPut.Updated)
+                    (corrections ??= []).Add(new StoredCorrection(stored.Count, logged[^1].Stamp!.Value.Hlc));
+                if (counts.Add(put))
                     stored.Add(reading);
                 continue;
             }
@@ -225,7 +229,11 @@ internal sealed class GroupApplier(SeriesTable table, ChunkRepository chunks, Or
                 counts.Updated++;
         }
 
-        return new AppendResult(stored, counts.Inserted, counts.Updated, counts.Duplicates, (IReadOnlyList<Reading>?)conflicts ?? []) { Superseded = superseded };
+        return new AppendResult(stored, counts.Inserted, counts.Updated, counts.Duplicates, (IReadOnlyList<Reading>?)conflicts ?? [])
+        {
+            Superseded = superseded,
+            Corrections = (IReadOnlyList<StoredCorrection>?)corrections ?? [],
+        };
     }
 
     /// <summary>
@@ -237,6 +245,7 @@ internal sealed class GroupApplier(SeriesTable table, ChunkRepository chunks, Or
         var columns = pending.Columns!;
         var stored = new List<SeriesColumns>(columns.Length);
         List<SeriesColumns>? conflicts = null;
+        List<ColumnCorrection>? corrections = null;
         var counts = default(PutCounts);
         for (var c = 0; c < columns.Length; c++)
         {
@@ -270,7 +279,10 @@ internal sealed class GroupApplier(SeriesTable table, ChunkRepository chunks, Or
                         buffer = NewBucket(state, bucketStart);
                 }
 
-                if (counts.Add(PutLocal(state, buffer, new Reading(series.Series, t, series.Values[i], series.Unit), logged, touched)))
+                var put = PutLocal(state, buffer, new Reading(series.Series, t, series.Values[i], series.Unit), logged, touched);
+                if (put == LocalPut.Updated)
+                    (corrections ??= []).Add(new ColumnCorrection(series.Series, t, logged[^1].Stamp!.Value.Hlc));
+                if (counts.Add(put))
                     kept++;
                 else
                     (duplicate ??= new bool[series.Times.Length])[i] = true;
@@ -294,7 +306,10 @@ internal sealed class GroupApplier(SeriesTable table, ChunkRepository chunks, Or
             }
         }
 
-        return new ColumnsAppendResult(stored, counts.Inserted, counts.Updated, counts.Duplicates, (IReadOnlyList<SeriesColumns>?)conflicts ?? []);
+        return new ColumnsAppendResult(stored, counts.Inserted, counts.Updated, counts.Duplicates, (IReadOnlyList<SeriesColumns>?)conflicts ?? [])
+        {
+            Corrections = (IReadOnlyList<ColumnCorrection>?)corrections ?? [],
+        };
     }
 
     /// <summary>Puts a point written here into its bucket (under the lock): a new point gets its first-write stamp, a changed value the next clock value.</summary>

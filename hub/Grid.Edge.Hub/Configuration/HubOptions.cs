@@ -22,6 +22,9 @@ public sealed class HubOptions
 
     public int HttpPort { get; set; } = 8080;
 
+    /// <summary>Port the grid's links listen on (0: a free one).</summary>
+    public int GridPort { get; set; } = 7420;
+
     /// <summary>Address both listeners bind to; 0.0.0.0 for every IPv4 interface.</summary>
     public string Bind { get; set; } = "0.0.0.0";
 
@@ -112,8 +115,12 @@ public sealed class HubOptions
             problems.Add($"MQTT port {MqttPort} is not a TCP port (0-65535; 0 picks a free one).");
         if (HttpPort is < 0 or > 65535)
             problems.Add($"HTTP port {HttpPort} is not a TCP port (0-65535; 0 picks a free one).");
+        if (GridPort is < 0 or > 65535)
+            problems.Add($"Grid port {GridPort} is not a TCP port (0-65535; 0 picks a free one).");
         if (MqttPort != 0 && MqttPort == HttpPort)
             problems.Add($"MQTT and HTTP cannot share port {MqttPort}.");
+        if (GridPort != 0 && (GridPort == MqttPort || GridPort == HttpPort))
+            problems.Add($"The grid port {GridPort} is also the {(GridPort == MqttPort ? "MQTT" : "HTTP")} port: choose another with --grid-port.");
         if (!System.Net.IPAddress.TryParse(Bind, out _))
             problems.Add($"Bind address '{Bind}' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::).");
         if (string.IsNullOrWhiteSpace(DataDir))

@@ -11,7 +11,7 @@ using Grid.Edge.Hub.Replication.Membership;
 namespace Grid.Edge.Hub.GridNode;
 
 /// <summary>
-/// <c>grid create | remove | status</c>: the operator's grid commands. They change the running hub through its
+/// <c>grid create | invite | join | remove | status</c>: the operator's grid commands. They change the running hub through its
 /// control socket, so they work while it serves, and the hub checks and persists every change itself.
 /// </summary>
 internal static class GridCommands
@@ -27,7 +27,7 @@ internal static class GridCommands
         create.SetAction((parse, token) => RunAsync(commandLine, parse, async client =>
         {
             var response = await client.PostAsJsonAsync("/api/grid", new CreateGridRequest(parse.GetValue(name)), Json, token);
-            var grid = await ReadAsync(response, token);
+            var grid = await ReadAsync<GridResponse>(response, token);
             return $"Grid '{grid.Grid.Name}' founded ({grid.Grid.Id}); this hub ({grid.Hub.Id}) is its first member.";
         }));
 
@@ -37,17 +37,37 @@ internal static class GridCommands
         {
             var id = parse.GetValue(hub)!.Trim();
             var response = await client.DeleteAsync($"/api/grid/members/{Uri.EscapeDataString(id)}", token);
-            var grid = await ReadAsync(response, token);
+            var grid = await ReadAsync<GridResponse>(response, token);
             return grid.Grid.IsMember
                 ? $"Hub {id} removed from grid '{grid.Grid.Name}'; {grid.Grid.Members.Count} member(s) remain."
                 : $"This hub left grid '{grid.Grid.Name}'.";
         }));
 
-        var status = new Command("status", "Print this hub's grid and its members.");
+        var minutes = new Option<int>("--minutes") { Description = "How long the code stays valid (1-10080). Default 60.", HelpName = "minutes", DefaultValueFactory = _ => 60 };
+        var invite = new Command("invite", "Print a one-time code another hub joins this grid with ('grid join <code>' there). It holds a secret: hand it over privately.") { minutes };
+        invite.SetAction((parse, token) => RunAsync(commandLine, parse, async client =>
+        {
+            var response = await client.PostAsJsonAsync("/api/grid/invitations", new InviteRequest(parse.GetValue(minutes)), Json, token);
+            var code = await ReadAsync<InviteResponse>(response, token);
+            return $"{code.Code}\n\nValid once, until {code.ExpiresAt.ToLocalTime():yyyy-MM-dd HH:mm}. On the joining hub run: Grid.Edge.Hub grid join <code>\nIt connects to this hub at {string.Join(", ", code.Addresses)}.";
+        }));
+
+        var code = new Argument<string>("code") { Description = "The code 'grid invite' printed on a member (grid1-...)." };
+        var join = new Command("join", "Join a grid with a code from 'grid invite': this hub connects to the inviter and takes the grid's records.") { code };
+        join.SetAction((parse, token) => RunAsync(commandLine, parse, async client =>
+        {
+            var response = await client.PostAsJsonAsync("/api/grid/join", new JoinRequest(parse.GetValue(code)), Json, token);
+            var grid = await ReadAsync<GridResponse>(response, token);
+            return $"This hub ({grid.Hub.Id}) joined grid '{grid.Grid.Name}' ({grid.Grid.Id}); {grid.Grid.Members.Count} member(s). Readings now replicate; 'grid status' shows the peers.";
+        }));
+
+        var status = new Command("status", "Print this hub's grid, its members and its peers.");
         status.SetAction((parse, token) => RunAsync(commandLine, parse, async client =>
-            Describe(await ReadAsync(await client.GetAsync("/api/grid", token), token))));
+            Describe(await ReadAsync<GridResponse>(await client.GetAsync("/api/grid", token), token))));
 
         grid.Subcommands.Add(create);
+        grid.Subcommands.Add(invite);
+        grid.Subcommands.Add(join);
         grid.Subcommands.Add(remove);
         grid.Subcommands.Add(status);
         return grid;
@@ -83,6 +103,18 @@ internal static class GridCommands
             text.Append($"  {member.HubId}  {string.Join(", ", notes)}");
         }
 
+        if (response.Links is { } links)
+        {
+            text.AppendLine();
+            text.Append($"port:    {links.Port} ({string.Join(", ", links.Addresses)}); deltas authored {links.DeltasAuthored}, applied from peers {links.DeltasApplied}");
+            foreach (var peer in links.Peers)
+            {
+                text.AppendLine();
+                var contact = peer.LastContact is { } at ? $"last heard {at.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : "never heard";
+                text.Append($"  peer {peer.HubId}  {peer.State}  {peer.Address ?? "address unknown"}  {contact}  in {peer.BytesIn:N0} B, out {peer.BytesOut:N0} B");
+            }
+        }
+
         return text.ToString();
     }
 
@@ -112,7 +144,8 @@ internal static class GridCommands
         }
     }
 
-    private static async Task<GridResponse> ReadAsync(HttpResponseMessage response, CancellationToken token)
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken token)
+        where T : class
     {
         if (!response.IsSuccessStatusCode)
         {
@@ -120,7 +153,7 @@ internal static class GridCommands
             throw new RefusedException(error?.Error ?? $"the hub answered {(int)response.StatusCode} {response.ReasonPhrase}");
         }
 
-        return await TryReadAsync<GridResponse>(response, token)
+        return await TryReadAsync<T>(response, token)
             ?? throw new RefusedException("the hub's answer could not be read; is the hub the same version as this command?");
     }
 

@@ -89,7 +89,7 @@ public sealed class HubCommandLine
         }
         catch (IOException ex) when (ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
-            await Console.Error.WriteLineAsync($"error: {ex.Message} Another program (a second hub, or Mosquitto) uses the port: stop it or choose another with --mqtt-port / --http-port.");
+            await Console.Error.WriteLineAsync($"error: {ex.Message} Another program (a second hub, or Mosquitto) uses the port: stop it or choose another with --mqtt-port / --http-port / --grid-port.");
             return 1;
         }
         catch (Exception ex) when (ex is UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)

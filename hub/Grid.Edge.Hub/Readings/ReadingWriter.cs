@@ -40,7 +40,7 @@ internal sealed class ReadingWriter(ITimeSeriesStore store, DeviceQuotas quotas,
             quotas.Note(readings);
         var result = await store.AppendAsync(readings, cancellationToken);
         if (result.Stored.Count > 0 && !_handlers.IsEmpty)
-            Raise(new ReadingsStored(origin, result.Stored));
+            Raise(new ReadingsStored(origin, result.Stored) { Corrections = CorrectionsOf(result) });
         return result;
     }
 
@@ -53,7 +53,7 @@ internal sealed class ReadingWriter(ITimeSeriesStore store, DeviceQuotas quotas,
             return ColumnsAppendResult.Empty;
         var result = await store.AppendColumnsAsync(columns, cancellationToken);
         if (result.Inserted + result.Updated > 0 && !_handlers.IsEmpty)
-            Raise(new ReadingsStored(origin, result.Stored));
+            Raise(new ReadingsStored(origin, result.Stored) { Corrections = result.Corrections });
         return result;
     }
 
@@ -72,6 +72,9 @@ internal sealed class ReadingWriter(ITimeSeriesStore store, DeviceQuotas quotas,
             Raise(new ReadingsStored(ReadingOrigin.Remote, result.Stored));
         return result;
     }
+
+    private static IReadOnlyList<ColumnCorrection> CorrectionsOf(AppendResult result) =>
+        result.Corrections.Count == 0 ? [] : [.. result.Corrections.Select(c => new ColumnCorrection(result.Stored[c.Index].Series, result.Stored[c.Index].TimestampMs, c.Hlc))];
 
     private void Raise(ReadingsStored stored)
     {

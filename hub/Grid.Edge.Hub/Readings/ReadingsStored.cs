@@ -26,6 +26,12 @@ internal sealed class ReadingsStored
 
     public ReadingOrigin Origin { get; }
 
+    /// <summary>
+    /// Stored readings of this hub's own writes that changed a stored value, with the clock value they were stamped
+    /// with; every other reading carries its first write's stamp (what replication needs to send the same stamps on).
+    /// </summary>
+    public IReadOnlyList<Storage.ColumnCorrection> Corrections { get; init; } = [];
+
     /// <summary>Every stored reading (a view over the columns when they came as columns: no copy).</summary>
     public IReadOnlyList<Reading> Readings => _readings ??= new ColumnReadings(_columns!);
 

@@ -6,7 +6,7 @@ namespace Grid.Edge.Protocol.Units;
 /// Spellings of units. Devices write "°C", "C", "celsius" or "degC"; we keep one spelling per unit so that
 /// series never split over notation.
 /// </summary>
-internal static class UnitNames
+public static class UnitNames
 {
     public const int MaxLength = 16;
 

@@ -41,7 +41,7 @@ public sealed class LinkHostTests : IDisposable
         {
             Self = new LinkHandshake.Self(keys, curve),
             CurveSecret = secret,
-            Grid = TestGrid.Grid,
+            Grid = () => TestGrid.Grid,
             Members = key => _members.TryGetValue(new Id128Key(HubKeys.HubIdOf(key)), out var c) && c.HubKey.AsSpan().SequenceEqual(key) ? c : null,
             PingInterval = TimeSpan.FromMilliseconds(200),
             SilenceTimeout = silence ?? TimeSpan.FromSeconds(3),

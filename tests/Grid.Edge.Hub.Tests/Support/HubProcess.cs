@@ -26,6 +26,9 @@ internal sealed partial class HubProcess : IAsyncDisposable
     /// <summary>The hub id the ready line gave.</summary>
     public string HubId { get; private set; } = null!;
 
+    /// <summary>The grid port as the ready line gives it (host:port).</summary>
+    public string GridAddress { get; private set; } = "";
+
     public int Id => _process.Id;
 
     public string Output
@@ -70,7 +73,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
     private static async Task<HubProcess> StartAsync(string dll, string dataDir, IReadOnlyDictionary<string, string>? environment, string[] extraArgs)
     {
         var token = InProcessHub.SetUpAdmin(dataDir);
-        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs], environment: environment, dll: dll);
+        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs], environment: environment, dll: dll);
         string line;
         try
         {
@@ -85,6 +88,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
         var match = ReadyLine().Match(line);
         hub.Mqtt = IPEndPoint.Parse(match.Groups["mqtt"].Value);
         hub.HubId = match.Groups["hub"].Value;
+        hub.GridAddress = match.Groups["grid"].Value;
         hub.Http = new HttpClient { BaseAddress = new Uri("http://" + match.Groups["http"].Value), Timeout = TimeSpan.FromSeconds(30) };
         hub.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return hub;
@@ -193,6 +197,6 @@ internal sealed partial class HubProcess : IAsyncDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int SendSignal(int pid, int signal);
 
-    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+) hub=(?<hub>\S+) data=")]
+    [GeneratedRegex(@"^Grid\.Edge hub ready: mqtt=(?<mqtt>\S+) http=(?<http>\S+) grid=(?<grid>\S+) hub=(?<hub>\S+) data=")]
     private static partial Regex ReadyLine();
 }

@@ -1,0 +1,852 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Grid.Edge.Hub.Replication.Catchup;
+using Grid.Edge.Hub.Replication.Deltas;
+using Grid.Edge.Hub.Replication.Identity;
+using Grid.Edge.Hub.Replication.Links;
+using Grid.Edge.Hub.Replication.Membership;
+using Grid.Edge.Hub.Replication.Sync;
+using Grid.Edge.Hub.Replication.Wire;
+using Grid.Edge.Hub.Storage;
+using Grid.Edge.Hub.Storage.Chunks;
+using Grid.Edge.Hub.Storage.Versions;
+using Grid.Edge.Protocol.Readings;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Grid.Edge.Hub.Replication.Node;
+
+public sealed class GridReplicatorOptions
+{
+    /// <summary>Where the grid port listens: 127.0.0.1 (this machine only) or an address of a LAN or overlay (0.0.0.0: all).</summary>
+    public string BindAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>0: a port the system chooses (read <see cref="GridReplicator.Port"/>).</summary>
+    public int Port { get; init; }
+
+    /// <summary>How often each peer is sent this hub's version vector (the catch-up that repairs anything a push lost).</summary>
+    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long this hub's own new readings gather before they go out as deltas (one delta per series per gathering).</summary>
+    public TimeSpan AuthorDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How far ahead of this hub's clock a peer's delta may be before it is held back.</summary>
+    public TimeSpan MaxSkew { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>A peer as this hub sees it.</summary>
+/// <param name="State">"up" while a link to it is established, "down" otherwise.</param>
+public sealed record GridPeerView(string HubId, string? Address, string State, DateTimeOffset? LastContact, long BytesIn, long BytesOut, long DeltasIn, long DeltasRefused);
+
+/// <summary>The grid port and the peers, for the API and the dashboard.</summary>
+public sealed record GridLinksView(int Port, IReadOnlyList<string> Addresses, IReadOnlyList<GridPeerView> Peers, long DeltasAuthored, long DeltasApplied, IReadOnlyDictionary<string, long> Refusals);
+
+/// <summary>The content of a time range: two hubs answer the same exactly when they hold the same points with the same winning stamps.</summary>
+public sealed record GridDigest(long From, long To, long Points, int Series, string Digest);
+
+/// <summary>
+/// The grid running on one hub: the NetMQ links (<see cref="LinkHost"/>), the sync state machine
+/// (<see cref="SyncNode"/>) with its durable log (<see cref="DeltaLog"/>), joining with an invitation, and the two
+/// directions between the store and the grid. This hub's own writes (what <see cref="OnLocalWrites"/> is told)
+/// become signed deltas per series, pushed at once; its history before the grid, or written while it was down, is
+/// found by the store's bucket changes and sent too. Peers' deltas are merged into the store with their origin's
+/// stamps through the host's merge function (the hub's "readings stored" hook), so remote devices appear live.
+/// Every piece of state is touched by one loop task only; the link host owns the sockets on its own thread.
+/// </summary>
+public sealed class GridReplicator : IAsyncDisposable
+{
+    private readonly HubIdentity _identity;
+    private readonly GridMembership _membership;
+    private readonly ChunkedTimeSeriesStore _store;
+    private readonly Func<IReadOnlyList<StampedReading>, CancellationToken, ValueTask> _merge;
+    private readonly GridReplicatorOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _dataDirectory;
+    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<Id128, PeerState> _peers = [];
+    private readonly ConcurrentDictionary<string, GridPeerView> _peerViews = new(StringComparer.Ordinal);
+    private readonly Dictionary<SeriesKey, PendingSeries> _pendingLocal = [];
+    private readonly byte[] _curvePublic;
+    private readonly byte[] _curveSecret;
+    private LinkHost? _links;
+    private Task? _loop;
+    private Task? _pump;
+    private Active? _active;
+    private Joining? _joining;
+    private bool _flushScheduled;
+    private int _disposed;
+    private long _authored;
+    private long _applied;
+    private long _cursorSeen;
+    private long _cursorTickAt;
+    private IReadOnlyDictionary<string, long> _refusals = new Dictionary<string, long>();
+
+    public GridReplicator(HubIdentity identity, GridMembership membership, ChunkedTimeSeriesStore store, Func<IReadOnlyList<StampedReading>, CancellationToken, ValueTask> merge, string dataDirectory, GridReplicatorOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(membership);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(merge);
+        _identity = identity;
+        _membership = membership;
+        _store = store;
+        _merge = merge;
+        _dataDirectory = dataDirectory;
+        _options = options ?? new GridReplicatorOptions();
+        _logger = logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
+        var pair = identity.Keys.CurveKeyPair();
+        _curvePublic = pair.Public;
+        _curveSecret = pair.Secret;
+    }
+
+    /// <summary>The latest time (Unix ms) a replicated point may have: the hybrid clock's millisecond range.</summary>
+    public const long MaxTimeMs = DeltaHeader.MaxTimeMs;
+
+    /// <summary>The grid port, once started.</summary>
+    public int Port => _links?.Port ?? 0;
+
+    /// <summary>Where peers can reach this hub: the bound address, or each of this machine's addresses when bound to all.</summary>
+    public IReadOnlyList<string> Addresses => _links is null ? [] : AdvertisedAddresses(_options.BindAddress, _links.Port);
+
+    /// <summary>Opens the grid port and starts the loop; the grid's own work starts when this hub is (or becomes) a member.</summary>
+    /// <exception cref="NetMQ.NetMQException">The port is taken or the address is not this machine's.</exception>
+    public void Start()
+    {
+        _links = new LinkHost(new LinkHostOptions
+        {
+            Self = new LinkHandshake.Self(_identity.Keys, _curvePublic),
+            CurveSecret = _curveSecret,
+            Grid = () => _membership.GridId,
+            Members = MemberOrInviter,
+            Joins = (JoinTicket ticket, ReadOnlySpan<byte> hubKey, ReadOnlySpan<byte> curveKey, out string? error) =>
+                _membership.CheckJoin(ticket.Invitation, ticket.Proof, hubKey, curveKey, out error),
+            Admit = (ticket, certificate) => _membership.Admit(ticket.Invitation, ticket.Proof, certificate),
+            BindAddress = _options.BindAddress,
+            Port = _options.Port,
+        }, _logger);
+        _membership.Changed += OnMembershipChanged;
+        _pump = Task.Run(PumpLinkEventsAsync);
+        _loop = Task.Run(RunAsync);
+        _work.Writer.TryWrite(new Work.MembershipChanged());
+        _ = Task.Run(TickAsync);
+    }
+
+    /// <summary>This hub's own new readings, durable in the store (called by the host's "readings stored" hook; never blocks).</summary>
+    public void OnLocalWrites(IReadOnlyList<Reading> readings, IReadOnlyList<ColumnCorrection> corrections)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        if (readings.Count > 0 && _membership.GridId is not null)
+            _work.Writer.TryWrite(new Work.LocalWrites([.. readings], corrections.Count == 0 ? [] : [.. corrections]));
+    }
+
+    /// <summary>A one-time code for another hub to join, valid for <paramref name="validFor"/>.</summary>
+    /// <exception cref="GridMembershipException">This hub is in no grid, or the duration is out of range.</exception>
+    public (string Code, DateTimeOffset ExpiresAt) Invite(TimeSpan validFor)
+    {
+        var invitation = _membership.Invite(Addresses, validFor);
+        return (invitation.Encode(), DateTimeOffset.FromUnixTimeMilliseconds(invitation.ExpiresAtMs));
+    }
+
+    /// <summary>Joins the grid of an invitation: connects to the inviter, proves the code, and takes the grid's control log.</summary>
+    /// <exception cref="GridMembershipException">The code is not valid, this hub is already in a grid, the inviter refused, or no inviter answered in time.</exception>
+    public async Task<GridView> JoinAsync(string code, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var invitation = Invitation.TryDecode(code, out var error) ?? throw new GridMembershipException(GridRefusal.Invalid, error!);
+        if (_membership.GridId is { } current)
+            throw new GridMembershipException(GridRefusal.AlreadyInGrid, $"this hub already belongs to grid {current}; a hub is in one grid at a time");
+        if (invitation.ExpiresAtMs <= _time.GetUtcNow().ToUnixTimeMilliseconds())
+            throw new GridMembershipException(GridRefusal.Invalid, "the invitation has expired: ask for a new one ('grid invite' on a member)");
+        var joining = new Joining(invitation);
+        _work.Writer.TryWrite(new Work.Join(joining));
+        try
+        {
+            return await joining.Done.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            var why = joining.LastProblem is { } problem ? $" (last: {problem})" : "";
+            throw new GridMembershipException(GridRefusal.Invalid, $"no inviting hub answered at {string.Join(", ", invitation.Addresses)} within {timeout.TotalSeconds:0} s{why}; check that it runs and that this machine can reach it");
+        }
+        finally
+        {
+            _work.Writer.TryWrite(new Work.JoinEnded(joining));
+        }
+    }
+
+    public GridLinksView Links() =>
+        new(Port, Addresses, [.. _peerViews.Values.OrderBy(p => p.HubId, StringComparer.Ordinal)], Interlocked.Read(ref _authored), Interlocked.Read(ref _applied), _refusals);
+
+    /// <summary>
+    /// The point count and a SHA-256 over every stored point with <c>from &lt;= t &lt; to</c>: series (ordinal
+    /// order), time, value bits, and the winning stamp (clock, origin).
+    /// </summary>
+    public async Task<GridDigest> DigestAsync(long fromMs, long toMs, CancellationToken cancellationToken = default)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var bucketMs = (long)_store.BucketDuration.TotalMilliseconds;
+        long points = 0;
+        var seriesCount = 0;
+        var number = new byte[8];
+        foreach (var series in _store.ListSeries().OrderBy(s => s.Key.Id, StringComparer.Ordinal))
+        {
+            var from = Math.Max(fromMs, series.FirstMs);
+            var to = Math.Min(toMs, series.LatestMs + 1);
+            var counted = false;
+            for (var bucket = Floor(from, bucketMs); bucket < to; bucket += bucketMs)
+            {
+                var stamped = await _store.ReadStampedBucketAsync(series.Key, bucket, cancellationToken);
+                if (stamped is null)
+                    continue;
+                for (var i = 0; i < stamped.Times.Length; i++)
+                {
+                    if (stamped.Times[i] < fromMs || stamped.Times[i] >= toMs)
+                        continue;
+                    if (!counted)
+                    {
+                        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(series.Key.Id + "\0"));
+                        counted = true;
+                        seriesCount++;
+                    }
+
+                    foreach (var value in (ReadOnlySpan<long>)[stamped.Times[i], BitConverter.DoubleToInt64Bits(stamped.Values[i]), stamped.Stamps[i].Hlc])
+                    {
+                        BitConverter.TryWriteBytes(number, value);
+                        hash.AppendData(number);
+                    }
+
+                    hash.AppendData(System.Text.Encoding.UTF8.GetBytes(stamped.Stamps[i].Origin + "\0"));
+                    points++;
+                }
+            }
+        }
+
+        return new GridDigest(fromMs, toMs, points, seriesCount, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _membership.Changed -= OnMembershipChanged;
+        _work.Writer.TryComplete();
+        await _stop.CancelAsync();
+        if (_loop is not null)
+            await _loop.ConfigureAwait(false);
+        _links?.Dispose();
+        if (_pump is not null)
+            await _pump.ConfigureAwait(false);
+        _active?.Log.Dispose();
+        _stop.Dispose();
+    }
+
+    private static long Floor(long t, long step) => t - (((t % step) + step) % step);
+
+    private MemberCertificate? MemberOrInviter(ReadOnlySpan<byte> hubKey)
+    {
+        if (_membership.MemberByKey(hubKey) is { } member)
+            return member;
+
+        // While joining, the inviter is known by the invitation alone: its hub id and CURVE key.
+        return Volatile.Read(ref _joining) is { } joining && HubKeys.HubIdOf(hubKey) == joining.Invitation.Inviter
+            ? new MemberCertificate(hubKey.ToArray(), 0, joining.Invitation.InviterCurveKey, [])
+            : null;
+    }
+
+    private void OnMembershipChanged() => _work.Writer.TryWrite(new Work.MembershipChanged());
+
+    private async Task PumpLinkEventsAsync()
+    {
+        try
+        {
+            await foreach (var e in _links!.Events.ReadAllAsync(_stop.Token))
+                _work.Writer.TryWrite(new Work.Link(e));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task TickAsync()
+    {
+        using var timer = new PeriodicTimer(_options.SyncInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+                _work.Writer.TryWrite(new Work.Tick());
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        await foreach (var work in _work.Reader.ReadAllAsync())
+        {
+            try
+            {
+                await HandleAsync(work);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
+            {
+                // One failed step (a full disk under the delta log, a store that is degraded) must not end the grid:
+                // the node reloads from what is durable and peers' catch-up fills in what was lost.
+                _logger.LogError(e, "Grid step failed ({Work}); reloading the grid state from disk", work.GetType().Name);
+                Reload();
+            }
+        }
+    }
+
+    private async Task HandleAsync(Work work)
+    {
+        switch (work)
+        {
+            case Work.MembershipChanged:
+                await OnMembershipAsync();
+                break;
+            case Work.LocalWrites local:
+                Gather(local);
+                if (!_flushScheduled && _active is not null)
+                {
+                    _flushScheduled = true;
+                    _ = Task.Delay(_options.AuthorDelay, _stop.Token).ContinueWith(_ => _work.Writer.TryWrite(new Work.Flush()), TaskScheduler.Default);
+                }
+
+                break;
+            case Work.Flush:
+                _flushScheduled = false;
+                AuthorPending();
+                break;
+            case Work.Link link:
+                await OnLinkAsync(link.Event);
+                break;
+            case Work.Tick:
+                await OnTickAsync();
+                break;
+            case Work.Join join:
+                StartJoin(join.Joining);
+                break;
+            case Work.JoinEnded ended:
+                if (ReferenceEquals(_joining, ended.Joining))
+                {
+                    Volatile.Write(ref _joining, null);
+                    var invitation = ended.Joining.Invitation;
+                    if (!ended.Joining.Done.Task.IsCompletedSuccessfully)
+                    {
+                        foreach (var address in invitation.Addresses)
+                            _links!.Forget(address);
+                    }
+                    else if (_active is not null)
+                    {
+                        // The links that joined stay up as members' links; the inviter is dialled there after a restart too.
+                        foreach (var address in invitation.Addresses)
+                            _active.Log.RememberPeer(invitation.Inviter, address, _time.GetUtcNow().ToUnixTimeMilliseconds());
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private async Task OnMembershipAsync()
+    {
+        var grid = _membership.GridId;
+        if (_active is not null && (grid is null || grid != _active.Grid))
+        {
+            _active.Log.Dispose();
+            _active = null;
+        }
+
+        if (grid is { } id && _active is null)
+        {
+            var log = DeltaLog.Open(_dataDirectory, id);
+            _active = new Active(id, log, NewNode(id, log.Load()));
+            _logger.LogInformation("Grid {Grid}: replication started ({Deltas} deltas held)", id, _active.Node.Store.Applied.Count());
+            foreach (var peer in _peers.Values.Where(p => p.Address is not null))
+                log.RememberPeer(peer.Hub, peer.Address!, _time.GetUtcNow().ToUnixTimeMilliseconds());
+            DialKnownPeers();
+            await AuthorHistoryAsync();
+        }
+
+        // Every peer hears of every change of the control log at once (a removal must reach the others quickly).
+        var records = RecordsMessage();
+        foreach (var peer in _peers.Values.Where(p => p.Up > 0))
+            Send(peer, records);
+    }
+
+    private SyncNode NewNode(Id128 grid, PersistedSync persisted)
+    {
+        var verifier = new DeltaVerifier(grid, _membership.GrantFor);
+        return new SyncNode(_identity.Keys, verifier, new SyncOptions { MaxSkewMs = (long)_options.MaxSkew.TotalMilliseconds }, persisted);
+    }
+
+    private void Reload()
+    {
+        _pendingLocal.Clear();
+        if (_active is null)
+            return;
+        _active = _active with { Node = NewNode(_active.Grid, _active.Log.Load()) };
+    }
+
+    private void StartJoin(Joining joining)
+    {
+        if (_membership.GridId is not null)
+        {
+            joining.Done.TrySetException(new GridMembershipException(GridRefusal.AlreadyInGrid, "this hub already belongs to a grid"));
+            return;
+        }
+
+        Volatile.Write(ref _joining, joining);
+        var invitation = joining.Invitation;
+        var proof = Invitation.JoinProof(invitation.Secret, invitation.Grid, _identity.Keys.PublicKey.Span, _curvePublic);
+        var ticket = new JoinTicket(invitation.Grid, invitation.Id, proof);
+        foreach (var address in invitation.Addresses)
+            _links!.Dial(address, invitation.InviterCurveKey, ticket);
+    }
+
+    private void DialKnownPeers()
+    {
+        if (_active is null)
+            return;
+        foreach (var (hub, address) in _active.Log.Peers())
+        {
+            if (hub != _identity.Keys.HubId && MemberCurveKey(hub) is { } curve)
+                _links!.Dial(address, curve);
+        }
+    }
+
+    private byte[]? MemberCurveKey(Id128 hub) =>
+        _membership.View().Members.FirstOrDefault(m => m.HubId == hub.ToString()) is { } member ? Convert.FromBase64String(member.CurveKey) : null;
+
+    private async Task OnLinkAsync(LinkEvent e)
+    {
+        var now = _time.GetUtcNow();
+        switch (e.Kind)
+        {
+            case LinkEventKind.Up:
+            {
+                var peer = Peer(e.Peer);
+                peer.Up++;
+                peer.LastContact = now;
+                if (peer.Up == 1)
+                {
+                    // Membership first: a joiner learns its grid from it, and a member learns of adds and removals
+                    // before any delta of theirs is judged.
+                    Send(peer, RecordsMessage());
+                    Send(peer, new SyncMessage(SyncMessageKind.Addresses) { Items = [.. Addresses.Select(a => System.Text.Encoding.UTF8.GetBytes(a))] }.Encode());
+                    if (_active is not null)
+                    {
+                        var output = new List<Outgoing>();
+                        _active.Node.Tick(now.ToUnixTimeMilliseconds(), [peer.Handle], CatchUpMode.Vectors, output);
+                        Dispatch(output);
+                    }
+                }
+
+                UpdateView(peer);
+                break;
+            }
+
+            case LinkEventKind.Down:
+                if (_joining is { } joining)
+                {
+                    joining.LastProblem = e.Detail;
+
+                    // The inviter's verdict on the code is final (spent, expired, wrong secret): say it now.
+                    if (e.RefusedByPeer)
+                        joining.Done.TrySetException(new GridMembershipException(GridRefusal.Invalid, e.Detail));
+                }
+
+                if (e.Peer != default && _peers.TryGetValue(e.Peer, out var down))
+                {
+                    down.Up = Math.Max(0, down.Up - 1);
+                    UpdateView(down);
+                }
+
+                break;
+            case LinkEventKind.Message:
+            {
+                var peer = Peer(e.Peer);
+                peer.LastContact = now;
+                peer.BytesIn += e.Message!.Length;
+                await OnMessageAsync(peer, e.Message);
+                UpdateView(peer);
+                break;
+            }
+        }
+    }
+
+    private async Task OnMessageAsync(PeerState peer, byte[] bytes)
+    {
+        var kind = bytes.Length > 0 ? (SyncMessageKind)bytes[0] : 0;
+        if (kind is SyncMessageKind.Records or SyncMessageKind.Addresses)
+        {
+            var message = SyncMessage.TryDecode(bytes, out var error);
+            if (message is null)
+            {
+                _logger.LogWarning("Grid: a malformed message from hub {Peer} is dropped ({Error})", peer.Hub, error);
+                return;
+            }
+
+            if (kind == SyncMessageKind.Records)
+                OnRecords(peer, message.Items);
+            else
+                OnAddresses(peer, message.Items);
+            return;
+        }
+
+        if (_active is null)
+            return;
+        var output = new List<Outgoing>();
+        var before = _active.Node.Refusals.Values.Sum();
+        _active.Node.Receive(peer.Handle, bytes, _time.GetUtcNow().ToUnixTimeMilliseconds(), UpHandles(), output);
+        peer.DeltasRefused += _active.Node.Refusals.Values.Sum() - before;
+        await ApplyChangesAsync(peer);
+        Dispatch(output);
+    }
+
+    private void OnRecords(PeerState peer, IReadOnlyList<byte[]> items)
+    {
+        var records = new List<MembershipRecord>();
+        foreach (var item in items)
+        {
+            if (MembershipRecord.TryDecode(item, out var error) is { } record)
+                records.Add(record);
+            else
+                _logger.LogWarning("Grid: a malformed membership record from hub {Peer} is dropped ({Error})", peer.Hub, error);
+        }
+
+        if (_membership.GridId is null)
+        {
+            if (_joining is not { } joining || peer.Hub != joining.Invitation.Inviter)
+                return;
+            var refusal = _membership.Join(records, joining.Invitation.Grid);
+            if (refusal is null)
+                joining.Done.TrySetResult(_membership.View());
+            else
+                joining.Done.TrySetException(new GridMembershipException(GridRefusal.Invalid, $"the inviting hub's grid records are refused: {refusal}"));
+            return;
+        }
+
+        foreach (var record in records)
+        {
+            if (_membership.Receive(record, out var error) == RecordOutcome.Refused)
+                _logger.LogDebug("Grid: a membership record from hub {Peer} is refused: {Error}", peer.Hub, error);
+        }
+    }
+
+    private void OnAddresses(PeerState peer, IReadOnlyList<byte[]> items)
+    {
+        foreach (var item in items.Take(Invitation.MaxAddresses))
+        {
+            var address = System.Text.Encoding.UTF8.GetString(item);
+            if (address.Length is 0 or > 255 || !address.Contains(':', StringComparison.Ordinal) || address.Any(char.IsWhiteSpace))
+                continue;
+            peer.Address ??= address;
+
+            // Kept once this hub is a member (a joiner hears them before it has its grid: kept when it starts).
+            _active?.Log.RememberPeer(peer.Hub, address, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+    }
+
+    private async Task OnTickAsync()
+    {
+        if (_active is null)
+            return;
+        var output = new List<Outgoing>();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        _active.Node.Tick(now, UpHandles(), CatchUpMode.Vectors, output);
+        await ApplyChangesAsync(null);
+        Dispatch(output);
+        _refusals = new Dictionary<string, long>(_active.Node.Refusals);
+        await AdvanceAuthorCursorAsync(now);
+    }
+
+    /// <summary>
+    /// Merges what peers' deltas brought (with their origin's stamps), then keeps the deltas: a crash between the
+    /// two makes the hub ask for them again, and merging twice changes nothing. This hub's own deltas are kept before
+    /// anything is sent.
+    /// </summary>
+    private async Task ApplyChangesAsync(PeerState? from)
+    {
+        var changes = _active!.Node.DrainChanges();
+        if (changes.Count == 0)
+            return;
+        var me = _identity.Keys.HubId;
+        var applied = new List<SignedDelta>();
+        var withdrawn = new List<SignedDelta>();
+        var readings = new List<StampedReading>();
+        foreach (var change in changes)
+        {
+            if (change.Withdrawn)
+            {
+                withdrawn.Add(change.Delta);
+                continue;
+            }
+
+            applied.Add(change.Delta);
+            var header = change.Delta.Header;
+            if (header.Origin == me || header.Tier != ResolutionTier.Raw)
+                continue;
+            var body = PointsBody.TryDecode(change.Delta.Body, header, out var error);
+            if (body is null || !SeriesKey.TryParse(header.Series, out var series))
+            {
+                _logger.LogWarning("Grid: delta {Seq} of {Series} from hub {Origin} holds no valid points ({Error}); it is kept in the chain, its points are not stored", header.Seq, header.Series, header.Origin, error ?? "bad series");
+                continue;
+            }
+
+            readings.AddRange(body.ToReadings(series, header.Origin.ToString()));
+        }
+
+        if (readings.Count > 0)
+            await _merge(readings, _stop.Token);
+        if (withdrawn.Count > 0)
+        {
+            _logger.LogWarning("Grid: {Count} deltas withdrawn by a fork proof; their points stay in the store", withdrawn.Count);
+            _active.Log.Withdraw(withdrawn);
+        }
+
+        _active.Log.Save(applied, _active.Node.Store.Proofs, _active.Node.LastHlc);
+        var remote = applied.Count(d => d.Header.Origin != me);
+        Interlocked.Add(ref _applied, remote);
+        if (from is not null)
+            from.DeltasIn += remote;
+    }
+
+    private void Gather(Work.LocalWrites local)
+    {
+        Dictionary<(SeriesKey, long), long>? corrected = null;
+        foreach (var correction in local.Corrections)
+            (corrected ??= [])[(correction.Series, correction.TimestampMs)] = correction.Hlc;
+        foreach (var reading in local.Readings)
+        {
+            if (reading.TimestampMs < 0 || reading.TimestampMs > DeltaHeader.MaxTimeMs)
+                continue;
+            if (!_pendingLocal.TryGetValue(reading.Series, out var pending) || pending.Unit != reading.Unit)
+                _pendingLocal[reading.Series] = pending = new PendingSeries(reading.Unit);
+            var hlc = corrected is not null && corrected.TryGetValue((reading.Series, reading.TimestampMs), out var c) ? c : 0;
+            pending.Points[reading.TimestampMs] = (reading.Value, hlc);
+        }
+    }
+
+    private void AuthorPending()
+    {
+        if (_active is null || _pendingLocal.Count == 0)
+            return;
+        var output = new List<Outgoing>();
+        foreach (var (series, pending) in _pendingLocal)
+        {
+            var points = pending.Points.ToArray();
+            Author(series, pending.Unit, [.. points.Select(p => p.Key)], [.. points.Select(p => p.Value.Value)], [.. points.Select(p => p.Value.Hlc)], output);
+        }
+
+        _pendingLocal.Clear();
+        Persist();
+        Dispatch(output);
+    }
+
+    /// <summary>Points of one series (ascending times), split into deltas of at most a bucket of points within one window each.</summary>
+    private void Author(SeriesKey series, string unit, long[] times, double[] values, long[] hlcs, List<Outgoing> output)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var start = 0;
+        while (start < times.Length)
+        {
+            var end = start + 1;
+            while (end < times.Length && end - start < PointsBody.MaxPoints && times[end] - times[start] < DeltaHeader.MaxWindowMs)
+                end++;
+            var corrections = new List<(int, long)>();
+            for (var i = start; i < end; i++)
+            {
+                if (hlcs[i] != 0 && hlcs[i] != WriteStamp.HlcOf(times[i]))
+                    corrections.Add((i - start, hlcs[i]));
+            }
+
+            var body = new PointsBody(unit, times[start..end], values[start..end], corrections).Encode();
+            if (_active!.Node.Write(series.Id, ResolutionTier.Raw, times[start], times[end - 1] + 1, body, now, UpHandles(), output) is not null)
+                Interlocked.Increment(ref _authored);
+            start = end;
+        }
+    }
+
+    /// <summary>This hub's own deltas are durable before any of them is sent (signing another at the same seq after a crash would fork the stream).</summary>
+    private void Persist()
+    {
+        var changes = _active!.Node.DrainChanges();
+        _active.Log.Save(changes.Where(c => !c.Withdrawn).Select(c => c.Delta), _active.Node.Store.Proofs, _active.Node.LastHlc);
+    }
+
+    /// <summary>
+    /// Sends this hub's own points of every bucket changed since the author cursor: its history from before the
+    /// grid, and whatever it wrote while a crash kept the hook's deltas from being made. Points already sent go again
+    /// (merging them changes nothing); none is missed.
+    /// </summary>
+    private async Task AuthorHistoryAsync()
+    {
+        await _store.CheckpointAsync();
+        var cursor = _active!.Log.AuthorCursor;
+        var me = _identity.Keys.HubId.ToString();
+        long buckets = 0;
+        while (true)
+        {
+            var page = await _store.ReadChangesAsync(cursor, 1000, _stop.Token);
+            var output = new List<Outgoing>();
+            foreach (var change in page.Changes)
+            {
+                var bucket = await _store.ReadStampedBucketAsync(change.Series, change.BucketStart, _stop.Token);
+                if (bucket is null)
+                    continue;
+                var mine = Enumerable.Range(0, bucket.Times.Length).Where(i => bucket.Stamps[i].Origin == me && bucket.Times[i] >= 0).ToList();
+                if (mine.Count == 0)
+                    continue;
+                Author(change.Series, bucket.Unit, [.. mine.Select(i => bucket.Times[i])], [.. mine.Select(i => bucket.Values[i])], [.. mine.Select(i => bucket.Stamps[i].Hlc)], output);
+                buckets++;
+            }
+
+            Persist();
+            Dispatch(output);
+            cursor = page.Cursor;
+            _active.Log.AuthorCursor = cursor;
+            if (!page.More)
+                break;
+        }
+
+        _cursorSeen = cursor;
+        if (buckets > 0)
+            _logger.LogInformation("Grid: this hub's points of {Buckets} buckets written before or outside the grid are sent as deltas", buckets);
+    }
+
+    /// <summary>
+    /// Moves the author cursor to the newest change seen a minute ago: by then every hook call for those points has
+    /// long reached this loop, so a restart need not send them again.
+    /// </summary>
+    private async Task AdvanceAuthorCursorAsync(long nowMs)
+    {
+        if (nowMs < _cursorTickAt || _pendingLocal.Count > 0)
+            return;
+        _cursorTickAt = nowMs + 60_000;
+        if (_cursorSeen > _active!.Log.AuthorCursor)
+            _active.Log.AuthorCursor = _cursorSeen;
+        var cursor = _cursorSeen;
+        while (true)
+        {
+            var page = await _store.ReadChangesAsync(cursor, 100_000, _stop.Token);
+            cursor = page.Cursor;
+            if (!page.More)
+                break;
+        }
+
+        _cursorSeen = cursor;
+    }
+
+    private void Dispatch(List<Outgoing> output)
+    {
+        foreach (var outgoing in output)
+        {
+            if (_peers.Values.FirstOrDefault(p => p.Handle == outgoing.To) is { } peer)
+                Send(peer, outgoing.Message);
+        }
+    }
+
+    private void Send(PeerState peer, byte[] message)
+    {
+        peer.BytesOut += message.Length;
+        _links!.Send(peer.Hub, message);
+    }
+
+    private byte[] RecordsMessage() =>
+        new SyncMessage(SyncMessageKind.Records) { Items = [.. _membership.Records().Select(r => r.Encode())] }.Encode();
+
+    private List<int> UpHandles() => [.. _peers.Values.Where(p => p.Up > 0).Select(p => p.Handle)];
+
+    private PeerState Peer(Id128 hub)
+    {
+        if (!_peers.TryGetValue(hub, out var peer))
+            _peers[hub] = peer = new PeerState(hub, _peers.Count + 1);
+        return peer;
+    }
+
+    private void UpdateView(PeerState peer) =>
+        _peerViews[peer.Hub.ToString()] = new GridPeerView(peer.Hub.ToString(), peer.Address, peer.Up > 0 ? "up" : "down", peer.LastContact, peer.BytesIn, peer.BytesOut, peer.DeltasIn, peer.DeltasRefused);
+
+    private static List<string> AdvertisedAddresses(string bindAddress, int port)
+    {
+        if (IPAddress.TryParse(bindAddress, out var bound) && !bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any))
+            return [Format(bound, port)];
+        var addresses = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
+            .Where(a => a.AddressFamily == AddressFamily.InterNetwork || (a.AddressFamily == AddressFamily.InterNetworkV6 && !a.IsIPv6LinkLocal))
+            .OrderBy(a => IPAddress.IsLoopback(a))
+            .ThenBy(a => a.AddressFamily != AddressFamily.InterNetwork)
+            .Select(a => Format(a, port))
+            .Take(Invitation.MaxAddresses)
+            .ToList();
+        return addresses.Count > 0 ? addresses : [$"127.0.0.1:{port}"];
+    }
+
+    private static string Format(IPAddress address, int port) =>
+        address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]:{port}" : $"{address}:{port}";
+
+    private sealed record Active(Id128 Grid, DeltaLog Log, SyncNode Node);
+
+    private sealed class PendingSeries(string unit)
+    {
+        public string Unit { get; } = unit;
+
+        public SortedDictionary<long, (double Value, long Hlc)> Points { get; } = [];
+    }
+
+    private sealed class PeerState(Id128 hub, int handle)
+    {
+        public Id128 Hub { get; } = hub;
+
+        public int Handle { get; } = handle;
+
+        public int Up { get; set; }
+
+        public string? Address { get; set; }
+
+        public DateTimeOffset? LastContact { get; set; }
+
+        public long BytesIn { get; set; }
+
+        public long BytesOut { get; set; }
+
+        public long DeltasIn { get; set; }
+
+        public long DeltasRefused { get; set; }
+    }
+
+    private sealed class Joining(Invitation invitation)
+    {
+        public Invitation Invitation { get; } = invitation;
+
+        public TaskCompletionSource<GridView> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public volatile string? LastProblem;
+    }
+
+    private abstract record Work
+    {
+        public sealed record MembershipChanged : Work;
+
+        public sealed record LocalWrites(Reading[] Readings, ColumnCorrection[] Corrections) : Work;
+
+        public sealed record Flush : Work;
+
+        public sealed record Link(LinkEvent Event) : Work;
+
+        public sealed record Tick : Work;
+
+        public sealed record Join(Joining Joining) : Work;
+
+        public sealed record JoinEnded(Joining Joining) : Work;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Grid.Edge.Hub.GridNode;
+using Grid.Edge.Hub.Replication.Node;
+using Grid.Edge.Hub.Tests.Support;
+using MQTTnet;
+
+namespace Grid.Edge.Hub.Tests;
+
+/// <summary>
+/// Hubs as child processes with their own data folders, joined by an invitation over real NetMQ sockets on
+/// 127.0.0.1: each ends with the other's readings, the same content by the digest, after restarts and kills too.
+/// </summary>
+[Collection(HubProcessGroup.Name)]
+public sealed class GridReplicationTests : IDisposable
+{
+    private static readonly long T0 = DateTimeOffset.UtcNow.AddHours(-3).ToUnixTimeMilliseconds() / 1000 * 1000;
+    private readonly TempDirectory _home = new();
+    private readonly TempDirectory _van = new();
+    private readonly TempDirectory _third = new();
+
+    public void Dispose()
+    {
+        _home.Dispose();
+        _van.Dispose();
+        _third.Dispose();
+    }
+
+    private static Task<(int ExitCode, string Output)> GridAsync(TempDirectory dir, params string[] args) =>
+        HubProcess.RunToEndAsync(null, ["grid", .. args, "--data-dir", dir.Path]);
+
+    [Fact]
+    public async Task Two_hubs_joined_by_an_invitation_hold_each_others_readings_and_the_same_digest_after_a_kill()
+    {
+        if (OperatingSystem.IsWindows())
+            return; // the grid commands use the control socket, a Unix socket
+
+        await using var home = await HubProcess.StartAsync(_home.Path);
+        var van = await HubProcess.StartAsync(_van.Path);
+        try
+        {
+            // History from before the grid on both sides: it goes out once they are members.
+            await PublishAsync(home, "station", "temperature", [(T0, 11.5), (T0 + 1000, 11.75)]);
+            await PublishAsync(van, "engine", "coolant", [(T0, 80), (T0 + 5000, 82.5)]);
+
+            Assert.Equal(0, (await GridAsync(_home, "create", "--name", "family")).ExitCode);
+            var (invited, invitation) = await GridAsync(_home, "invite", "--minutes", "10");
+            Assert.Equal(0, invited);
+            var code = invitation.Split('\n', StringSplitOptions.TrimEntries).First(l => l.StartsWith("grid1-", StringComparison.Ordinal));
+            Assert.Contains(home.GridAddress, invitation, StringComparison.Ordinal);
+
+            var (joined, joinOutput) = await GridAsync(_van, "join", code);
+            Assert.True(joined == 0, joinOutput);
+            Assert.Contains("joined grid 'family'", joinOutput, StringComparison.Ordinal);
+
+            // Both know both members; the code is spent (a third hub cannot use it again).
+            var homeView = await GridOfAsync(home);
+            Assert.Equal(new[] { home.HubId, van.HubId }.Order(StringComparer.Ordinal), homeView.Grid.Members.Select(m => m.HubId).Order(StringComparer.Ordinal));
+            Assert.Equal(2, (await GridOfAsync(van)).Grid.Members.Count);
+            await using (var third = await HubProcess.StartAsync(_third.Path))
+            {
+                var (reused, reusedOutput) = await GridAsync(_third, "join", code);
+                Assert.Equal(1, reused);
+                Assert.Contains("already used", reusedOutput, StringComparison.Ordinal);
+                Assert.Null((await GridOfAsync(third)).Grid.Id);
+            }
+
+            // Live readings after the join, both ways, and a correction of a replicated point at its origin.
+            await PublishAsync(home, "station", "temperature", [(T0 + 2000, 12.0)]);
+            await PublishAsync(van, "engine", "coolant", [(T0 + 10_000, 85)]);
+            await PublishAsync(home, "station", "temperature", [(T0 + 1000, 11.8)]);
+            await WaitForPointsAsync(van, "station/temperature", [(T0, 11.5), (T0 + 1000, 11.8), (T0 + 2000, 12.0)]);
+            await WaitForPointsAsync(home, "engine/coolant", [(T0, 80), (T0 + 5000, 82.5), (T0 + 10_000, 85)]);
+            var digest = await WaitForSameDigestAsync(home, van, points: 6);
+
+            var status = (await GridOfAsync(home)).Links!;
+            var peer = Assert.Single(status.Peers);
+            Assert.Equal(van.HubId, peer.HubId);
+            Assert.Equal("up", peer.State);
+            Assert.True(peer.BytesIn > 0 && peer.BytesOut > 0);
+
+            // The van is killed; what the home hub records meanwhile reaches it after its restart.
+            await van.KillAsync();
+            await PublishAsync(home, "station", "temperature", [(T0 + 3000, 12.25), (T0 + 4000, 12.5)]);
+            await van.DisposeAsync();
+            van = await HubProcess.StartAsync(_van.Path);
+            await WaitForPointsAsync(van, "station/temperature", [(T0, 11.5), (T0 + 1000, 11.8), (T0 + 2000, 12.0), (T0 + 3000, 12.25), (T0 + 4000, 12.5)]);
+            var after = await WaitForSameDigestAsync(home, van, points: 8);
+            Assert.NotEqual(digest.Digest, after.Digest);
+        }
+        finally
+        {
+            await van.DisposeAsync();
+        }
+    }
+
+    private static async Task PublishAsync(HubProcess hub, string device, string metric, (long T, double V)[] points)
+    {
+        using var client = await TestMqtt.ConnectAsync(hub.Mqtt, clientId: device + "-" + Guid.NewGuid().ToString("N")[..6]);
+        foreach (var (t, v) in points)
+        {
+            var result = await client.PublishAsync(new MqttApplicationMessageBuilder()
+                .WithTopic($"grid/{device}/{metric}")
+                .WithPayload(JsonSerializer.Serialize(new { v, t }))
+                .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce)
+                .Build());
+            Assert.True(result.IsSuccess, result.ReasonString);
+        }
+    }
+
+    private static async Task<GridResponse> GridOfAsync(HubProcess hub) =>
+        (await hub.Http.GetFromJsonAsync<GridResponse>("/api/grid", Json.Options))!;
+
+    private static async Task WaitForPointsAsync(HubProcess hub, string series, (long T, double V)[] expected)
+    {
+        var want = string.Join(" ", expected.Select(p => $"{p.T}={p.V}"));
+        await Eventually.WaitForAsync(
+            async () =>
+            {
+                using var response = await hub.Http.GetAsync($"/api/series/{series}/points?from={T0 - 1}&to={T0 + 60_000}");
+                if (!response.IsSuccessStatusCode)
+                    return $"HTTP {(int)response.StatusCode}";
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                var points = json.RootElement.GetProperty("points").EnumerateArray().Select(p => $"{p[0].GetInt64()}={p[1].GetDouble()}");
+                return string.Join(" ", points);
+            },
+            got => got == want,
+            $"{series} on hub {hub.HubId} to be {want}",
+            TimeSpan.FromSeconds(30));
+    }
+
+    private static async Task<GridDigest> WaitForSameDigestAsync(HubProcess a, HubProcess b, long points)
+    {
+        GridDigest? last = null;
+        await Eventually.WaitForAsync(
+            async () =>
+            {
+                var left = (await a.Http.GetFromJsonAsync<GridDigest>("/api/grid/digest", Json.Options))!;
+                var right = (await b.Http.GetFromJsonAsync<GridDigest>("/api/grid/digest", Json.Options))!;
+                last = left;
+                return (left, right);
+            },
+            pair => pair.left.Points == points && pair.left == pair.right,
+            $"both hubs to hold the same {points} points",
+            TimeSpan.FromSeconds(30));
+        return last!;
+    }
+}

@@ -229,6 +229,17 @@ public sealed class DashboardPageTests(DashboardFixture fixture)
         Assert.Equal("campsite", grid.Name);
         Assert.True(grid.IsMember);
 
+        // An invitation for another hub: a code of this grid, naming this hub's grid port.
+        await Assertions.Expect(page.Locator("#peers")).ToContainTextAsync("No peer has connected yet");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Invite a hub" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#invite-code")).ToContainTextAsync("grid1-");
+        var code = (await page.Locator("#invite-code").TextContentAsync())!.Split('\n')[0];
+        var invitation = Grid.Edge.Hub.Replication.Membership.Invitation.TryDecode(code, out var decodeError);
+        Assert.True(invitation is not null, decodeError);
+        Assert.Equal(grid.Id, invitation.Grid.ToString());
+        var port = (await fixture.Hub.GetAsync<Grid.Edge.Hub.GridNode.GridResponse>("/api/grid"))!.Links!.Port;
+        Assert.Contains($"127.0.0.1:{port}", invitation.Addresses);
+
         // Leaving asks first; once confirmed the hub says it no longer takes part, and the server agrees.
         page.Dialog += (_, dialog) => dialog.AcceptAsync();
         await me.GetByRole(AriaRole.Button, new() { Name = "Leave" }).ClickAsync();

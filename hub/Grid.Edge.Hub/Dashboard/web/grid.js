@@ -1,4 +1,5 @@
-// The grid page: this hub's identity, its grid and the members; the admin founds a grid here or removes members.
+// The grid page: this hub's identity, its grid, the members and the peers; the admin founds or joins a grid here,
+// invites hubs and removes members.
 "use strict";
 
 (() => {
@@ -9,15 +10,45 @@
   async function change(method, path, body) {
     error.textContent = "";
     const response = await Grid.send(method, path, body);
-    if (!response.ok) {
-      let reason = response.statusText;
-      try { reason = (await response.json()).error || reason; } catch { /* not JSON */ }
-      error.textContent = reason;
-    }
+    let answer = null;
+    try { answer = await response.json(); } catch { /* not JSON */ }
+    if (!response.ok) error.textContent = (answer && answer.error) || response.statusText;
     await load();
+    return response.ok ? answer : null;
   }
 
-  function render({ hub, grid }) {
+  function ago(at) {
+    if (!at) return "never";
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(at)) / 1000));
+    return s < 60 ? `${s} s ago` : s < 3600 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+  }
+
+  function bytes(n) {
+    return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
+  }
+
+  function renderPeers(links) {
+    const peers = document.getElementById("peers");
+    if (!links || links.peers.length === 0) {
+      peers.replaceChildren(el("span", { class: "muted" }, links ? `No peer has connected yet (grid port ${links.port}).` : "No grid links."));
+      return;
+    }
+    const body = links.peers.map(p => el("tr", { "data-peer": p.hubId },
+      el("td", {}, el("code", {}, p.hubId)),
+      el("td", { class: p.state === "up" ? "ok" : "bad" }, p.state),
+      el("td", {}, p.address || "address unknown"),
+      el("td", {}, ago(p.lastContact)),
+      el("td", {}, `${bytes(p.bytesIn)} in, ${bytes(p.bytesOut)} out`),
+      el("td", {}, `${p.deltasIn} deltas in` + (p.deltasRefused ? `, ${p.deltasRefused} refused` : ""))));
+    peers.replaceChildren(
+      el("p", { class: "muted" }, `Grid port ${links.port} (${links.addresses.join(", ")}): ${links.deltasAuthored} deltas sent from this hub, ${links.deltasApplied} taken from peers.`),
+      el("table", { class: "list" },
+        el("thead", {}, el("tr", {}, ["hub", "link", "address", "last heard", "traffic", "deltas"].map(h => el("th", {}, h)))),
+        el("tbody", {}, body)));
+  }
+
+  function render({ hub, grid, links }) {
+    renderPeers(links);
     const rows = [["hub id", el("code", { id: "hub-id" }, hub.id)], ["public key", el("code", {}, hub.publicKey)]];
     if (grid.id) rows.push(["grid", el("span", { id: "grid-name-shown" }, el("strong", {}, grid.name), " ", el("code", {}, grid.id))]);
     if (grid.id && !grid.isMember) rows.push(["", el("span", { class: "bad" }, "This hub was removed from the grid: it keeps what it holds and takes no part.")]);
@@ -25,6 +56,7 @@
     document.getElementById("hub").replaceChildren(el("table", { class: "list" }, el("tbody", {}, rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))))));
 
     document.getElementById("create").hidden = !!grid.id;
+    document.getElementById("invite").hidden = !(grid.id && grid.isMember);
     const members = document.getElementById("members");
     if (!grid.id) {
       members.replaceChildren(el("span", { class: "muted" }, "This hub belongs to no grid yet."));
@@ -56,6 +88,24 @@
     event.preventDefault();
     change("POST", "/api/grid", { name: document.getElementById("grid-name").value });
   });
+  document.getElementById("join-form").addEventListener("submit", async event => {
+    event.preventDefault();
+    const button = event.submitter;
+    button.disabled = true;
+    button.textContent = "Joining…";
+    try {
+      await change("POST", "/api/grid/join", { code: document.getElementById("join-code").value.trim() });
+    } finally {
+      button.disabled = false;
+      button.textContent = "Join a grid";
+    }
+  });
+  document.getElementById("invite-button").addEventListener("click", async () => {
+    const answer = await change("POST", "/api/grid/invitations", { minutes: Number(document.getElementById("invite-minutes").value) });
+    const shown = document.getElementById("invite-code");
+    shown.hidden = !answer;
+    if (answer) shown.textContent = `${answer.code}\n\nvalid once, until ${new Date(answer.expiresAt).toLocaleString()}`;
+  });
   load();
-  setInterval(load, 10_000);
+  setInterval(load, 5_000);
 })();

@@ -15,8 +15,14 @@ namespace Grid.Edge.Hub.Replication.Deltas;
 /// </summary>
 internal sealed record PointsBody(string Unit, long[] Times, double[] Values, IReadOnlyList<(int Index, long Hlc)> Corrections)
 {
-    /// <summary>Points per delta at most: a day of a 1 Hz series, far below the 1 MiB body limit once compressed.</summary>
-    public const int MaxPoints = 86_400;
+    /// <summary>
+    /// Points per delta at most: even noisy values (about 9 bytes a point) with a correction on every point (11 more)
+    /// stay below the 1 MiB body limit.
+    /// </summary>
+    public const int MaxPoints = 40_000;
+
+    /// <summary>How far a point's time or a correction's clock may run past the delta's own clock (which the receiver bounds by its skew).</summary>
+    public const long MaxAheadOfDeltaMs = 600_000;
 
     private static ReadOnlySpan<byte> Magic => "GDB1"u8;
 
@@ -90,6 +96,14 @@ internal sealed record PointsBody(string Unit, long[] Times, double[] Values, IR
         double[] values;
         try
         {
+            // Sized first: a few bytes could otherwise claim a hundred million points.
+            var claimed = ChunkCodec.PointCount(body[reader.Position..]);
+            if (claimed is 0 or > MaxPoints)
+            {
+                error = $"{claimed} points, 1-{MaxPoints} expected";
+                return null;
+            }
+
             (times, values) = ChunkCodec.Decode(body[reader.Position..]);
         }
         catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException or InvalidOperationException)
@@ -117,10 +131,18 @@ internal sealed record PointsBody(string Unit, long[] Times, double[] Values, IR
     {
         if (times.Length == 0 || times.Length > MaxPoints || times.Length != values.Length)
             return $"{times.Length} points, 1-{MaxPoints} expected";
+
+        // Stamps are bounded by the delta's clock, which the receiver holds back when it runs too far ahead: no
+        // point or correction can drag a hub's clock further than that.
+        var latestMs = (header.Hlc >> WriteStamp.CounterBits) + MaxAheadOfDeltaMs;
+        if (corrections.Any(c => c.Hlc > header.Hlc + WriteStamp.HlcOf(MaxAheadOfDeltaMs)))
+            return "a correction's clock runs too far ahead of the delta's";
         for (var i = 0; i < times.Length; i++)
         {
             if (times[i] < header.T0 || times[i] >= header.T1)
                 return $"point {i} at {times[i]} lies outside the delta's window [{header.T0}, {header.T1})";
+            if (times[i] > latestMs)
+                return $"point {i} at {times[i]} lies more than {MaxAheadOfDeltaMs} ms past the delta's clock";
             if (i > 0 && times[i] <= times[i - 1])
                 return $"point {i}: times must ascend";
             if (!double.IsFinite(values[i]))

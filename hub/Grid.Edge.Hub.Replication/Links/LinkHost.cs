@@ -212,7 +212,9 @@ internal sealed class LinkHost : IDisposable
             case LinkMessageKind.Proof:
                 if (!link.Handshake.OnProof(payload, out error))
                     break;
-                if (link.Handshake.Joining is { } ticket && (error = _options.Admit is { } admit ? admit(ticket, link.Handshake.Client!) : "this hub admits no one") is not null)
+                // A joiner dialling several of our addresses at once is admitted by the first proof; the others find it a member.
+                if (link.Handshake.Joining is { } ticket && _options.Members(link.Handshake.Client!.HubKey) is null
+                    && (error = Admit(ticket, link.Handshake.Client!)) is not null)
                     break;
                 link.Up = true;
                 link.Peer = link.Handshake.Client!.HubId;
@@ -236,6 +238,22 @@ internal sealed class LinkHost : IDisposable
         _router.SendMoreFrame(link.Identity).SendFrame(LinkHandshake.Refusal(error ?? "refused"));
         _inbound.Remove(identity);
         _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, default, $"inbound handshake refused: {error}"));
+    }
+
+    /// <summary>Runs on the poller thread: whatever goes wrong in admitting (a full disk) is a refusal, never an exception that would end the thread.</summary>
+    private string? Admit(JoinTicket ticket, Membership.MemberCertificate joiner)
+    {
+        if (_options.Admit is not { } admit)
+            return "this hub admits no one";
+        try
+        {
+            return admit(ticket, joiner);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            _logger.LogError(e, "Admitting a hub with an invitation failed");
+            return "the inviting hub could not record the new member; try again later";
+        }
     }
 
     private void OnDealerMessage(Outbound link)

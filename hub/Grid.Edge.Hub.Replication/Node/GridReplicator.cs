@@ -80,6 +80,7 @@ public sealed class GridReplicator : IAsyncDisposable
     private Active? _active;
     private Joining? _joining;
     private bool _flushScheduled;
+    private bool _historyOwed;
     private int _disposed;
     private long _authored;
     private long _applied;
@@ -237,13 +238,19 @@ public sealed class GridReplicator : IAsyncDisposable
         _membership.Changed -= OnMembershipChanged;
         _work.Writer.TryComplete();
         await _stop.CancelAsync();
-        if (_loop is not null)
-            await _loop.ConfigureAwait(false);
-        _links?.Dispose();
-        if (_pump is not null)
-            await _pump.ConfigureAwait(false);
-        _active?.Log.Dispose();
-        _stop.Dispose();
+        try
+        {
+            if (_loop is not null)
+                await _loop.ConfigureAwait(false);
+        }
+        finally
+        {
+            _links?.Dispose();
+            if (_pump is not null)
+                await _pump.ConfigureAwait(false);
+            _active?.Log.Dispose();
+            _stop.Dispose();
+        }
     }
 
     private static long Floor(long t, long step) => t - (((t % step) + step) % step);
@@ -294,7 +301,11 @@ public sealed class GridReplicator : IAsyncDisposable
             {
                 await HandleAsync(work);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
             {
                 // One failed step (a full disk under the delta log, a store that is degraded) must not end the grid:
                 // the node reloads from what is durable and peers' catch-up fills in what was lost.
@@ -389,10 +400,12 @@ public sealed class GridReplicator : IAsyncDisposable
 
     private void Reload()
     {
-        _pendingLocal.Clear();
         if (_active is null)
             return;
         _active = _active with { Node = NewNode(_active.Grid, _active.Log.Load()) };
+
+        // Whatever of this hub's own writes did not become durable deltas is found again from the author cursor.
+        _historyOwed = true;
     }
 
     private void StartJoin(Joining joining)
@@ -445,6 +458,7 @@ public sealed class GridReplicator : IAsyncDisposable
                     {
                         var output = new List<Outgoing>();
                         _active.Node.Tick(now.ToUnixTimeMilliseconds(), [peer.Handle], CatchUpMode.Vectors, output);
+                        await ApplyChangesAsync(null); // a tick releases held-back deltas: merged before they are kept
                         Dispatch(output);
                     }
                 }
@@ -565,6 +579,12 @@ public sealed class GridReplicator : IAsyncDisposable
         await ApplyChangesAsync(null);
         Dispatch(output);
         _refusals = new Dictionary<string, long>(_active.Node.Refusals);
+        if (_historyOwed)
+        {
+            await AuthorHistoryAsync();
+            return;
+        }
+
         await AdvanceAuthorCursorAsync(now);
     }
 
@@ -646,8 +666,8 @@ public sealed class GridReplicator : IAsyncDisposable
             Author(series, pending.Unit, [.. points.Select(p => p.Key)], [.. points.Select(p => p.Value.Value)], [.. points.Select(p => p.Value.Hlc)], output);
         }
 
-        _pendingLocal.Clear();
         Persist();
+        _pendingLocal.Clear(); // only once its deltas are durable: a failed save keeps the points for the next try
         Dispatch(output);
     }
 
@@ -689,6 +709,7 @@ public sealed class GridReplicator : IAsyncDisposable
     /// </summary>
     private async Task AuthorHistoryAsync()
     {
+        _historyOwed = true; // until it finished: a failure part-way leaves it owed, and the cursor stays put
         await _store.CheckpointAsync();
         var cursor = _active!.Log.AuthorCursor;
         var me = _identity.Keys.HubId.ToString();
@@ -718,6 +739,7 @@ public sealed class GridReplicator : IAsyncDisposable
         }
 
         _cursorSeen = cursor;
+        _historyOwed = false;
         if (buckets > 0)
             _logger.LogInformation("Grid: this hub's points of {Buckets} buckets written before or outside the grid are sent as deltas", buckets);
     }

@@ -55,6 +55,17 @@ public static class ChunkCodec
         return writer.ToArray();
     }
 
+    /// <summary>The number of points a chunk says it holds, read without decoding it (a chunk from elsewhere is sized before its arrays are made).</summary>
+    /// <exception cref="InvalidDataException">The bytes do not start a chunk.</exception>
+    public static ulong PointCount(ReadOnlySpan<byte> data)
+    {
+        var reader = new BitReader(data);
+        var version = reader.ReadBits(8);
+        if (version != FormatVersion && version != UnstampedFormat)
+            throw new InvalidDataException($"chunk format {version} is not {FormatVersion}");
+        return reader.ReadVarint();
+    }
+
     public static (long[] Timestamps, double[] Values) Decode(ReadOnlySpan<byte> data)
     {
         var (timestamps, values, _) = DecodeWithStamps(data);

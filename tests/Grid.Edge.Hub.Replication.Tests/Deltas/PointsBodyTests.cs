@@ -69,6 +69,21 @@ public sealed class PointsBodyTests
         var unordered = new PointsBody("degC", [1000, 2000, 3000], [1, 2, 3], [(1, 99), (0, 98)]);
         Assert.Null(PointsBody.TryDecode(unordered.Encode(), HeaderFor(unordered), out error));
         Assert.Contains("ascend", error, StringComparison.Ordinal);
+
+        // A correction may not drag a receiver's clock far past the delta's own (which the receiver bounds).
+        var ahead = new PointsBody("degC", [1000, 2000], [1, 2], [(1, long.MaxValue / 2)]);
+        Assert.Null(PointsBody.TryDecode(ahead.Encode(), HeaderFor(ahead), out error));
+        Assert.Contains("too far ahead", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_few_bytes_claiming_millions_of_points_are_refused_before_anything_is_allocated_for_them()
+    {
+        var small = new PointsBody("degC", [1000], [1], []).Encode();
+        var prefix = small.Length - Storage.Compression.ChunkCodec.Encode([1000], [1]).Length;
+        byte[] claim = [.. small[..prefix], small[prefix], 0x80, 0xC2, 0xD7, 0x2F]; // the chunk's version, then 100,000,000 as a varint
+        Assert.Null(PointsBody.TryDecode(claim, HeaderFor(new PointsBody("degC", [1000], [1], [])), out var error));
+        Assert.Contains("100000000 points", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -98,21 +98,55 @@ internal static class CatchUpPlanner
     /// not held and so never sent; fork proofs travel before vectors, so the peer has frozen the same streams.
     /// When the peer's head is not our delta at that seq, ours at that seq goes too: the peer finds the fork.
     /// </summary>
-    public static List<SignedDelta> Missing(DeltaStore mine, VersionVector theirs)
+    public static List<SignedDelta> Missing(DeltaStore mine, VersionVector theirs) => Plan(mine, theirs, long.MaxValue, out _);
+
+    /// <summary>
+    /// As <see cref="Missing"/>, but at most about <paramref name="maxBytes"/> (always at least one delta), taken a
+    /// delta from each stream in turn so that a week of one busy series does not hold back every other series'
+    /// catch-up. <paramref name="more"/> says that deltas were left out: the peer asks again with its new vector.
+    /// </summary>
+    public static List<SignedDelta> Plan(DeltaStore mine, VersionVector theirs, long maxBytes, out bool more)
     {
         ArgumentNullException.ThrowIfNull(mine);
         ArgumentNullException.ThrowIfNull(theirs);
-        var missing = new List<SignedDelta>();
+        var ranges = new List<(StreamLog Stream, ulong Next)>();
         foreach (var stream in mine.Streams)
         {
             var (top, head) = theirs.Entry(stream.Key);
             var from = top + 1;
             if (top >= 1 && top <= stream.Top && stream.At(top)!.Id != head)
                 from = top;
-            for (var seq = from; seq <= stream.Top; seq++)
-                missing.Add(stream.At(seq)!);
+            if (from <= stream.Top)
+                ranges.Add((stream, from));
         }
 
-        return missing;
+        var planned = new List<SignedDelta>();
+        long bytes = 0;
+        while (ranges.Count > 0)
+        {
+            for (var i = 0; i < ranges.Count; i++)
+            {
+                var (stream, next) = ranges[i];
+                var delta = stream.At(next)!;
+                if (planned.Count > 0 && bytes + delta.EncodedLength > maxBytes)
+                {
+                    more = true;
+                    return SeqOrder(planned);
+                }
+
+                planned.Add(delta);
+                bytes += delta.EncodedLength;
+                ranges[i] = (stream, next + 1);
+            }
+
+            ranges.RemoveAll(r => r.Next > r.Stream.Top);
+        }
+
+        more = false;
+        return SeqOrder(planned);
     }
+
+    /// <summary>Grouped per stream in seq order, so each applies as it arrives and none waits for a gap.</summary>
+    private static List<SignedDelta> SeqOrder(List<SignedDelta> deltas) =>
+        [.. deltas.OrderBy(d => StreamKey.Of(d.Header)).ThenBy(d => d.Header.Seq)];
 }

@@ -70,6 +70,7 @@ public sealed class GridReplicator : IAsyncDisposable
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<Id128, PeerState> _peers = [];
+    private readonly Dictionary<int, PeerState> _byHandle = [];
     private readonly ConcurrentDictionary<string, GridPeerView> _peerViews = new(StringComparer.Ordinal);
     private readonly Dictionary<SeriesKey, PendingSeries> _pendingLocal = [];
     private readonly byte[] _curvePublic;
@@ -81,7 +82,11 @@ public sealed class GridReplicator : IAsyncDisposable
     private Joining? _joining;
     private bool _flushScheduled;
     private bool _historyOwed;
+    private const int MaxQueuedWrites = 4096;
     private int _disposed;
+    private int _queuedWrites;
+    private long _deferredWrites;
+    private bool _writesDeferred;
     private long _authored;
     private long _applied;
     private long _cursorSeen;
@@ -143,8 +148,20 @@ public sealed class GridReplicator : IAsyncDisposable
     public void OnLocalWrites(IReadOnlyList<Reading> readings, IReadOnlyList<ColumnCorrection> corrections)
     {
         ArgumentNullException.ThrowIfNull(readings);
-        if (readings.Count > 0 && _membership.GridId is not null)
-            _work.Writer.TryWrite(new Work.LocalWrites([.. readings], corrections.Count == 0 ? [] : [.. corrections]));
+        if (readings.Count == 0 || _membership.GridId is null)
+            return;
+
+        // Bounded: when the loop falls this far behind (a slow card under a burst), the readings are not queued but
+        // found again in the store by the history pass, which the loop is told to run.
+        if (Interlocked.Increment(ref _queuedWrites) > MaxQueuedWrites)
+        {
+            Interlocked.Decrement(ref _queuedWrites);
+            Interlocked.Increment(ref _deferredWrites);
+            Volatile.Write(ref _writesDeferred, true);
+            return;
+        }
+
+        _work.Writer.TryWrite(new Work.LocalWrites([.. readings], corrections.Count == 0 ? [] : [.. corrections]));
     }
 
     /// <summary>A one-time code for another hub to join, valid for <paramref name="validFor"/>.</summary>
@@ -323,6 +340,14 @@ public sealed class GridReplicator : IAsyncDisposable
                 await OnMembershipAsync();
                 break;
             case Work.LocalWrites local:
+                Interlocked.Decrement(ref _queuedWrites);
+                if (Volatile.Read(ref _writesDeferred))
+                {
+                    Volatile.Write(ref _writesDeferred, false);
+                    _historyOwed = true;
+                    _logger.LogWarning("Grid: the grid fell behind this hub's writes ({Deferred} batches so far); what it skipped is sent from the store", Interlocked.Read(ref _deferredWrites));
+                }
+
                 Gather(local);
                 if (!_flushScheduled && _active is not null)
                 {
@@ -448,6 +473,7 @@ public sealed class GridReplicator : IAsyncDisposable
                 var peer = Peer(e.Peer);
                 peer.Up++;
                 peer.LastContact = now;
+                _active?.Node.Reset(peer.Handle);
                 if (peer.Up == 1)
                 {
                     // Membership first: a joiner learns its grid from it, and a member learns of adds and removals
@@ -480,6 +506,7 @@ public sealed class GridReplicator : IAsyncDisposable
                 if (e.Peer != default && _peers.TryGetValue(e.Peer, out var down))
                 {
                     down.Up = Math.Max(0, down.Up - 1);
+                    _active?.Node.Reset(down.Handle);
                     UpdateView(down);
                 }
 
@@ -771,7 +798,7 @@ public sealed class GridReplicator : IAsyncDisposable
     {
         foreach (var outgoing in output)
         {
-            if (_peers.Values.FirstOrDefault(p => p.Handle == outgoing.To) is { } peer)
+            if (_byHandle.TryGetValue(outgoing.To, out var peer))
                 Send(peer, outgoing.Message);
         }
     }
@@ -790,7 +817,11 @@ public sealed class GridReplicator : IAsyncDisposable
     private PeerState Peer(Id128 hub)
     {
         if (!_peers.TryGetValue(hub, out var peer))
+        {
             _peers[hub] = peer = new PeerState(hub, _peers.Count + 1);
+            _byHandle[peer.Handle] = peer;
+        }
+
         return peer;
     }
 

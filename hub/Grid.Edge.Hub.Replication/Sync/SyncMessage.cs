@@ -27,6 +27,12 @@ internal enum SyncMessageKind : byte
 
     /// <summary>Where the sender listens (<c>host:port</c>, UTF-8 items), so peers can dial it back after a restart.</summary>
     Addresses = 8,
+
+    /// <summary>
+    /// Deltas answering a vector or a want (more flag byte, then items as in <see cref="Deltas"/>): not relayed, and
+    /// with the flag set the answer was cut at the sender's budget, so the receiver sends its vector again for the rest.
+    /// </summary>
+    CatchUp = 9,
 }
 
 /// <summary>
@@ -40,6 +46,9 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
     public byte[] Payload { get; init; } = [];
 
     public bool IsReply { get; init; }
+
+    /// <summary>For <see cref="SyncMessageKind.CatchUp"/>: the sender holds more that the receiver lacks.</summary>
+    public bool More { get; init; }
 
     public ulong Session { get; init; }
 
@@ -55,6 +64,10 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
         switch (Kind)
         {
             case SyncMessageKind.Deltas or SyncMessageKind.Proofs or SyncMessageKind.Records or SyncMessageKind.Addresses:
+                WriteItems(w, Items);
+                break;
+            case SyncMessageKind.CatchUp:
+                w.U8(More ? (byte)1 : (byte)0);
                 WriteItems(w, Items);
                 break;
             case SyncMessageKind.Vector:
@@ -91,6 +104,11 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
                 case SyncMessageKind.Deltas or SyncMessageKind.Proofs or SyncMessageKind.Records or SyncMessageKind.Addresses:
                     if (TryReadItems(ref reader, out var items))
                         message = new SyncMessage(kind) { Items = items };
+                    break;
+                case SyncMessageKind.CatchUp:
+                    if (reader.U8("more flag", out var moreFlag) && (moreFlag <= 1 || reader.Fail("the more flag is not 0 or 1"))
+                        && TryReadItems(ref reader, out var caughtUp))
+                        message = new SyncMessage(kind) { More = moreFlag == 1, Items = caughtUp };
                     break;
                 case SyncMessageKind.Vector:
                     if (reader.U8("reply flag", out var reply) && (reply <= 1 || reader.Fail("the reply flag is not 0 or 1"))

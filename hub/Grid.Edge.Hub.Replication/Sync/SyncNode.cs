@@ -14,8 +14,17 @@ internal sealed record SyncOptions
 
     public int MaxVectorEntries { get; init; } = 1_000_000;
 
-    /// <summary>Deltas per message when catching a peer up (later: flow control by priority).</summary>
+    /// <summary>Deltas per message when catching a peer up.</summary>
     public int MaxDeltasPerMessage { get; init; } = 256;
+
+    /// <summary>
+    /// Bytes of deltas one catch-up answer carries at most; the peer asks for the rest once it applied these. A week
+    /// of backlog so moves in bounded rounds, and a live delta waits behind one round at most, never behind the week.
+    /// </summary>
+    public long CatchUpBytes { get; init; } = 4 << 20;
+
+    /// <summary>While a peer's catch-up answers keep coming (newer than this), the timer sends it no vector of its own: the pull already asks.</summary>
+    public long PullQuietMs { get; init; } = 10_000;
 
     /// <summary>Bytes of deltas per message: a message holds more than one delta only while it stays below this (the transport refuses frames above 4 MB).</summary>
     public int MaxMessageBytes { get; init; } = 2 << 20;
@@ -57,6 +66,7 @@ internal sealed class SyncNode
     private readonly List<SyncChange> _changes = [];
     private readonly Dictionary<string, long> _refusals = [];
     private readonly Dictionary<int, (ulong Session, RangeReconciler Reconciler, List<Hash256> Have, List<Hash256> Need)> _sessions = [];
+    private readonly Dictionary<int, long> _pullingSince = [];
     private long _lastHlc;
     private ulong _nextSession = 1;
 
@@ -113,7 +123,7 @@ internal sealed class SyncNode
         var author = new StreamAuthor(_grid, series, tier, _keys, log?.At(log.Top));
         var delta = author.Next(NextHlc(nowMs), t0, t1, body);
         Record(Store.Offer(delta, _lastHlc));
-        var push = Messages([delta]).Single();
+        var push = new SyncMessage(SyncMessageKind.Deltas) { Items = [delta.Encode()] }.Encode();
         foreach (var peer in peers)
             output.Add(new Outgoing(peer, push));
         return delta;
@@ -133,6 +143,8 @@ internal sealed class SyncNode
         {
             if (mode == CatchUpMode.Vectors)
             {
+                if (_pullingSince.TryGetValue(peer, out var since) && nowMs - since < _options.PullQuietMs && nowMs >= since)
+                    continue;
                 output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Vector) { Payload = VersionVector.Of(Store).Encode(), Items = proofs }.Encode()));
                 continue;
             }
@@ -144,6 +156,13 @@ internal sealed class SyncNode
             _sessions[peer] = (session, reconciler, [], []);
             output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Reconcile) { Session = session, Payload = reconciler.Initiate() }.Encode()));
         }
+    }
+
+    /// <summary>A link to <paramref name="peer"/> came up or went down: whatever was in flight with it is gone.</summary>
+    public void Reset(int peer)
+    {
+        _pullingSince.Remove(peer);
+        _sessions.Remove(peer);
     }
 
     /// <summary>A message from a peer.</summary>
@@ -163,6 +182,9 @@ internal sealed class SyncNode
             case SyncMessageKind.Deltas:
                 Relay(Accept(message.Items, nowMs, peers, output), from, peers, output);
                 break;
+            case SyncMessageKind.CatchUp:
+                OnCatchUp(from, message, nowMs, peers, output);
+                break;
             case SyncMessageKind.Proofs:
                 AcceptProofs(message.Items, from, peers, output);
                 break;
@@ -180,7 +202,7 @@ internal sealed class SyncNode
                 OnReconcileReply(from, message, output);
                 break;
             case SyncMessageKind.Want:
-                SendDeltas(from, message.Ids.Select(Store.Find).OfType<SignedDelta>(), output);
+                SendCatchUp(from, [.. message.Ids.Select(Store.Find).OfType<SignedDelta>()], more: false, output);
                 break;
         }
     }
@@ -196,7 +218,8 @@ internal sealed class SyncNode
             return;
         }
 
-        SendDeltas(from, CatchUpPlanner.Missing(Store, theirs), output);
+        var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more);
+        SendCatchUp(from, missing, more, output);
         var mine = VersionVector.Of(Store);
         if (!message.IsReply && mine.Digest() != theirs.Digest())
             output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Vector) { IsReply = true, Payload = mine.Encode(), Items = [.. Store.Proofs.Select(p => p.Encode())] }.Encode()));
@@ -221,13 +244,35 @@ internal sealed class SyncNode
         }
 
         _sessions.Remove(from);
-        SendDeltas(from, state.Have.Select(Store.Find).OfType<SignedDelta>().OrderBy(d => d.Header.Seq), output);
+        SendCatchUp(from, [.. state.Have.Select(Store.Find).OfType<SignedDelta>().OrderBy(d => d.Header.Seq)], more: false, output);
         if (state.Need.Count > 0)
             output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Want) { Ids = state.Need }.Encode()));
     }
 
-    private List<SignedDelta> Accept(IReadOnlyList<byte[]> items, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output)
+    /// <summary>
+    /// Deltas a peer sent because we asked: applied, not relayed (the other peers ask for themselves), and when the
+    /// answer was cut at the peer's budget and moved us on, our vector goes back at once for the next round. An
+    /// answer that moved nothing (all held back for a clock ahead of ours) ends the pull: the timer asks again later.
+    /// </summary>
+    private void OnCatchUp(int from, SyncMessage message, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output)
     {
+        var applied = Accept(message.Items, nowMs, peers, output, out var held);
+        if (!message.More || applied.Count + held == 0)
+        {
+            _pullingSince.Remove(from);
+            return;
+        }
+
+        _pullingSince[from] = nowMs;
+        output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Vector) { IsReply = true, Payload = VersionVector.Of(Store).Encode(), Items = [.. Store.Proofs.Select(p => p.Encode())] }.Encode()));
+    }
+
+    private List<SignedDelta> Accept(IReadOnlyList<byte[]> items, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output) =>
+        Accept(items, nowMs, peers, output, out _);
+
+    private List<SignedDelta> Accept(IReadOnlyList<byte[]> items, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output, out int held)
+    {
+        held = 0;
         var applied = new List<SignedDelta>();
         var proofs = new List<ForkProof>();
         foreach (var item in items)
@@ -251,6 +296,8 @@ internal sealed class SyncNode
             var result = Store.Offer(delta, Now(nowMs));
             if (result.Outcome == OfferOutcome.Frozen)
                 Count(nameof(DeltaRefusalReason.StreamForked));
+            else if (result.Outcome is OfferOutcome.HeldFuture or OfferOutcome.HeldForGap)
+                held++;
             applied.AddRange(Record(result));
             if (result.Proof is not null)
                 proofs.Add(result.Proof);
@@ -296,25 +343,27 @@ internal sealed class SyncNode
             output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Proofs) { Items = adopted }.Encode()));
     }
 
-    private void SendDeltas(int to, IEnumerable<SignedDelta> deltas, List<Outgoing> output)
+    private void SendCatchUp(int to, List<SignedDelta> deltas, bool more, List<Outgoing> output)
     {
-        foreach (var message in Messages(deltas))
-            output.Add(new Outgoing(to, message));
+        var messages = Messages(deltas).ToList();
+        for (var i = 0; i < messages.Count; i++)
+            output.Add(new Outgoing(to, new SyncMessage(SyncMessageKind.CatchUp) { More = more && i == messages.Count - 1, Items = messages[i] }.Encode()));
     }
 
     private void Relay(List<SignedDelta> applied, int from, IReadOnlyList<int> peers, List<Outgoing> output)
     {
         if (applied.Count == 0)
             return;
-        foreach (var message in Messages(applied))
+        foreach (var items in Messages(applied))
         {
+            var message = new SyncMessage(SyncMessageKind.Deltas) { Items = items }.Encode();
             foreach (var peer in peers.Where(p => p != from))
                 output.Add(new Outgoing(peer, message));
         }
     }
 
     /// <summary>Deltas packed into messages of at most <see cref="SyncOptions.MaxDeltasPerMessage"/> deltas and about <see cref="SyncOptions.MaxMessageBytes"/> bytes.</summary>
-    private IEnumerable<byte[]> Messages(IEnumerable<SignedDelta> deltas)
+    private IEnumerable<List<byte[]>> Messages(IEnumerable<SignedDelta> deltas)
     {
         var items = new List<byte[]>();
         var bytes = 0;
@@ -323,7 +372,7 @@ internal sealed class SyncNode
             var encoded = delta.Encode();
             if (items.Count > 0 && (items.Count >= _options.MaxDeltasPerMessage || bytes + encoded.Length > _options.MaxMessageBytes))
             {
-                yield return new SyncMessage(SyncMessageKind.Deltas) { Items = items }.Encode();
+                yield return items;
                 items = [];
                 bytes = 0;
             }
@@ -333,7 +382,7 @@ internal sealed class SyncNode
         }
 
         if (items.Count > 0)
-            yield return new SyncMessage(SyncMessageKind.Deltas) { Items = items }.Encode();
+            yield return items;
     }
 
     private List<SignedDelta> Record(OfferResult result)

@@ -29,6 +29,7 @@ internal sealed class GridSimulation
     private readonly Dictionary<Hash256, SignedDelta> _created = [];
     private readonly double _loss, _duplication, _corruption;
     private readonly int _maxDelay;
+    private readonly long _catchUpBytes;
     private readonly CatchUpMode? _mode;
     private int[] _groups;
     private long _step;
@@ -40,11 +41,13 @@ internal sealed class GridSimulation
         _random = new Random(seed);
         var count = _random.Next(2, 5);
         for (var i = 0; i < count; i++)
-            _hubs.Add(new Hub(i, i, _random.NextDouble() < 0.15 ? 600_000 : 0, null));
+            _hubs.Add(new Hub(i, i, _random.NextDouble() < 0.15 ? 600_000 : 0, null, _catchUpBytes));
         _loss = _random.NextDouble() * 0.3;
         _duplication = _random.NextDouble() * 0.2;
         _corruption = _random.NextDouble() < 0.3 ? 0.05 : 0;
         _maxDelay = _random.Next(1, 12);
+        // A third of the runs catch up in rounds of a delta or two, so every answer is cut and pulled on.
+        _catchUpBytes = _random.Next(3) == 0 ? _random.Next(1, 600) : 4 << 20;
         _mode = _random.Next(3) switch { 0 => CatchUpMode.Vectors, 1 => CatchUpMode.Reconciliation, _ => null };
         _groups = new int[count];
     }
@@ -74,7 +77,7 @@ internal sealed class GridSimulation
             }
 
             if (_step == twinAt && backup is not null)
-                _hubs.Add(new Hub(_hubs.Count, _hubs[backupOf].Key, _hubs[backupOf].ClockOffsetMs, backup));
+                _hubs.Add(new Hub(_hubs.Count, _hubs[backupOf].Key, _hubs[backupOf].ClockOffsetMs, backup, _catchUpBytes));
             if (_groups.Length < _hubs.Count)
                 _groups = [.. _groups, 0];
 
@@ -277,8 +280,11 @@ internal sealed class GridSimulation
 
     private sealed class Hub
     {
-        public Hub(int index, int key, long clockOffsetMs, PersistedSync? restored)
+        private readonly long _catchUpBytes;
+
+        public Hub(int index, int key, long clockOffsetMs, PersistedSync? restored, long catchUpBytes)
         {
+            _catchUpBytes = catchUpBytes;
             Index = index;
             Key = key;
             ClockOffsetMs = clockOffsetMs;
@@ -310,6 +316,6 @@ internal sealed class GridSimulation
         }
 
         private SyncNode Start(PersistedSync? restored) =>
-            new(TestGrid.Hubs[Key], TestGrid.Verifier, new SyncOptions { MaxSkewMs = MaxSkewMs }, restored, VerifyOnce);
+            new(TestGrid.Hubs[Key], TestGrid.Verifier, new SyncOptions { MaxSkewMs = MaxSkewMs, CatchUpBytes = _catchUpBytes }, restored, VerifyOnce);
     }
 }

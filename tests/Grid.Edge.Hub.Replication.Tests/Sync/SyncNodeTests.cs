@@ -58,7 +58,7 @@ public class SyncNodeTests
     public void Random_bytes_from_a_peer_never_throw_and_never_apply_anything()
     {
         var node = Node(2);
-        var kinds = Enumerable.Range(1, 6).Select(k => (byte)k).ToArray();
+        var kinds = Enumerable.Range(1, 9).Select(k => (byte)k).ToArray();
         Gen.Select(Gen.Int[0, kinds.Length - 1], Gen.Byte.Array[0, 300]).Sample((kind, tail) =>
         {
             node.Receive(0, [kinds[kind], .. tail], Now, [0, 1], []);
@@ -88,5 +88,61 @@ public class SyncNodeTests
         Assert.Equal(2UL, Assert.Single(b.Store.Proofs).Seq);
         Assert.Equal([chain[0].Id], b.Store.Applied.Select(d => d.Id));
         Assert.Equal(new[] { chain[1].Id, chain[2].Id }.Order(), b.DrainChanges().Where(c => c.Withdrawn).Select(c => c.Delta.Id).Order());
+    }
+
+    [Fact]
+    public void A_backlog_moves_in_rounds_of_the_budget_pulled_by_the_receiver_without_relay_or_extra_vectors()
+    {
+        var series = new[] { "weather1/temperature", "weather1/humidity", "van/speed", "home/power" };
+        var chains = series.Select((name, i) => TestGrid.Chain(i % 2 == 0 ? 3 : 4, name, 12, t0: TestGrid.T0 + i)).ToList();
+        var oneDelta = chains[0][0].EncodedLength;
+        var options = new SyncOptions { CatchUpBytes = oneDelta * 5 };
+        var a = new SyncNode(TestGrid.Hubs[0], TestGrid.Verifier, options);
+        var b = new SyncNode(TestGrid.Hubs[1], TestGrid.Verifier, options);
+        a.Receive(9, new SyncMessage(SyncMessageKind.Deltas) { Items = [.. chains.SelectMany(c => c).Select(d => d.Encode())] }.Encode(), Now, [], []);
+        Assert.Equal(48, a.Store.Applied.Count());
+
+        // b (peers: a = 0, a third hub = 2) asks once; afterwards only the answers and b's pulls travel.
+        var toA = new List<Outgoing>();
+        b.Tick(Now, [0], CatchUpMode.Vectors, toA);
+        var rounds = 0;
+        var firstRound = new List<SignedDelta>();
+        while (toA.Count > 0)
+        {
+            var toB = new List<Outgoing>();
+            foreach (var message in toA.Where(o => o.To == 0))
+                a.Receive(1, message.Message, Now, [1], toB);
+            toA.Clear();
+            foreach (var message in toB.Where(o => o.To == 1))
+            {
+                var decoded = SyncMessage.TryDecode(message.Message, out _)!;
+                if (decoded.Kind == SyncMessageKind.CatchUp)
+                {
+                    var deltas = decoded.Items.Select(i => SignedDelta.TryDecode(i, out _)!).ToList();
+                    Assert.True(deltas.Sum(d => d.EncodedLength) <= options.CatchUpBytes, "an answer stays within the budget");
+                    if (rounds == 0)
+                        firstRound.AddRange(deltas);
+                    rounds++;
+                }
+
+                b.Receive(0, message.Message, Now, [0, 2], toA);
+            }
+
+            Assert.DoesNotContain(toA, o => o.To == 2); // what b asked for is not pushed on to the others
+            if (rounds == 1)
+            {
+                // While the pull runs, the timer adds no vector of its own.
+                var ticked = new List<Outgoing>();
+                b.Tick(Now + 1000, [0], CatchUpMode.Vectors, ticked);
+                Assert.Empty(ticked);
+            }
+        }
+
+        Assert.Equal(a.Store.Applied.Select(d => d.Id).Order(), b.Store.Applied.Select(d => d.Id).Order());
+        Assert.InRange(rounds, 48 / 5, 48 / 5 + 2);
+        Assert.Equal(4, firstRound.Select(d => d.Header.Series).Distinct().Count()); // every series moves from the first round on
+        var after = new List<Outgoing>();
+        b.Tick(Now + options.PullQuietMs + 1, [0], CatchUpMode.Vectors, after);
+        Assert.Single(after); // the timer's own vector again once the pull ended
     }
 }

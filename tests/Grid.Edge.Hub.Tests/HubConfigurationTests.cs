@@ -56,6 +56,23 @@ public sealed class HubConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Peers_are_host_and_port_with_an_optional_hub_id_and_discovery_is_on_or_off()
+    {
+        var options = HubConfiguration.Bind(HubConfiguration.Load(
+            Cli(("Peers", "10.8.0.2:7420, home.example:7421,[fd00::1]:7420"), ("Discovery", "off")), null, new Dictionary<string, string?>()));
+        Assert.Equal(["10.8.0.2:7420", "home.example:7421", "[fd00::1]:7420"], options.PeerList);
+        Assert.False(options.DiscoveryOn);
+        Assert.True(HubConfiguration.Bind(HubConfiguration.Load(Cli(), null, new Dictionary<string, string?>())).DiscoveryOn);
+
+        var error = Assert.Throws<HubConfigurationException>(() => HubConfiguration.Bind(HubConfiguration.Load(
+            Cli(("Peers", "10.8.0.2,nobody@10.8.0.3:7420,10.8.0.4:99999"), ("Discovery", "maybe")), null, new Dictionary<string, string?>())));
+        Assert.Contains("'10.8.0.2' is not host:port", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'nobody' is not a hub id", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'10.8.0.4:99999' is not host:port", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Discovery 'maybe' is not on or off", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_missing_or_broken_config_file_is_a_clear_error()
     {
         var missing = Assert.Throws<HubConfigurationException>(() => HubConfiguration.Load(Cli(), Path.Combine(_dir.Path, "nope.json"), new Dictionary<string, string?>()));

@@ -61,8 +61,9 @@ internal enum LinkEventKind
 
 /// <param name="Peer">The member at the other end (default while a handshake failed before it said who it is).</param>
 /// <param name="Detail">For Down, why; for Up, the direction and address.</param>
+/// <param name="Address">For Up and Down of a dialled link, the address dialled.</param>
 /// <param name="RefusedByPeer">For Down, whether the other hub refused this one (its reason is in the detail), not a lost or timed-out connection.</param>
-internal sealed record LinkEvent(LinkEventKind Kind, Id128 Peer, string Detail, byte[]? Message = null, bool RefusedByPeer = false);
+internal sealed record LinkEvent(LinkEventKind Kind, Id128 Peer, string Detail, byte[]? Message = null, bool RefusedByPeer = false, string? Address = null);
 
 /// <summary>
 /// The grid's links over NetMQ with CurveZMQ: one thread (its poller) owns every socket. Other hubs connect to a
@@ -119,19 +120,26 @@ internal sealed class LinkHost : IDisposable
 
     /// <summary>
     /// Keeps a link to <paramref name="address"/> (host:port), whose hub must hold the CURVE key given; with a
-    /// <paramref name="ticket"/>, this hub joins the grid there with an invitation.
+    /// <paramref name="ticket"/>, this hub joins the grid there with an invitation. An address may be dialled with
+    /// several keys at once (a configured peer whose hub is not known yet): only the right one completes.
     /// </summary>
     public void Dial(string address, byte[] serverCurveKey, JoinTicket? ticket = null) => _commands.Enqueue(() =>
     {
-        if (!_outbound.ContainsKey(address))
-            _outbound[address] = new Outbound(address, serverCurveKey) { RetryAt = DateTime.UtcNow, Ticket = ticket };
+        var key = OutboundKey(address, serverCurveKey);
+        if (!_outbound.ContainsKey(key))
+            _outbound[key] = new Outbound(address, serverCurveKey) { RetryAt = DateTime.UtcNow, Ticket = ticket };
     });
 
-    /// <summary>Stops dialling <paramref name="address"/> and closes its link.</summary>
-    public void Forget(string address) => _commands.Enqueue(() =>
+    /// <summary>Stops dialling <paramref name="address"/> (except with <paramref name="keep"/>, the key that proved right) and closes those links.</summary>
+    public void Forget(string address, byte[]? keep = null) => _commands.Enqueue(() =>
     {
-        if (_outbound.Remove(address, out var link))
+        foreach (var (key, link) in _outbound.Where(o => o.Value.Address == address).ToList())
+        {
+            if (keep is not null && link.ServerCurveKey.AsSpan().SequenceEqual(keep))
+                continue;
+            _outbound.Remove(key);
             CloseOutbound(link, "no longer dialled", retry: false);
+        }
     });
 
     /// <summary>Sends on the peer's established link (a dialled one first); nothing is sent when there is none.</summary>
@@ -153,6 +161,8 @@ internal sealed class LinkHost : IDisposable
         _poller.Dispose();
         _events.Writer.TryComplete();
     }
+
+    private static string OutboundKey(string address, byte[] curveKey) => address + "|" + Convert.ToHexString(curveKey);
 
     private int Bind(string endpoint, int port)
     {
@@ -295,7 +305,7 @@ internal sealed class LinkHost : IDisposable
                 link.Up = true;
                 link.Peer = server.HubId;
                 link.Backoff = _options.FirstRetry;
-                _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Up, link.Peer, $"outbound to {link.Address}"));
+                _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Up, link.Peer, $"outbound to {link.Address}", Address: link.Address));
                 return;
             case LinkMessageKind.Refused:
                 CloseOutbound(link, $"the hub at {link.Address} refused this hub: {LinkHandshake.RefusalReason(payload)}", retry: true, refusedByPeer: true);
@@ -397,7 +407,7 @@ internal sealed class LinkHost : IDisposable
 
         link.Up = false;
         _logger.LogInformation("Grid link to {Address} closed: {Reason}", link.Address, reason);
-        _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, wasUp ? link.Peer : default, reason, RefusedByPeer: refusedByPeer));
+        _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Down, wasUp ? link.Peer : default, reason, RefusedByPeer: refusedByPeer, Address: link.Address));
         if (retry)
         {
             link.RetryAt = DateTime.UtcNow + link.Backoff;

@@ -36,6 +36,40 @@ public sealed class GridReplicatorOptions
 
     /// <summary>How far ahead of this hub's clock a peer's delta may be before it is held back.</summary>
     public TimeSpan MaxSkew { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Addresses (<c>host:port</c>, or <c>hub-id@host:port</c>) of members to keep a link to, as <see cref="PeerAddress"/>
+    /// parses them: hubs beyond the LAN (an overlay network, a port forwarded to a home).
+    /// </summary>
+    public IReadOnlyList<string> Peers { get; init; } = [];
+
+    /// <summary>
+    /// Whether this hub also dials the addresses peers tell it of and remembers them across restarts; off, it dials
+    /// only <see cref="Peers"/> (and an inviter while joining), for a grid whose links an operator lays out by hand.
+    /// </summary>
+    public bool Discovery { get; init; } = true;
+}
+
+/// <summary>A configured peer: <c>host:port</c>, optionally preceded by the hub id of the member expected there.</summary>
+public sealed record PeerAddress(string Address, string? HubId)
+{
+    /// <summary>Null with a reason when the text is not a peer address.</summary>
+    public static PeerAddress? TryParse(string text, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        error = null;
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        var hub = at < 0 ? null : text[..at];
+        var address = at < 0 ? text : text[(at + 1)..];
+        if (hub is not null && !Id128.TryParse(hub, out _))
+            error = $"'{hub}' is not a hub id (the 26 letters and digits 'grid status' shows)";
+        else if (address.LastIndexOf(':') is var colon && colon <= 0 || address.Any(char.IsWhiteSpace)
+                 || !int.TryParse(address[(address.LastIndexOf(':') + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            error = $"'{address}' is not host:port (a name or address, a colon and a port from 1 to 65535; IPv6 as [addr]:port)";
+        return error is null ? new PeerAddress(address, hub) : null;
+    }
+
+    public override string ToString() => HubId is null ? Address : $"{HubId}@{Address}";
 }
 
 /// <summary>A peer as this hub sees it.</summary>
@@ -73,6 +107,7 @@ public sealed class GridReplicator : IAsyncDisposable
     private readonly Dictionary<int, PeerState> _byHandle = [];
     private readonly ConcurrentDictionary<string, GridPeerView> _peerViews = new(StringComparer.Ordinal);
     private readonly Dictionary<SeriesKey, PendingSeries> _pendingLocal = [];
+    private readonly List<PeerAddress> _configuredPeers;
     private readonly byte[] _curvePublic;
     private readonly byte[] _curveSecret;
     private LinkHost? _links;
@@ -107,6 +142,7 @@ public sealed class GridReplicator : IAsyncDisposable
         _options = options ?? new GridReplicatorOptions();
         _logger = logger ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
+        _configuredPeers = [.. _options.Peers.Select(p => PeerAddress.TryParse(p, out var error) ?? throw new ArgumentException($"peer '{p}': {error}", nameof(options)))];
         var pair = identity.Keys.CurveKeyPair();
         _curvePublic = pair.Public;
         _curveSecret = pair.Secret;
@@ -374,10 +410,12 @@ public sealed class GridReplicator : IAsyncDisposable
                 {
                     Volatile.Write(ref _joining, null);
                     var invitation = ended.Joining.Invitation;
-                    if (!ended.Joining.Done.Task.IsCompletedSuccessfully)
+                    if (!ended.Joining.Done.Task.IsCompletedSuccessfully || !_options.Discovery)
                     {
-                        foreach (var address in invitation.Addresses)
+                        // Without discovery the links are the configured ones only: the joining link ends with the join.
+                        foreach (var address in invitation.Addresses.Where(a => _configuredPeers.All(p => p.Address != a)))
                             _links!.Forget(address);
+                        DialKnownPeers();
                     }
                     else if (_active is not null)
                     {
@@ -407,9 +445,11 @@ public sealed class GridReplicator : IAsyncDisposable
             _logger.LogInformation("Grid {Grid}: replication started ({Deltas} deltas held)", id, _active.Node.Store.Applied.Count());
             foreach (var peer in _peers.Values.Where(p => p.Address is not null))
                 log.RememberPeer(peer.Hub, peer.Address!, _time.GetUtcNow().ToUnixTimeMilliseconds());
-            DialKnownPeers();
             await AuthorHistoryAsync();
         }
+
+        // A new member may be the one a configured address leads to.
+        DialKnownPeers();
 
         // Every peer hears of every change of the control log at once (a removal must reach the others quickly).
         var records = RecordsMessage();
@@ -453,11 +493,41 @@ public sealed class GridReplicator : IAsyncDisposable
     {
         if (_active is null)
             return;
-        foreach (var (hub, address) in _active.Log.Peers())
+        var known = _active.Log.Peers();
+        if (_options.Discovery)
         {
-            if (hub != _identity.Keys.HubId && MemberCurveKey(hub) is { } curve)
-                _links!.Dial(address, curve);
+            foreach (var (hub, address) in known)
+            {
+                if (hub != _identity.Keys.HubId && MemberCurveKey(hub) is { } curve)
+                    _links!.Dial(address, curve);
+            }
         }
+
+        // A configured address is dialled with the key of the member expected there: named in the setting, or found
+        // there before. Until it is known, with every other member's key at once; only the right one gets through.
+        foreach (var peer in _configuredPeers)
+        {
+            Id128? expected = peer.HubId is { } named && Id128.TryParse(named, out var id) ? id
+                : known.FirstOrDefault(k => k.Address == peer.Address && MemberCurveKey(k.Hub) is not null) is ({ } found, not null) ? found : null;
+            if (expected is { } hub)
+            {
+                if (hub != _identity.Keys.HubId && MemberCurveKey(hub) is { } curve)
+                    _links!.Dial(peer.Address, curve);
+                continue;
+            }
+
+            foreach (var member in _membership.View().Members.Where(m => m.HubId != _identity.Keys.HubId.ToString()))
+                _links!.Dial(peer.Address, Convert.FromBase64String(member.CurveKey));
+        }
+    }
+
+    /// <summary>A configured address answered as <paramref name="hub"/>: remembered, and its other keys are no longer tried.</summary>
+    private void OnConfiguredPeerFound(Id128 hub, string address)
+    {
+        if (_configuredPeers.All(p => p.Address != address) || MemberCurveKey(hub) is not { } curve)
+            return;
+        _active?.Log.RememberPeer(hub, address, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        _links!.Forget(address, keep: curve);
     }
 
     private byte[]? MemberCurveKey(Id128 hub) =>
@@ -474,6 +544,8 @@ public sealed class GridReplicator : IAsyncDisposable
                 peer.Up++;
                 peer.LastContact = now;
                 _active?.Node.Reset(peer.Handle);
+                if (e.Address is { } dialled)
+                    OnConfiguredPeerFound(e.Peer, dialled);
                 if (peer.Up == 1)
                 {
                     // Membership first: a joiner learns its grid from it, and a member learns of adds and removals

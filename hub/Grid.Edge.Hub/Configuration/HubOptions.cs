@@ -25,6 +25,17 @@ public sealed class HubOptions
     /// <summary>Port the grid's links listen on (0: a free one).</summary>
     public int GridPort { get; set; } = 7420;
 
+    /// <summary>Member hubs to keep links to (<c>[hub-id@]host:port</c>, comma-separated).</summary>
+    public string? Peers { get; set; }
+
+    /// <summary>on: dial what members announce; off: only <see cref="Peers"/>.</summary>
+    public string Discovery { get; set; } = "on";
+
+    public IReadOnlyList<string> PeerList =>
+        Peers is null ? [] : [.. Peers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    public bool DiscoveryOn => !string.Equals(Discovery, "off", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Address both listeners bind to; 0.0.0.0 for every IPv4 interface.</summary>
     public string Bind { get; set; } = "0.0.0.0";
 
@@ -121,6 +132,14 @@ public sealed class HubOptions
             problems.Add($"MQTT and HTTP cannot share port {MqttPort}.");
         if (GridPort != 0 && (GridPort == MqttPort || GridPort == HttpPort))
             problems.Add($"The grid port {GridPort} is also the {(GridPort == MqttPort ? "MQTT" : "HTTP")} port: choose another with --grid-port.");
+        foreach (var peer in PeerList)
+        {
+            if (Replication.Node.PeerAddress.TryParse(peer, out var error) is null)
+                problems.Add($"Peer {error}: give --peer host:port (or hub-id@host:port).");
+        }
+
+        if (Discovery is not ("on" or "off" or "On" or "Off" or "ON" or "OFF"))
+            problems.Add($"Discovery '{Discovery}' is not on or off.");
         if (!System.Net.IPAddress.TryParse(Bind, out _))
             problems.Add($"Bind address '{Bind}' is not an IP address (e.g. 0.0.0.0, 127.0.0.1, ::).");
         if (string.IsNullOrWhiteSpace(DataDir))

@@ -4,13 +4,16 @@ namespace Grid.Edge.Hub.Configuration;
 /// One setting as the user meets it: a command-line option, an environment variable and a key in
 /// appsettings.json. The table below is the single source for all three and for the help text.
 /// </summary>
-internal sealed record HubSetting(string Option, string Key, string Environment, string HelpName, string Description, bool IsFlag = false)
+/// <param name="IsList">The option may be given more than once; the values join with commas (as the variable and the key take them).</param>
+internal sealed record HubSetting(string Option, string Key, string Environment, string HelpName, string Description, bool IsFlag = false, bool IsList = false)
 {
     public static readonly IReadOnlyList<HubSetting> All =
     [
         new("--mqtt-port", "MqttPort", "GRID_MQTT_PORT", "port", "MQTT listener port (MQTT 3.1.1 and 5). 0 picks a free port. Default 1883."),
         new("--http-port", "HttpPort", "GRID_HTTP_PORT", "port", "HTTP port of the API (and dashboards). 0 picks a free port. Default 8080."),
         new("--grid-port", "GridPort", "GRID_GRID_PORT", "port", "Port other hubs of the grid connect to (NetMQ with CurveZMQ: only members get in). 0 picks a free port. Default 7420."),
+        new("--peer", "Peers", "GRID_PEERS", "host:port", "A member hub to keep a link to, beyond what LAN discovery finds (an overlay or forwarded address); repeat it, or separate with commas. 'hub-id@host:port' names the hub expected there.", IsList: true),
+        new("--discovery", "Discovery", "GRID_DISCOVERY", "on|off", "on: also dial the addresses other members announce, and remember them. off: dial only --peer addresses (and the inviter while joining). Default on."),
         new("--bind", "Bind", "GRID_BIND", "address", "Address the listeners (MQTT, HTTP, grid) bind to. Default 0.0.0.0 (all IPv4 interfaces); 127.0.0.1 keeps the hub private to this machine."),
         new("--data-dir", "DataDir", "GRID_DATA_DIR", "dir", "Folder for the readings database and users file. Default $XDG_DATA_HOME/grid-edge or ~/.local/share/grid-edge."),
         new("--users-file", "UsersFile", "GRID_USERS_FILE", "file", "MQTT users file (see 'users add'). Default <data-dir>/mqtt-users."),

@@ -24,8 +24,8 @@ public sealed class HubCommandLine
     {
         _settings = HubSetting.All.ToDictionary(
             s => s,
-            s => s.IsFlag
-                ? (Option)new Option<bool>(s.Option) { Description = s.Description, Recursive = true }
+            s => s.IsFlag ? (Option)new Option<bool>(s.Option) { Description = s.Description, Recursive = true }
+                : s.IsList ? new Option<string[]>(s.Option) { Description = s.Description, HelpName = s.HelpName, Recursive = true }
                 : new Option<string>(s.Option) { Description = s.Description, HelpName = s.HelpName, Recursive = true });
         Root = new RootCommand(description);
         foreach (var option in _settings.Values)
@@ -48,6 +48,7 @@ public sealed class HubCommandLine
             {
                 Option<bool> flag => parse.GetValue(flag) ? "true" : null,
                 Option<string> text => parse.GetValue(text),
+                Option<string[]> list => parse.GetValue(list) is { Length: > 0 } values ? string.Join(',', values) : null,
                 _ => null,
             };
             if (value is not null)

@@ -11,7 +11,7 @@ namespace Grid.Edge.Testing.Net;
 internal sealed class TcpFaultProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly IPEndPoint _target;
+    private IPEndPoint? _target;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(TcpClient Inner, TcpClient Outer)> _open = [];
     private readonly Task _accepting;
@@ -19,10 +19,22 @@ internal sealed class TcpFaultProxy : IAsyncDisposable
     private int _connections;
 
     public TcpFaultProxy(IPEndPoint target)
+        : this()
     {
         _target = target;
+    }
+
+    /// <summary>A proxy whose address is known before its target is (a process started with it as its peer); connections are refused until <see cref="Target"/> is set.</summary>
+    public TcpFaultProxy()
+    {
         _listener.Start();
         _accepting = AcceptAsync();
+    }
+
+    public IPEndPoint? Target
+    {
+        get => Volatile.Read(ref _target);
+        set => Volatile.Write(ref _target, value);
     }
 
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
@@ -79,7 +91,7 @@ internal sealed class TcpFaultProxy : IAsyncDisposable
                 return;
             }
 
-            if (_cut)
+            if (_cut || Target is not { } target)
             {
                 Reset(outer);
                 continue;
@@ -88,7 +100,7 @@ internal sealed class TcpFaultProxy : IAsyncDisposable
             var inner = new TcpClient();
             try
             {
-                await inner.ConnectAsync(_target, _stop.Token);
+                await inner.ConnectAsync(target, _stop.Token);
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException)
             {

@@ -73,6 +73,7 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
             Assert.True(ab.Connections > 0 && ac.Connections > 0 && bc.Connections > 0, "every pair links through its proxy");
             await PublishAsync(C(), "boat", "coolant", [(T0, 60)]);
             await ConvergedAsync(hubs!, "joined");
+            await InSyncAsync(hubs!);
 
             // A | BC: the same reading at B and C, a conflicting value at A and C, late data at A.
             ab.Cut();
@@ -83,9 +84,12 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
             await PublishAsync(C(), "shared", "rpm", [(T0 + 500, 1500)]);
             await PublishAsync(B(), "shared", "rpm", [(T0 + 600, 900)]);
             await PublishAsync(C(), "shared", "rpm", [(T0 + 600, 900)]);
+            // A knows how far behind the hubs it cannot reach are: the three points it wrote since their last vectors.
+            await WaitForLagAsync(A(), [B().HubId, C().HubId], points: 3);
             ab.Restore();
             ac.Restore();
             await ConvergedAsync(hubs!, "A|BC healed");
+            await InSyncAsync(hubs!);
             var winner = await PointAsync(A(), "shared/rpm", T0 + 500);
             Assert.Contains(winner, new[] { 1000.0, 1500.0 });
             foreach (var hub in hubs)
@@ -214,6 +218,26 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
             },
             links => links.SetEquals(want),
             $"exactly the links {string.Join(", ", up.Select(p => $"{"ABC"[p.Item1]}-{"ABC"[p.Item2]}"))} to be up",
+            HealWithin);
+    }
+
+    /// <summary>Every hub has heard from each peer a vector that holds all it has: each says "in sync".</summary>
+    private static async Task InSyncAsync(HubProcess?[] hubs)
+    {
+        foreach (var hub in hubs)
+            await WaitForLagAsync(hub!, [.. hubs.Select(h => h!.HubId).Where(id => id != hub!.HubId)], points: 0);
+    }
+
+    private static async Task WaitForLagAsync(HubProcess hub, string[] peers, long points)
+    {
+        await Eventually.WaitForAsync(
+            async () =>
+            {
+                var view = (await hub.Http.GetFromJsonAsync<GridResponse>("/api/grid", Json.Options))!.Links!;
+                return string.Join("; ", view.Peers.Where(p => peers.Contains(p.HubId)).Select(p => $"{p.HubId[..6]}: {p.PointsBehind?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} points, {p.BehindMs?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} ms"));
+            },
+            lags => lags.Split("; ").Length == peers.Length && lags.Split("; ").All(l => l.Contains($": {points} points", StringComparison.Ordinal) && (points > 0) != l.EndsWith(" 0 ms", StringComparison.Ordinal)),
+            $"hub {hub.HubId[..6]} to see its peers {points} points behind",
             HealWithin);
     }
 

@@ -42,6 +42,30 @@ internal sealed record PointsBody(string Unit, long[] Times, double[] Values, IR
         return w.ToArray();
     }
 
+    /// <summary>The number of points a body holds, read without decoding them (0 when it is not a points body).</summary>
+    public static long CountOf(ReadOnlySpan<byte> body)
+    {
+        var reader = new WireReader(body);
+        if (!reader.Bytes(Magic.Length, "magic", out var magic) || !magic.SequenceEqual(Magic)
+            || !reader.ShortString("unit", 255, out _) || !reader.Varint("correction count", out var count) || count > MaxPoints)
+            return 0;
+        for (var i = 0UL; i < count; i++)
+        {
+            if (!reader.Varint("correction index", out _) || !reader.I64("correction clock", out _))
+                return 0;
+        }
+
+        try
+        {
+            var points = ChunkCodec.PointCount(body[reader.Position..]);
+            return points <= MaxPoints ? (long)points : 0;
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidDataException or OverflowException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>The body of <paramref name="header"/>'s delta, checked against its window; null with the reason.</summary>
     public static PointsBody? TryDecode(ReadOnlySpan<byte> body, DeltaHeader header, out string? error)
     {

@@ -74,7 +74,9 @@ public sealed record PeerAddress(string Address, string? HubId)
 
 /// <summary>A peer as this hub sees it.</summary>
 /// <param name="State">"up" while a link to it is established, "down" otherwise.</param>
-public sealed record GridPeerView(string HubId, string? Address, string State, DateTimeOffset? LastContact, long BytesIn, long BytesOut, long DeltasIn, long DeltasRefused);
+/// <param name="PointsBehind">Points this hub holds that the peer lacked at its last version vector (null before it sent one).</param>
+/// <param name="BehindMs">How old the oldest change it lacks is (0: in sync; null before it sent a vector).</param>
+public sealed record GridPeerView(string HubId, string? Address, string State, DateTimeOffset? LastContact, long BytesIn, long BytesOut, long DeltasIn, long DeltasRefused, long? PointsBehind = null, long? BehindMs = null);
 
 /// <summary>The grid port and the peers, for the API and the dashboard.</summary>
 public sealed record GridLinksView(int Port, IReadOnlyList<string> Addresses, IReadOnlyList<GridPeerView> Peers, long DeltasAuthored, long DeltasApplied, IReadOnlyDictionary<string, long> Refusals);
@@ -677,7 +679,11 @@ public sealed class GridReplicator : IAsyncDisposable
         _active.Node.Tick(now, UpHandles(), CatchUpMode.Vectors, output);
         await ApplyChangesAsync(null);
         Dispatch(output);
-        _refusals = new Dictionary<string, long>(_active.Node.Refusals);
+        var refusals = new Dictionary<string, long>(_active.Node.Refusals);
+        if (Interlocked.Read(ref _deferredWrites) is > 0 and var deferred)
+            refusals["own write batches deferred to the store scan"] = deferred;
+        _refusals = refusals;
+        MeasureLag(now);
         if (_historyOwed)
         {
             await AuthorHistoryAsync();
@@ -685,6 +691,27 @@ public sealed class GridReplicator : IAsyncDisposable
         }
 
         await AdvanceAuthorCursorAsync(now);
+    }
+
+    /// <summary>How far behind each peer is: the points of the deltas it lacked at its last vector, and the age of the oldest.</summary>
+    private void MeasureLag(long nowMs)
+    {
+        foreach (var peer in _peers.Values)
+        {
+            if (_active!.Node.MissingAt(peer.Handle) is not { } missing)
+                continue;
+            long points = 0;
+            var oldest = long.MaxValue;
+            foreach (var delta in missing)
+            {
+                points += delta.Header.Tier == ResolutionTier.Raw ? PointsBody.CountOf(delta.Body) : 0;
+                oldest = Math.Min(oldest, delta.Header.Hlc >> WriteStamp.CounterBits);
+            }
+
+            peer.PointsBehind = points;
+            peer.BehindMs = missing.Count == 0 ? 0 : Math.Max(0, nowMs - oldest);
+            UpdateView(peer);
+        }
     }
 
     /// <summary>
@@ -898,7 +925,7 @@ public sealed class GridReplicator : IAsyncDisposable
     }
 
     private void UpdateView(PeerState peer) =>
-        _peerViews[peer.Hub.ToString()] = new GridPeerView(peer.Hub.ToString(), peer.Address, peer.Up > 0 ? "up" : "down", peer.LastContact, peer.BytesIn, peer.BytesOut, peer.DeltasIn, peer.DeltasRefused);
+        _peerViews[peer.Hub.ToString()] = new GridPeerView(peer.Hub.ToString(), peer.Address, peer.Up > 0 ? "up" : "down", peer.LastContact, peer.BytesIn, peer.BytesOut, peer.DeltasIn, peer.DeltasRefused, peer.PointsBehind, peer.BehindMs);
 
     private static List<string> AdvertisedAddresses(string bindAddress, int port)
     {
@@ -947,6 +974,10 @@ public sealed class GridReplicator : IAsyncDisposable
         public long DeltasIn { get; set; }
 
         public long DeltasRefused { get; set; }
+
+        public long? PointsBehind { get; set; }
+
+        public long? BehindMs { get; set; }
     }
 
     private sealed class Joining(Invitation invitation)

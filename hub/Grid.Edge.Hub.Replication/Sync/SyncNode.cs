@@ -67,6 +67,7 @@ internal sealed class SyncNode
     private readonly Dictionary<string, long> _refusals = [];
     private readonly Dictionary<int, (ulong Session, RangeReconciler Reconciler, List<Hash256> Have, List<Hash256> Need)> _sessions = [];
     private readonly Dictionary<int, long> _pullingSince = [];
+    private readonly Dictionary<int, VersionVector> _theirVectors = [];
     private long _lastHlc;
     private ulong _nextSession = 1;
 
@@ -158,6 +159,13 @@ internal sealed class SyncNode
         }
     }
 
+    /// <summary>
+    /// What this hub holds that <paramref name="peer"/> lacked when it last sent its vector (null before it sent one):
+    /// how far behind it is. Kept while the link is down, so an absent peer's lag keeps growing with our writes.
+    /// </summary>
+    public List<SignedDelta>? MissingAt(int peer) =>
+        _theirVectors.TryGetValue(peer, out var theirs) ? CatchUpPlanner.Missing(Store, theirs) : null;
+
     /// <summary>A link to <paramref name="peer"/> came up or went down: whatever was in flight with it is gone.</summary>
     public void Reset(int peer)
     {
@@ -218,6 +226,7 @@ internal sealed class SyncNode
             return;
         }
 
+        _theirVectors[from] = theirs;
         var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more);
         SendCatchUp(from, missing, more, output);
         var mine = VersionVector.Of(Store);

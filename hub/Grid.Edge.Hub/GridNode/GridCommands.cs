@@ -111,11 +111,26 @@ internal static class GridCommands
             {
                 text.AppendLine();
                 var contact = peer.LastContact is { } at ? $"last heard {at.ToLocalTime():yyyy-MM-dd HH:mm:ss}" : "never heard";
-                text.Append($"  peer {peer.HubId}  {peer.State}  {peer.Address ?? "address unknown"}  {contact}  in {peer.BytesIn:N0} B, out {peer.BytesOut:N0} B");
+                text.Append($"  peer {peer.HubId}  {peer.State}  {peer.Address ?? "address unknown"}  {contact}  in {peer.BytesIn:N0} B, out {peer.BytesOut:N0} B  {Behind(peer)}");
             }
         }
 
         return text.ToString();
+    }
+
+    /// <summary>"in sync", or "2 h 13 min, 41,000 points behind", as the Grid page says it.</summary>
+    internal static string Behind(Replication.Node.GridPeerView peer)
+    {
+        if (peer.PointsBehind is not { } points || peer.BehindMs is not { } ms)
+            return "lag not known yet";
+        if (points == 0 && ms == 0)
+            return "in sync";
+        var age = TimeSpan.FromMilliseconds(ms);
+        var time = age.TotalDays >= 1 ? $"{(int)age.TotalDays} d {age.Hours} h"
+            : age.TotalHours >= 1 ? $"{(int)age.TotalHours} h {age.Minutes} min"
+            : age.TotalMinutes >= 1 ? $"{(int)age.TotalMinutes} min {age.Seconds} s"
+            : $"{Math.Max(age.TotalSeconds, 0):0} s";
+        return $"{time}, {points.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} points behind";
     }
 
     private static async Task<int> RunAsync(HubCommandLine commandLine, ParseResult parse, Func<HttpClient, Task<string>> command)

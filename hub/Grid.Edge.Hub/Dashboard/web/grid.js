@@ -27,6 +27,22 @@
     return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
   }
 
+  // "2 h 13 min, 41,000 points behind": what this hub holds that the peer lacked at its last version vector.
+  function behind(p) {
+    if (p.pointsBehind == null || p.behindMs == null) return "not known yet";
+    if (p.pointsBehind === 0 && p.behindMs === 0) return "in sync";
+    const s = Math.max(0, Math.floor(p.behindMs / 1000));
+    const time = s >= 86400 ? `${Math.floor(s / 86400)} d ${Math.floor(s % 86400 / 3600)} h`
+      : s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.floor(s % 3600 / 60)} min`
+      : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+    return `${time}, ${p.pointsBehind.toLocaleString("en-US")} points behind`;
+  }
+
+  function behindClass(p) {
+    if (p.pointsBehind == null) return "muted";
+    return p.pointsBehind === 0 && p.behindMs === 0 ? "ok" : p.behindMs > 600000 ? "bad" : "";
+  }
+
   function renderPeers(links) {
     const peers = document.getElementById("peers");
     if (!links || links.peers.length === 0) {
@@ -39,11 +55,12 @@
       el("td", {}, p.address || "address unknown"),
       el("td", {}, ago(p.lastContact)),
       el("td", {}, `${bytes(p.bytesIn)} in, ${bytes(p.bytesOut)} out`),
-      el("td", {}, `${p.deltasIn} deltas in` + (p.deltasRefused ? `, ${p.deltasRefused} refused` : ""))));
+      el("td", {}, `${p.deltasIn} deltas in` + (p.deltasRefused ? `, ${p.deltasRefused} refused` : "")),
+      el("td", { class: behindClass(p), "data-behind": "" }, behind(p))));
     peers.replaceChildren(
       el("p", { class: "muted" }, `Grid port ${links.port} (${links.addresses.join(", ")}): ${links.deltasAuthored} deltas sent from this hub, ${links.deltasApplied} taken from peers.`),
       el("table", { class: "list" },
-        el("thead", {}, el("tr", {}, ["hub", "link", "address", "last heard", "traffic", "deltas"].map(h => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ["hub", "link", "address", "last heard", "traffic", "deltas", "behind"].map(h => el("th", {}, h)))),
         el("tbody", {}, body)));
   }
 

@@ -110,6 +110,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
 
         // A free grid port, by environment: a hub built before the grid option ignores it instead of refusing it.
         start.Environment["GRID_GRID_PORT"] = "0";
+        start.Environment["GRID_DISCOVERY_PORT"] = "0";
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(core.ToString(CultureInfo.InvariantCulture));
         start.ArgumentList.Add(program);

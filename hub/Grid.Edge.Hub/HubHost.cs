@@ -101,7 +101,7 @@ internal static class HubHost
             sp.GetRequiredService<ChunkedTimeSeriesStore>(),
             GridNode.GridService.Merge(sp.GetRequiredService<Readings.ReadingWriter>()),
             options.DataDir,
-            new Replication.Node.GridReplicatorOptions { BindAddress = options.Bind, Port = options.GridPort, Peers = options.PeerList, Discovery = options.DiscoveryOn },
+            new Replication.Node.GridReplicatorOptions { BindAddress = options.Bind, Port = options.GridPort, Peers = options.PeerList, Discovery = options.DiscoveryOn, DiscoveryPort = options.DiscoveryPort },
             sp.GetRequiredService<ILogger<Replication.Node.GridReplicator>>()));
         services.AddHostedService<GridNode.GridService>();
         services.AddSingleton<IngestService>();

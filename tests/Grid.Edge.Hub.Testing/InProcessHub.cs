@@ -52,6 +52,7 @@ internal sealed class InProcessHub : IAsyncDisposable
             ["Hub:MqttPort"] = "0",
             ["Hub:HttpPort"] = "0",
             ["Hub:GridPort"] = "0",
+            ["Hub:DiscoveryPort"] = "0",
             ["Hub:Bind"] = "127.0.0.1",
             ["Hub:DataDir"] = hub.DataDir,
         };

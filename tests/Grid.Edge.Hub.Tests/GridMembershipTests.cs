@@ -90,7 +90,7 @@ public sealed class GridMembershipTests : IDisposable
     public async Task A_damaged_grid_state_stops_the_start_with_what_to_do()
     {
         await File.WriteAllBytesAsync(Path.Combine(_dir.Path, GridMembership.FileName), "GGS1 not a state file at all"u8.ToArray());
-        var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
+        var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--discovery-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
         Assert.Equal(2, exit);
         Assert.Contains("grid state could not be loaded", output, StringComparison.Ordinal);
         Assert.Contains("checksum does not match", output, StringComparison.Ordinal);

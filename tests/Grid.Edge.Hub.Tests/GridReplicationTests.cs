@@ -94,6 +94,57 @@ public sealed class GridReplicationTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Members_that_both_moved_to_new_ports_find_each_other_by_the_lan_beacon_and_a_stranger_does_not()
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+
+        // The discovery port is the system's choice, held by the test (the hubs share it, as hubs on one machine do).
+        using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        holder.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+        holder.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.255.255.255"), 0));
+        var discovery = new[] { "--discovery-port", ((System.Net.IPEndPoint)holder.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+
+        var home = await HubProcess.StartAsync(_home.Path, discovery);
+        var van = await HubProcess.StartAsync(_van.Path, discovery);
+        await using var stranger = await HubProcess.StartAsync(_third.Path, discovery);
+        try
+        {
+            Assert.Equal(0, (await GridAsync(_home, "create", "--name", "family")).ExitCode);
+            Assert.Equal(0, (await GridAsync(_third, "create", "--name", "strangers")).ExitCode);
+            var (_, invitation) = await GridAsync(_home, "invite");
+            var code = invitation.Split('\n', StringSplitOptions.TrimEntries).First(l => l.StartsWith("grid1-", StringComparison.Ordinal));
+            Assert.Equal(0, (await GridAsync(_van, "join", code)).ExitCode);
+
+            // Both stop and come back on other ports: every address either remembers is stale.
+            var (oldHome, oldVan) = (home.GridAddress, van.GridAddress);
+            await home.KillAsync();
+            await van.KillAsync();
+            await home.DisposeAsync();
+            await van.DisposeAsync();
+            home = await HubProcess.StartAsync(_home.Path, discovery);
+            van = await HubProcess.StartAsync(_van.Path, discovery);
+            Assert.NotEqual(oldHome, home.GridAddress);
+            Assert.NotEqual(oldVan, van.GridAddress);
+
+            await PublishAsync(home, "station", "temperature", [(T0, 7.5)]);
+            await WaitForPointsAsync(van, "station/temperature", [(T0, 7.5)]);
+            var peer = Assert.Single((await GridOfAsync(van)).Links!.Peers, p => p.State == "up");
+            Assert.Equal(home.HubId, peer.HubId);
+            Assert.Equal(home.GridAddress, peer.Address);
+
+            // The stranger broadcast on the same port all along: no member could open its beacon, nor it theirs.
+            Assert.Empty((await GridOfAsync(stranger)).Links!.Peers);
+            Assert.DoesNotContain((await GridOfAsync(home)).Links!.Peers, p => p.HubId == stranger.HubId);
+        }
+        finally
+        {
+            await home.DisposeAsync();
+            await van.DisposeAsync();
+        }
+    }
+
     private static async Task PublishAsync(HubProcess hub, string device, string metric, (long T, double V)[] points)
     {
         using var client = await TestMqtt.ConnectAsync(hub.Mqtt, clientId: device + "-" + Guid.NewGuid().ToString("N")[..6]);

@@ -174,7 +174,7 @@ public sealed class HubProcessTests : IDisposable
         }
 
         File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        var (refused, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
+        var (refused, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--discovery-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
         Assert.Equal(2, refused);
         Assert.Contains($"run 'chmod 600 {key}'", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
@@ -228,7 +228,7 @@ public sealed class HubProcessTests : IDisposable
         using var blocker = new TcpListener(IPAddress.Loopback, 0);
         blocker.Start();
         var port = ((IPEndPoint)blocker.LocalEndpoint).Port;
-        var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--http-port", "0", "--grid-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
+        var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--http-port", "0", "--grid-port", "0", "--discovery-port", "0", "--bind", "127.0.0.1", "--data-dir", _dir.Path);
         Assert.Equal(1, exit);
         Assert.Contains("--mqtt-port", output, StringComparison.Ordinal);
     }
@@ -240,7 +240,7 @@ public sealed class HubProcessTests : IDisposable
         await File.WriteAllTextAsync(file, "x");
         foreach (var (dataDir, message) in new[] { (file, "is a file, not a folder"), (Path.Combine(file, "data"), "cannot write in its data directory") })
         {
-            var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir);
+            var (exit, output) = await HubProcess.RunToEndAsync(null, "--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--discovery-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir);
             Assert.Equal(2, exit);
             Assert.Contains("error: ", output, StringComparison.Ordinal);
             Assert.Contains(message, output, StringComparison.Ordinal);

@@ -142,6 +142,16 @@ internal sealed class LinkHost : IDisposable
         }
     });
 
+    /// <summary>Stops dialling the hub with this CURVE key at every address but those <paramref name="keep"/> picks (it moved, and was found at a new one).</summary>
+    public void ForgetOthers(byte[] curveKey, Func<string, bool> keep) => _commands.Enqueue(() =>
+    {
+        foreach (var (key, link) in _outbound.Where(o => o.Value.ServerCurveKey.AsSpan().SequenceEqual(curveKey) && !keep(o.Value.Address)).ToList())
+        {
+            _outbound.Remove(key);
+            CloseOutbound(link, "the hub was found at another address", retry: false);
+        }
+    });
+
     /// <summary>Sends on the peer's established link (a dialled one first); nothing is sent when there is none.</summary>
     public void Send(Id128 peer, byte[] message) => _commands.Enqueue(() =>
     {

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Threading.Channels;
 using Grid.Edge.Hub.Replication.Catchup;
 using Grid.Edge.Hub.Replication.Deltas;
+using Grid.Edge.Hub.Replication.Discovery;
 using Grid.Edge.Hub.Replication.Identity;
 using Grid.Edge.Hub.Replication.Links;
 using Grid.Edge.Hub.Replication.Membership;
@@ -48,6 +49,12 @@ public sealed class GridReplicatorOptions
     /// only <see cref="Peers"/> (and an inviter while joining), for a grid whose links an operator lays out by hand.
     /// </summary>
     public bool Discovery { get; init; } = true;
+
+    /// <summary>The UDP port of LAN discovery (<see cref="Discovery.LanBeacon"/>); 0: no beacon (links come from <see cref="Peers"/> and announced addresses).</summary>
+    public int DiscoveryPort { get; init; } = 7421;
+
+    /// <summary>How often this hub's beacon goes out.</summary>
+    public TimeSpan BeaconInterval { get; init; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>A configured peer: <c>host:port</c>, optionally preceded by the hub id of the member expected there.</summary>
@@ -113,6 +120,9 @@ public sealed class GridReplicator : IAsyncDisposable
     private readonly byte[] _curvePublic;
     private readonly byte[] _curveSecret;
     private LinkHost? _links;
+    private LanBeacon? _beacon;
+    private volatile byte[]? _beaconKey;
+    private volatile byte[]? _beaconMessage;
     private Task? _loop;
     private Task? _pump;
     private Active? _active;
@@ -175,6 +185,18 @@ public sealed class GridReplicator : IAsyncDisposable
             BindAddress = _options.BindAddress,
             Port = _options.Port,
         }, _logger);
+        if (_options.Discovery && _options.DiscoveryPort != 0)
+        {
+            try
+            {
+                _beacon = LanBeacon.Start(_options.BindAddress, _options.DiscoveryPort, () => _beaconMessage, OnBeacon, _options.BeaconInterval, _logger);
+            }
+            catch (SocketException e)
+            {
+                _logger.LogWarning("Grid: LAN discovery cannot use UDP port {Port} ({Error}); members are found through --peer and the addresses they announce", _options.DiscoveryPort, e.Message);
+            }
+        }
+
         _membership.Changed += OnMembershipChanged;
         _pump = Task.Run(PumpLinkEventsAsync);
         _loop = Task.Run(RunAsync);
@@ -300,6 +322,8 @@ public sealed class GridReplicator : IAsyncDisposable
         }
         finally
         {
+            if (_beacon is not null)
+                await _beacon.DisposeAsync();
             _links?.Dispose();
             if (_pump is not null)
                 await _pump.ConfigureAwait(false);
@@ -322,6 +346,39 @@ public sealed class GridReplicator : IAsyncDisposable
     }
 
     private void OnMembershipChanged() => _work.Writer.TryWrite(new Work.MembershipChanged());
+
+    /// <summary>On the beacon's receive task: queued for the loop (the beacon bounds how many a second).</summary>
+    private void OnBeacon(IPAddress from, byte[] message) => _work.Writer.TryWrite(new Work.Beacon(from, message));
+
+    /// <summary>A beacon a member sent: that member is dialled at the address it came from, unless a link to it is up.</summary>
+    private void Discovered(IPAddress from, byte[] message)
+    {
+        if (_beaconKey is not { } key || BeaconMessage.TryOpen(key, message) is not var (hub, port) || hub == _identity.Keys.HubId)
+            return;
+        if (MemberCurveKey(hub) is not { } curve || (_peers.TryGetValue(hub, out var peer) && peer.Up > 0))
+            return;
+        var address = from.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{from}]:{port}" : $"{from}:{port}";
+        if (peer?.Address != address)
+            _logger.LogInformation("Grid: member {Hub} found on the LAN at {Address}", hub, address);
+        Peer(hub).Address = address;
+        _active?.Log.RememberPeer(hub, address, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        _links!.Dial(address, curve);
+    }
+
+    /// <summary>The beacon key and this hub's beacon, from the control log: none while this hub is in no grid or was removed.</summary>
+    private void UpdateBeacon()
+    {
+        var view = _membership.View();
+        var founder = view.Members.FirstOrDefault(m => m.IsRoot);
+        if (view.Id is null || !view.IsMember || founder is null || !Id128.TryParse(view.Id, out var grid))
+        {
+            (_beaconKey, _beaconMessage) = (null, null);
+            return;
+        }
+
+        var key = BeaconMessage.Key(grid, Convert.FromBase64String(founder.PublicKey));
+        (_beaconKey, _beaconMessage) = (key, BeaconMessage.Seal(key, _identity.Keys.HubId, Port));
+    }
 
     private async Task PumpLinkEventsAsync()
     {
@@ -404,6 +461,9 @@ public sealed class GridReplicator : IAsyncDisposable
             case Work.Tick:
                 await OnTickAsync();
                 break;
+            case Work.Beacon beacon:
+                Discovered(beacon.From, beacon.Message);
+                break;
             case Work.Join join:
                 StartJoin(join.Joining);
                 break;
@@ -452,6 +512,7 @@ public sealed class GridReplicator : IAsyncDisposable
 
         // A new member may be the one a configured address leads to.
         DialKnownPeers();
+        UpdateBeacon();
 
         // Every peer hears of every change of the control log at once (a removal must reach the others quickly).
         var records = RecordsMessage();
@@ -547,7 +608,13 @@ public sealed class GridReplicator : IAsyncDisposable
                 peer.LastContact = now;
                 _active?.Node.Reset(peer.Handle);
                 if (e.Address is { } dialled)
+                {
                     OnConfiguredPeerFound(e.Peer, dialled);
+
+                    // Reached here: the addresses it had before (a van on last week's campsite LAN) are no longer dialled.
+                    if (MemberCurveKey(e.Peer) is { } key)
+                        _links!.ForgetOthers(key, address => address == dialled || _configuredPeers.Any(p => p.Address == address));
+                }
                 if (peer.Up == 1)
                 {
                     // Membership first: a joiner learns its grid from it, and a member learns of adds and removals
@@ -1002,6 +1069,8 @@ public sealed class GridReplicator : IAsyncDisposable
         public sealed record Tick : Work;
 
         public sealed record Join(Joining Joining) : Work;
+
+        public sealed record Beacon(IPAddress From, byte[] Message) : Work;
 
         public sealed record JoinEnded(Joining Joining) : Work;
     }

@@ -34,6 +34,9 @@ public sealed class HubOptions
     public IReadOnlyList<string> PeerList =>
         Peers is null ? [] : [.. Peers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
+    /// <summary>UDP port of the LAN beacon (0: none).</summary>
+    public int DiscoveryPort { get; set; } = 7421;
+
     public bool DiscoveryOn => !string.Equals(Discovery, "off", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Address both listeners bind to; 0.0.0.0 for every IPv4 interface.</summary>
@@ -138,6 +141,8 @@ public sealed class HubOptions
                 problems.Add($"Peer {error}: give --peer host:port (or hub-id@host:port).");
         }
 
+        if (DiscoveryPort is < 0 or > 65535)
+            problems.Add($"Discovery port {DiscoveryPort} is not a UDP port (0-65535; 0 turns LAN discovery off).");
         if (Discovery is not ("on" or "off" or "On" or "Off" or "ON" or "OFF"))
             problems.Add($"Discovery '{Discovery}' is not on or off.");
         if (!System.Net.IPAddress.TryParse(Bind, out _))

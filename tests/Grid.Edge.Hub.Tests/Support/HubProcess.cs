@@ -73,7 +73,9 @@ internal sealed partial class HubProcess : IAsyncDisposable
     private static async Task<HubProcess> StartAsync(string dll, string dataDir, IReadOnlyDictionary<string, string>? environment, string[] extraArgs)
     {
         var token = InProcessHub.SetUpAdmin(dataDir);
-        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. extraArgs], environment: environment, dll: dll);
+        // No LAN beacon unless a test asks for one (with a port it holds): hubs of other tests stay apart.
+        string[] discovery = extraArgs.Contains("--discovery-port") ? [] : ["--discovery-port", "0"];
+        var hub = Launch(["--mqtt-port", "0", "--http-port", "0", "--grid-port", "0", "--bind", "127.0.0.1", "--data-dir", dataDir, .. discovery, .. extraArgs], environment: environment, dll: dll);
         string line;
         try
         {

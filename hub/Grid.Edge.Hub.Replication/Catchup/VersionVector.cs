@@ -30,7 +30,7 @@ internal sealed class VersionVector
         foreach (var stream in store.Streams)
         {
             if (stream.Top > 0)
-                tops[stream.Key] = (stream.Top, stream.At(stream.Top)!.Id);
+                tops[stream.Key] = (stream.Top, stream.Head!.Id);
         }
 
         return new VersionVector(tops);
@@ -109,25 +109,17 @@ internal static class CatchUpPlanner
     {
         ArgumentNullException.ThrowIfNull(mine);
         ArgumentNullException.ThrowIfNull(theirs);
-        var ranges = new List<(StreamLog Stream, ulong Next)>();
-        foreach (var stream in mine.Streams)
-        {
-            var (top, head) = theirs.Entry(stream.Key);
-            var from = top + 1;
-            if (top >= 1 && top <= stream.Top && stream.At(top)!.Id != head)
-                from = top;
-            if (from <= stream.Top)
-                ranges.Add((stream, from));
-        }
+        var ranges = Gaps(mine, theirs).Select(g => new Cursor(mine.Stream(g.Stream)!, g.From)).ToList();
 
         var planned = new List<SignedDelta>();
         long bytes = 0;
         while (ranges.Count > 0)
         {
-            for (var i = 0; i < ranges.Count; i++)
+            foreach (var cursor in ranges)
             {
-                var (stream, next) = ranges[i];
-                var delta = stream.At(next)!;
+                var delta = cursor.Take();
+                if (delta is null)
+                    continue;
                 if (planned.Count > 0 && bytes + delta.EncodedLength > maxBytes)
                 {
                     more = true;
@@ -136,14 +128,57 @@ internal static class CatchUpPlanner
 
                 planned.Add(delta);
                 bytes += delta.EncodedLength;
-                ranges[i] = (stream, next + 1);
             }
 
-            ranges.RemoveAll(r => r.Next > r.Stream.Top);
+            ranges.RemoveAll(r => r.Done);
         }
 
         more = false;
         return SeqOrder(planned);
+    }
+
+    /// <summary>Per stream, the seqs a hub with vector <paramref name="theirs"/> lacks (from its top, or from a head that is not ours).</summary>
+    public static List<(StreamKey Stream, ulong From, ulong To)> Gaps(DeltaStore mine, VersionVector theirs)
+    {
+        ArgumentNullException.ThrowIfNull(mine);
+        ArgumentNullException.ThrowIfNull(theirs);
+        var gaps = new List<(StreamKey, ulong, ulong)>();
+        foreach (var stream in mine.Streams)
+        {
+            var (top, head) = theirs.Entry(stream.Key);
+            var from = top + 1;
+            if (top >= 1 && top <= stream.Top && stream.IdAt(top) != head)
+                from = top;
+            if (from <= stream.Top)
+                gaps.Add((stream.Key, from, stream.Top));
+        }
+
+        return gaps;
+    }
+
+    /// <summary>A stream's deltas from a seq on, read from the archive a few at a time as the plan takes them.</summary>
+    private sealed class Cursor(StreamLog stream, ulong from)
+    {
+        private const int Batch = 32;
+        private readonly Queue<SignedDelta> _buffer = new();
+        private ulong _next = from;
+
+        public bool Done => _buffer.Count == 0 && _next > stream.Top;
+
+        public SignedDelta? Take()
+        {
+            if (_buffer.Count == 0 && _next <= stream.Top)
+            {
+                var read = stream.Range(_next, Batch);
+                foreach (var delta in read)
+                    _buffer.Enqueue(delta);
+
+                // A range the archive no longer holds (taken out under us) ends this stream's part of the plan.
+                _next = read.Count == 0 ? stream.Top + 1 : read[^1].Header.Seq + 1;
+            }
+
+            return _buffer.TryDequeue(out var next) ? next : null;
+        }
     }
 
     /// <summary>Grouped per stream in seq order, so each applies as it arrives and none waits for a gap.</summary>

@@ -503,8 +503,8 @@ public sealed class GridReplicator : IAsyncDisposable
         if (grid is { } id && _active is null)
         {
             var log = DeltaLog.Open(_dataDirectory, id);
-            _active = new Active(id, log, NewNode(id, log.Load()));
-            _logger.LogInformation("Grid {Grid}: replication started ({Deltas} deltas held)", id, _active.Node.Store.Applied.Count());
+            _active = new Active(id, log, NewNode(id, log, log.Load()));
+            _logger.LogInformation("Grid {Grid}: replication started ({Deltas} deltas held)", id, _active.Node.Store.Count);
             foreach (var peer in _peers.Values.Where(p => p.Address is not null))
                 log.RememberPeer(peer.Hub, peer.Address!, _time.GetUtcNow().ToUnixTimeMilliseconds());
             await AuthorHistoryAsync();
@@ -520,17 +520,17 @@ public sealed class GridReplicator : IAsyncDisposable
             Send(peer, records);
     }
 
-    private SyncNode NewNode(Id128 grid, PersistedSync persisted)
+    private SyncNode NewNode(Id128 grid, DeltaLog log, PersistedSync persisted)
     {
         var verifier = new DeltaVerifier(grid, _membership.GrantFor);
-        return new SyncNode(_identity.Keys, verifier, new SyncOptions { MaxSkewMs = (long)_options.MaxSkew.TotalMilliseconds }, persisted);
+        return new SyncNode(_identity.Keys, verifier, new SyncOptions { MaxSkewMs = (long)_options.MaxSkew.TotalMilliseconds }, persisted, archive: log);
     }
 
     private void Reload()
     {
         if (_active is null)
             return;
-        _active = _active with { Node = NewNode(_active.Grid, _active.Log.Load()) };
+        _active = _active with { Node = NewNode(_active.Grid, _active.Log, _active.Log.Load()) };
 
         // Whatever of this hub's own writes did not become durable deltas is found again from the author cursor.
         _historyOwed = true;
@@ -765,18 +765,20 @@ public sealed class GridReplicator : IAsyncDisposable
     {
         foreach (var peer in _peers.Values)
         {
-            if (_active!.Node.MissingAt(peer.Handle) is not { } missing)
+            if (_active!.Node.BehindAt(peer.Handle) is not { } gaps)
                 continue;
             long points = 0;
             var oldest = long.MaxValue;
-            foreach (var delta in missing)
+            foreach (var (stream, from, to) in gaps)
             {
-                points += delta.Header.Tier == ResolutionTier.Raw ? PointsBody.CountOf(delta.Body) : 0;
-                oldest = Math.Min(oldest, delta.Header.Hlc >> WriteStamp.CounterBits);
+                var (count, hlc) = _active.Log.Summarize(stream, from, to);
+                points += count;
+                if (hlc > 0)
+                    oldest = Math.Min(oldest, hlc >> WriteStamp.CounterBits);
             }
 
             peer.PointsBehind = points;
-            peer.BehindMs = missing.Count == 0 ? 0 : Math.Max(0, nowMs - oldest);
+            peer.BehindMs = gaps.Count == 0 ? 0 : oldest == long.MaxValue ? 0 : Math.Max(0, nowMs - oldest);
             UpdateView(peer);
         }
     }
@@ -826,6 +828,7 @@ public sealed class GridReplicator : IAsyncDisposable
         }
 
         _active.Log.Save(applied, _active.Node.Store.Proofs, _active.Node.LastHlc);
+        _active.Node.Store.MarkSaved();
         var remote = applied.Count(d => d.Header.Origin != me);
         Interlocked.Add(ref _applied, remote);
         if (from is not null)
@@ -892,7 +895,10 @@ public sealed class GridReplicator : IAsyncDisposable
     private void Persist()
     {
         var changes = _active!.Node.DrainChanges();
+        if (changes.Any(c => c.Withdrawn))
+            _active.Log.Withdraw(changes.Where(c => c.Withdrawn).Select(c => c.Delta));
         _active.Log.Save(changes.Where(c => !c.Withdrawn).Select(c => c.Delta), _active.Node.Store.Proofs, _active.Node.LastHlc);
+        _active.Node.Store.MarkSaved();
     }
 
     /// <summary>

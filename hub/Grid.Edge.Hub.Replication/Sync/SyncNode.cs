@@ -71,7 +71,8 @@ internal sealed class SyncNode
     private long _lastHlc;
     private ulong _nextSession = 1;
 
-    public SyncNode(HubKeys keys, DeltaVerifier verifier, SyncOptions options, PersistedSync? restored = null, Func<SignedDelta, DeltaRefusal?>? verify = null)
+    /// <param name="archive">Where the host saves applied deltas (then <see cref="DeltaStore.MarkSaved"/>); the streams start from what it holds. Null: everything stays in memory and <paramref name="restored"/> brings the deltas back.</param>
+    public SyncNode(HubKeys keys, DeltaVerifier verifier, SyncOptions options, PersistedSync? restored = null, Func<SignedDelta, DeltaRefusal?>? verify = null, IDeltaArchive? archive = null)
     {
         ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(verifier);
@@ -80,7 +81,7 @@ internal sealed class SyncNode
         _verify = verify ?? verifier.Verify;
         _verifyProof = proof => proof.Verify(verifier);
         _options = options ?? new SyncOptions();
-        Store = new DeltaStore(_options.MaxSkewMs);
+        Store = new DeltaStore(_options.MaxSkewMs, archive);
         if (restored is null)
             return;
         _lastHlc = restored.LastHlc;
@@ -121,7 +122,7 @@ internal sealed class SyncNode
             return null;
         }
 
-        var author = new StreamAuthor(_grid, series, tier, _keys, log?.At(log.Top));
+        var author = new StreamAuthor(_grid, series, tier, _keys, log?.Head);
         var delta = author.Next(NextHlc(nowMs), t0, t1, body);
         Record(Store.Offer(delta, _lastHlc));
         var push = new SyncMessage(SyncMessageKind.Deltas) { Items = [delta.Encode()] }.Encode();
@@ -160,11 +161,12 @@ internal sealed class SyncNode
     }
 
     /// <summary>
-    /// What this hub holds that <paramref name="peer"/> lacked when it last sent its vector (null before it sent one):
-    /// how far behind it is. Kept while the link is down, so an absent peer's lag keeps growing with our writes.
+    /// What this hub holds that <paramref name="peer"/> lacked when it last sent its vector (null before it sent one),
+    /// per stream as a range of seqs: how far behind it is. Kept while the link is down, so an absent peer's lag keeps
+    /// growing with our writes.
     /// </summary>
-    public List<SignedDelta>? MissingAt(int peer) =>
-        _theirVectors.TryGetValue(peer, out var theirs) ? CatchUpPlanner.Missing(Store, theirs) : null;
+    public List<(StreamKey Stream, ulong From, ulong To)>? BehindAt(int peer) =>
+        _theirVectors.TryGetValue(peer, out var theirs) ? CatchUpPlanner.Gaps(Store, theirs) : null;
 
     /// <summary>A link to <paramref name="peer"/> came up or went down: whatever was in flight with it is gone.</summary>
     public void Reset(int peer)
@@ -407,7 +409,7 @@ internal sealed class SyncNode
         return [.. result.Applied];
     }
 
-    private IEnumerable<ReconcileItem> Items() => Store.Applied.Select(d => new ReconcileItem((ulong)d.Header.Hlc, d.Id));
+    private IEnumerable<ReconcileItem> Items() => Store.Items();
 
     /// <summary>
     /// The clock a remote delta is judged by: the host's time (at boot the later of the wall clock and the persisted

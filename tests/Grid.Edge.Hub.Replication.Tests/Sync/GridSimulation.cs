@@ -30,6 +30,7 @@ internal sealed class GridSimulation
     private readonly double _loss, _duplication, _corruption;
     private readonly int _maxDelay;
     private readonly long _catchUpBytes;
+    private readonly bool _archived;
     private readonly CatchUpMode? _mode;
     private int[] _groups;
     private long _step;
@@ -41,13 +42,16 @@ internal sealed class GridSimulation
         _random = new Random(seed);
         var count = _random.Next(2, 5);
         for (var i = 0; i < count; i++)
-            _hubs.Add(new Hub(i, i, _random.NextDouble() < 0.15 ? 600_000 : 0, null, _catchUpBytes));
+            _hubs.Add(new Hub(i, i, _random.NextDouble() < 0.15 ? 600_000 : 0, null, _catchUpBytes, _archived ? new MemoryDeltaArchive() : null));
         _loss = _random.NextDouble() * 0.3;
         _duplication = _random.NextDouble() * 0.2;
         _corruption = _random.NextDouble() < 0.3 ? 0.05 : 0;
         _maxDelay = _random.Next(1, 12);
         // A third of the runs catch up in rounds of a delta or two, so every answer is cut and pulled on.
         _catchUpBytes = _random.Next(3) == 0 ? _random.Next(1, 600) : 4 << 20;
+
+        // Half the runs keep the log as a hub does: saved after every step, only tops and heads in memory.
+        _archived = _random.Next(2) == 0;
         _mode = _random.Next(3) switch { 0 => CatchUpMode.Vectors, 1 => CatchUpMode.Reconciliation, _ => null };
         _groups = new int[count];
     }
@@ -65,7 +69,7 @@ internal sealed class GridSimulation
     public void Run(int chaosSteps)
     {
         var twinAt = _random.NextDouble() < 0.2 ? _random.Next(chaosSteps) : -1;
-        PersistedSync? backup = null;
+        (PersistedSync Sync, MemoryDeltaArchive? Archive)? backup = null;
         var backupOf = 0;
         for (_step = 0; _step < chaosSteps; _step++)
         {
@@ -73,11 +77,11 @@ internal sealed class GridSimulation
             if (_step == chaosSteps / 3)
             {
                 backupOf = _random.Next(_hubs.Count);
-                backup = _hubs[backupOf].Node.Persist();
+                backup = _hubs[backupOf].Backup();
             }
 
             if (_step == twinAt && backup is not null)
-                _hubs.Add(new Hub(_hubs.Count, _hubs[backupOf].Key, _hubs[backupOf].ClockOffsetMs, backup, _catchUpBytes));
+                _hubs.Add(new Hub(_hubs.Count, _hubs[backupOf].Key, _hubs[backupOf].ClockOffsetMs, backup.Value.Sync, _catchUpBytes, backup.Value.Archive?.Clone()));
             if (_groups.Length < _hubs.Count)
                 _groups = [.. _groups, 0];
 
@@ -102,6 +106,8 @@ internal sealed class GridSimulation
     }
 
     /// <summary>Every hub holds exactly the oracle's deltas and proofs, and the same merged points.</summary>
+    public bool Archived => _archived;
+
     public string? Check()
     {
         var expected = Expected(out var forks);
@@ -264,14 +270,23 @@ internal sealed class GridSimulation
 
     private List<int> Peers(Hub hub) => [.. _hubs.Where(h => h != hub).Select(h => h.Index)];
 
+    /// <summary>The host's part after every step: the points merged (in apply order), then the log saved.</summary>
     private static void Drain(Hub hub)
     {
-        foreach (var change in hub.Node.DrainChanges())
+        var changes = hub.Node.DrainChanges();
+        foreach (var change in changes)
         {
             if (change.Withdrawn)
                 hub.ApplyOrder.RemoveAll(d => d.Id == change.Delta.Id);
             else
                 hub.ApplyOrder.Add(change.Delta);
+        }
+
+        if (hub.Archive is { } archive)
+        {
+            archive.Withdraw(changes.Where(c => c.Withdrawn).Select(c => c.Delta));
+            archive.Save(changes.Where(c => !c.Withdrawn).Select(c => c.Delta));
+            hub.Node.Store.MarkSaved();
         }
     }
 
@@ -282,9 +297,10 @@ internal sealed class GridSimulation
     {
         private readonly long _catchUpBytes;
 
-        public Hub(int index, int key, long clockOffsetMs, PersistedSync? restored, long catchUpBytes)
+        public Hub(int index, int key, long clockOffsetMs, PersistedSync? restored, long catchUpBytes, MemoryDeltaArchive? archive)
         {
             _catchUpBytes = catchUpBytes;
+            Archive = archive;
             Index = index;
             Key = key;
             ClockOffsetMs = clockOffsetMs;
@@ -303,6 +319,12 @@ internal sealed class GridSimulation
 
         public long DownUntil { get; set; }
 
+        /// <summary>The hub's saved log (its disk), or null when the whole log lives in memory and <see cref="SyncNode.Persist"/> stands for the disk.</summary>
+        public MemoryDeltaArchive? Archive { get; }
+
+        public (PersistedSync Sync, MemoryDeltaArchive? Archive) Backup() =>
+            Archive is null ? (Node.Persist(), null) : (new PersistedSync([], [.. Node.Store.Proofs.Select(p => p.Encode())], Node.LastHlc), Archive.Clone());
+
         public List<SignedDelta> ApplyOrder { get; } = [];
 
         /// <summary>
@@ -311,11 +333,11 @@ internal sealed class GridSimulation
         /// </summary>
         public void Restart(long downUntil)
         {
-            Node = Start(Node.Persist());
+            Node = Start(Backup().Sync);
             DownUntil = downUntil;
         }
 
         private SyncNode Start(PersistedSync? restored) =>
-            new(TestGrid.Hubs[Key], TestGrid.Verifier, new SyncOptions { MaxSkewMs = MaxSkewMs, CatchUpBytes = _catchUpBytes }, restored, VerifyOnce);
+            new(TestGrid.Hubs[Key], TestGrid.Verifier, new SyncOptions { MaxSkewMs = MaxSkewMs, CatchUpBytes = _catchUpBytes }, restored, VerifyOnce, Archive);
     }
 }

@@ -24,7 +24,7 @@ public class GridSimulationTests(ITestOutputHelper output)
     {
         const int Seeds = 10_000;
         var failures = new ConcurrentBag<string>();
-        long messages = 0, deltas = 0, rounds = 0, forked = 0;
+        long messages = 0, deltas = 0, rounds = 0, forked = 0, archived = 0;
         Parallel.For(0, Seeds, seed =>
         {
             var simulation = new GridSimulation(seed);
@@ -44,10 +44,13 @@ public class GridSimulationTests(ITestOutputHelper output)
             Interlocked.Add(ref rounds, simulation.HealRounds);
             if (simulation.Forks > 0)
                 Interlocked.Increment(ref forked);
+            if (simulation.Archived)
+                Interlocked.Increment(ref archived);
         });
-        output.WriteLine($"{Seeds} seeds: {deltas} deltas, {messages} messages, {forked} runs with a fork, {rounds / (double)Seeds:F1} heal rounds on average");
+        output.WriteLine($"{Seeds} seeds: {deltas} deltas, {messages} messages, {forked} runs with a fork, {archived} with the log on an archive, {rounds / (double)Seeds:F1} heal rounds on average");
         Assert.True(failures.IsEmpty, $"{failures.Count} of {Seeds} runs diverged, e.g. {string.Join("; ", failures.OrderBy(f => f).Take(5))}");
         Assert.True(forked > Seeds / 50, $"only {forked} runs had a fork: the twin scenario is not exercised");
         Assert.True(deltas > Seeds * 5);
+        Assert.InRange(archived, Seeds / 3, Seeds * 2 / 3);
     }
 }

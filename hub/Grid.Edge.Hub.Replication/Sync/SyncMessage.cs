@@ -29,8 +29,9 @@ internal enum SyncMessageKind : byte
     Addresses = 8,
 
     /// <summary>
-    /// Deltas answering a vector or a want (more flag byte, then items as in <see cref="Deltas"/>): not relayed, and
-    /// with the flag set the answer was cut at the sender's budget, so the receiver sends its vector again for the rest.
+    /// Deltas answering a vector or a want (a state byte, then items as in <see cref="Deltas"/>), not relayed. State 0:
+    /// the answer ends here; 1: it ends here, cut at the sender's budget, so the receiver sends its vector again for
+    /// the rest; 2: more messages of this answer follow.
     /// </summary>
     CatchUp = 9,
 }
@@ -50,6 +51,9 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
     /// <summary>For <see cref="SyncMessageKind.CatchUp"/>: the sender holds more that the receiver lacks.</summary>
     public bool More { get; init; }
 
+    /// <summary>For <see cref="SyncMessageKind.CatchUp"/>: more messages of the same answer follow.</summary>
+    public bool Part { get; init; }
+
     public ulong Session { get; init; }
 
     public IReadOnlyList<Hash256> Ids { get; init; } = [];
@@ -67,7 +71,7 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
                 WriteItems(w, Items);
                 break;
             case SyncMessageKind.CatchUp:
-                w.U8(More ? (byte)1 : (byte)0);
+                w.U8(Part ? (byte)2 : More ? (byte)1 : (byte)0);
                 WriteItems(w, Items);
                 break;
             case SyncMessageKind.Vector:
@@ -106,9 +110,9 @@ internal sealed record SyncMessage(SyncMessageKind Kind)
                         message = new SyncMessage(kind) { Items = items };
                     break;
                 case SyncMessageKind.CatchUp:
-                    if (reader.U8("more flag", out var moreFlag) && (moreFlag <= 1 || reader.Fail("the more flag is not 0 or 1"))
+                    if (reader.U8("answer state", out var state) && (state <= 2 || reader.Fail("the answer state is not 0, 1 or 2"))
                         && TryReadItems(ref reader, out var caughtUp))
-                        message = new SyncMessage(kind) { More = moreFlag == 1, Items = caughtUp };
+                        message = new SyncMessage(kind) { More = state == 1, Part = state == 2, Items = caughtUp };
                     break;
                 case SyncMessageKind.Vector:
                     if (reader.U8("reply flag", out var reply) && (reply <= 1 || reader.Fail("the reply flag is not 0 or 1"))

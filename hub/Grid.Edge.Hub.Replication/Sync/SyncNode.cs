@@ -67,6 +67,7 @@ internal sealed class SyncNode
     private readonly Dictionary<string, long> _refusals = [];
     private readonly Dictionary<int, (ulong Session, RangeReconciler Reconciler, List<Hash256> Have, List<Hash256> Need)> _sessions = [];
     private readonly Dictionary<int, long> _pullingSince = [];
+    private readonly Dictionary<int, long> _answerProgress = [];
     private readonly Dictionary<int, VersionVector> _theirVectors = [];
     private long _lastHlc;
     private ulong _nextSession = 1;
@@ -145,7 +146,7 @@ internal sealed class SyncNode
         {
             if (mode == CatchUpMode.Vectors)
             {
-                if (_pullingSince.TryGetValue(peer, out var since) && nowMs - since < _options.PullQuietMs && nowMs >= since)
+                if (Pulling(peer, nowMs))
                     continue;
                 output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Vector) { Payload = VersionVector.Of(Store).Encode(), Items = proofs }.Encode()));
                 continue;
@@ -172,6 +173,7 @@ internal sealed class SyncNode
     public void Reset(int peer)
     {
         _pullingSince.Remove(peer);
+        _answerProgress.Remove(peer);
         _sessions.Remove(peer);
     }
 
@@ -199,7 +201,7 @@ internal sealed class SyncNode
                 AcceptProofs(message.Items, from, peers, output);
                 break;
             case SyncMessageKind.Vector:
-                OnVector(from, message, peers, output);
+                OnVector(from, message, nowMs, peers, output);
                 break;
             case SyncMessageKind.Reconcile:
                 var answer = new RangeReconciler(Items()).Respond(message.Payload, out _);
@@ -217,7 +219,7 @@ internal sealed class SyncNode
         }
     }
 
-    private void OnVector(int from, SyncMessage message, IReadOnlyList<int> peers, List<Outgoing> output)
+    private void OnVector(int from, SyncMessage message, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output)
     {
         // Proofs first: a stream frozen there is frozen here before anything of it is planned.
         AcceptProofs(message.Items, from, peers, output);
@@ -231,8 +233,11 @@ internal sealed class SyncNode
         _theirVectors[from] = theirs;
         var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more);
         SendCatchUp(from, missing, more, output);
+        // While we pull from this peer, the pull asks for what we lack: a reply vector would make it send a round twice.
+        if (message.IsReply || Pulling(from, nowMs))
+            return;
         var mine = VersionVector.Of(Store);
-        if (!message.IsReply && mine.Digest() != theirs.Digest())
+        if (mine.Digest() != theirs.Digest())
             output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Vector) { IsReply = true, Payload = mine.Encode(), Items = [.. Store.Proofs.Select(p => p.Encode())] }.Encode()));
     }
 
@@ -268,7 +273,17 @@ internal sealed class SyncNode
     private void OnCatchUp(int from, SyncMessage message, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output)
     {
         var applied = Accept(message.Items, nowMs, peers, output, out var held);
-        if (!message.More || applied.Count + held == 0)
+        var progress = _answerProgress.GetValueOrDefault(from) + applied.Count + held;
+        if (message.Part)
+        {
+            // An answer in several messages is under way: the timer keeps quiet while its parts arrive.
+            _answerProgress[from] = progress;
+            _pullingSince[from] = nowMs;
+            return;
+        }
+
+        _answerProgress.Remove(from);
+        if (!message.More || progress == 0)
         {
             _pullingSince.Remove(from);
             return;
@@ -277,6 +292,10 @@ internal sealed class SyncNode
         _pullingSince[from] = nowMs;
         output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Vector) { IsReply = true, Payload = VersionVector.Of(Store).Encode(), Items = [.. Store.Proofs.Select(p => p.Encode())] }.Encode()));
     }
+
+    /// <summary>Whether a catch-up from <paramref name="peer"/> is under way (its answers keep coming): our pull asks, no other vector is needed.</summary>
+    private bool Pulling(int peer, long nowMs) =>
+        _pullingSince.TryGetValue(peer, out var since) && nowMs >= since && nowMs - since < _options.PullQuietMs;
 
     private List<SignedDelta> Accept(IReadOnlyList<byte[]> items, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output) =>
         Accept(items, nowMs, peers, output, out _);
@@ -358,7 +377,7 @@ internal sealed class SyncNode
     {
         var messages = Messages(deltas).ToList();
         for (var i = 0; i < messages.Count; i++)
-            output.Add(new Outgoing(to, new SyncMessage(SyncMessageKind.CatchUp) { More = more && i == messages.Count - 1, Items = messages[i] }.Encode()));
+            output.Add(new Outgoing(to, new SyncMessage(SyncMessageKind.CatchUp) { More = more && i == messages.Count - 1, Part = i < messages.Count - 1, Items = messages[i] }.Encode()));
     }
 
     private void Relay(List<SignedDelta> applied, int from, IReadOnlyList<int> peers, List<Outgoing> output)

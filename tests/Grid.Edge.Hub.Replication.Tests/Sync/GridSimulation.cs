@@ -41,18 +41,21 @@ internal sealed class GridSimulation
         Seed = seed;
         _random = new Random(seed);
         var count = _random.Next(2, 5);
-        for (var i = 0; i < count; i++)
-            _hubs.Add(new Hub(i, i, _random.NextDouble() < 0.15 ? 600_000 : 0, null, _catchUpBytes, _archived ? new MemoryDeltaArchive() : null));
+        var offsets = Enumerable.Range(0, count).Select(_ => _random.NextDouble() < 0.15 ? 600_000L : 0).ToList();
         _loss = _random.NextDouble() * 0.3;
         _duplication = _random.NextDouble() * 0.2;
         _corruption = _random.NextDouble() < 0.3 ? 0.05 : 0;
         _maxDelay = _random.Next(1, 12);
+        _mode = _random.Next(3) switch { 0 => CatchUpMode.Vectors, 1 => CatchUpMode.Reconciliation, _ => null };
+
+        // Drawn after the rest, so a seed keeps the network and hubs it had before these were added.
         // A third of the runs catch up in rounds of a delta or two, so every answer is cut and pulled on.
         _catchUpBytes = _random.Next(3) == 0 ? _random.Next(1, 600) : 4 << 20;
 
         // Half the runs keep the log as a hub does: saved after every step, only tops and heads in memory.
         _archived = _random.Next(2) == 0;
-        _mode = _random.Next(3) switch { 0 => CatchUpMode.Vectors, 1 => CatchUpMode.Reconciliation, _ => null };
+        for (var i = 0; i < count; i++)
+            _hubs.Add(new Hub(i, i, offsets[i], null, _catchUpBytes, _archived ? new MemoryDeltaArchive() : null));
         _groups = new int[count];
     }
 

@@ -135,6 +135,13 @@ public class SyncNodeTests
                 var ticked = new List<Outgoing>();
                 b.Tick(Now + 1000, [0], CatchUpMode.Vectors, ticked);
                 Assert.Empty(ticked);
+
+                // Nor does a's own timer vector get b's vector back, which would make a send this round twice.
+                var fromA = new List<Outgoing>();
+                a.Tick(Now + 1000, [1], CatchUpMode.Vectors, fromA);
+                var answer = new List<Outgoing>();
+                b.Receive(0, fromA.Single().Message, Now + 1000, [0, 2], answer);
+                Assert.DoesNotContain(answer, o => SyncMessage.TryDecode(o.Message, out _)!.Kind == SyncMessageKind.Vector);
             }
         }
 

@@ -43,7 +43,7 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
         var args = new[]
         {
             new[] { "--discovery", "off", "--peer", ab.Address, "--peer", ac.Address },
-            ["--discovery", "off", "--peer", bc.Address],
+            ["--discovery", "off", "--peer", $"localhost:{bc.EndPoint.Port}"], // a name: looked up off the link thread
             ["--discovery", "off"],
         };
         var hubs = new HubProcess?[3];
@@ -202,22 +202,22 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
     private static async Task WaitForLinksAsync(HubProcess?[] hubs, (int, int)[] up)
     {
         var ids = hubs.Select(h => h!.HubId).ToArray();
-        var want = up.SelectMany(p => new[] { (p.Item1, ids[p.Item2]), (p.Item2, ids[p.Item1]) }).ToHashSet();
+        string Name(string id) => "ABC"[Array.IndexOf(ids, id)].ToString();
+        var want = string.Join(" ", up.SelectMany(p => new[] { $"{"ABC"[p.Item1]}>{"ABC"[p.Item2]}", $"{"ABC"[p.Item2]}>{"ABC"[p.Item1]}" }).Order(StringComparer.Ordinal));
         await Eventually.WaitForAsync(
             async () =>
             {
-                var links = new HashSet<(int, string)>();
+                var links = new List<string>();
                 for (var i = 0; i < hubs.Length; i++)
                 {
                     var view = (await hubs[i]!.Http.GetFromJsonAsync<GridResponse>("/api/grid", Json.Options))!.Links!;
-                    foreach (var peer in view.Peers.Where(p => p.State == "up"))
-                        links.Add((i, peer.HubId));
+                    links.AddRange(view.Peers.Where(p => p.State == "up").Select(p => $"{"ABC"[i]}>{Name(p.HubId)}"));
                 }
 
-                return links;
+                return string.Join(" ", links.Order(StringComparer.Ordinal));
             },
-            links => links.SetEquals(want),
-            $"exactly the links {string.Join(", ", up.Select(p => $"{"ABC"[p.Item1]}-{"ABC"[p.Item2]}"))} to be up",
+            links => links == want,
+            $"exactly the links {want} to be up",
             HealWithin);
     }
 

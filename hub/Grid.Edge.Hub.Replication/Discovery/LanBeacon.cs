@@ -15,11 +15,13 @@ namespace Grid.Edge.Hub.Replication.Discovery;
 /// </summary>
 internal sealed class LanBeacon : IAsyncDisposable
 {
-    /// <summary>Datagrams taken per second at most: a flood on the port costs this much and no more.</summary>
-    private const int MaxReceivedPerSecond = 100;
+    /// <summary>Beacons taken per second at most, in all and from one address: a flood on the port costs this much and no more.</summary>
+    private const int MaxReceivedPerSecond = 200;
+
+    private const int MaxPerSourcePerSecond = 10;
 
     private readonly Socket _socket;
-    private readonly IReadOnlyList<IPEndPoint> _targets;
+    private readonly Func<IReadOnlyList<IPAddress>> _targets;
     private readonly Func<byte[]?> _payload;
     private readonly Action<IPAddress, byte[]> _received;
     private readonly TimeSpan _interval;
@@ -28,7 +30,7 @@ internal sealed class LanBeacon : IAsyncDisposable
     private Task? _sending;
     private Task? _receiving;
 
-    private LanBeacon(Socket socket, IReadOnlyList<IPEndPoint> targets, Func<byte[]?> payload, Action<IPAddress, byte[]> received, TimeSpan interval, ILogger logger)
+    private LanBeacon(Socket socket, Func<IReadOnlyList<IPAddress>> targets, Func<byte[]?> payload, Action<IPAddress, byte[]> received, TimeSpan interval, ILogger logger)
     {
         _socket = socket;
         _targets = targets;
@@ -56,14 +58,16 @@ internal sealed class LanBeacon : IAsyncDisposable
             return null;
         }
 
+        // Bound to all, the networks are looked up before every beacon: a hub that started before its Wi-Fi came up,
+        // or moved to another subnet, beacons there too.
         IPAddress listen;
-        List<IPAddress> broadcasts;
+        Func<IReadOnlyList<IPAddress>> broadcasts;
         if (IPAddress.IsLoopback(bind))
-            (listen, broadcasts) = (IPAddress.Parse("127.255.255.255"), [IPAddress.Parse("127.255.255.255")]);
+            (listen, broadcasts) = (IPAddress.Parse("127.255.255.255"), () => [IPAddress.Parse("127.255.255.255")]);
         else if (bind.Equals(IPAddress.Any))
-            (listen, broadcasts) = (IPAddress.Any, InterfaceBroadcasts(null));
+            (listen, broadcasts) = (IPAddress.Any, () => InterfaceBroadcasts(null));
         else if (InterfaceBroadcasts(bind) is [var own])
-            (listen, broadcasts) = (OperatingSystem.IsLinux() ? own : bind, [own]);
+            (listen, broadcasts) = (OperatingSystem.IsLinux() ? own : bind, () => InterfaceBroadcasts(bind));
         else
         {
             logger.LogWarning("Grid: no network interface holds the bind address {Bind}; LAN discovery is off", bindAddress);
@@ -83,8 +87,7 @@ internal sealed class LanBeacon : IAsyncDisposable
             throw;
         }
 
-        var targets = broadcasts.Select(b => new IPEndPoint(b, ((IPEndPoint)socket.LocalEndPoint!).Port)).ToList();
-        var beacon = new LanBeacon(socket, targets, payload, received, interval, logger);
+        var beacon = new LanBeacon(socket, broadcasts, payload, received, interval, logger);
         beacon._sending = Task.Run(beacon.SendAsync);
         beacon._receiving = Task.Run(beacon.ReceiveAsync);
         return beacon;
@@ -127,7 +130,7 @@ internal sealed class LanBeacon : IAsyncDisposable
         {
             if (_payload() is { } payload)
             {
-                foreach (var target in _targets)
+                foreach (var target in _targets().Select(b => new IPEndPoint(b, Port)))
                 {
                     try
                     {
@@ -165,6 +168,7 @@ internal sealed class LanBeacon : IAsyncDisposable
         var buffer = new byte[512];
         var windowStart = Environment.TickCount64;
         var taken = 0;
+        var fromSource = new Dictionary<IPAddress, int>();
         while (!_stop.IsCancellationRequested)
         {
             SocketReceiveFromResult result;
@@ -181,16 +185,29 @@ internal sealed class LanBeacon : IAsyncDisposable
                 return;
             }
 
-            var now = Environment.TickCount64;
-            if (now - windowStart >= 1000)
-                (windowStart, taken) = (now, 0);
-            if (++taken > MaxReceivedPerSecond || result.ReceivedBytes != BeaconMessage.Size)
+            if (result.ReceivedBytes != BeaconMessage.Size)
             {
                 Dropped++;
                 continue;
             }
 
-            _received(((IPEndPoint)result.RemoteEndPoint).Address, buffer[..result.ReceivedBytes]);
+            var now = Environment.TickCount64;
+            if (now - windowStart >= 1000)
+            {
+                (windowStart, taken) = (now, 0);
+                fromSource.Clear();
+            }
+
+            var source = ((IPEndPoint)result.RemoteEndPoint).Address;
+            var fromThere = fromSource.GetValueOrDefault(source) + 1;
+            if (++taken > MaxReceivedPerSecond || fromThere > MaxPerSourcePerSecond || fromSource.Count >= 1024)
+            {
+                Dropped++;
+                continue;
+            }
+
+            fromSource[source] = fromThere;
+            _received(source, buffer[..result.ReceivedBytes]);
         }
     }
 }

@@ -386,7 +386,19 @@ internal sealed class LinkHost : IDisposable
         socket.Options.Linger = TimeSpan.Zero;
         socket.Options.MaxMsgSize = _options.MaxMessageBytes;
         socket.ReceiveReady += (_, _) => OnDealerMessage(link);
-        socket.Connect("tcp://" + link.Address);
+        try
+        {
+            socket.Connect("tcp://" + link.Address);
+        }
+        catch (Exception e) when (e is NetMQException or System.Net.Sockets.SocketException or ArgumentException)
+        {
+            // On the poller thread: a bad address must not end it. Tried again later, like a refused connection.
+            socket.Dispose();
+            _logger.LogWarning("Grid link to {Address} cannot be opened: {Error}", link.Address, e.Message);
+            link.RetryAt = DateTime.UtcNow + _options.MaxRetry;
+            return;
+        }
+
         _poller.Add(socket);
         link.Socket = socket;
         link.Handshake = new LinkClientHandshake(_options.Self, grid, link.ServerCurveKey, ticket: link.Ticket);

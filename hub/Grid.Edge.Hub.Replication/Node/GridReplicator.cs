@@ -76,6 +76,14 @@ public sealed record PeerAddress(string Address, string? HubId)
         return error is null ? new PeerAddress(address, hub) : null;
     }
 
+    /// <summary>The host part (without brackets around an IPv6 address).</summary>
+    public string Host => Address[..Address.LastIndexOf(':')].Trim('[', ']');
+
+    public int Port => int.Parse(Address[(Address.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A host name (looked up before it is dialled), not an address.</summary>
+    public bool IsName => !IPAddress.TryParse(Host, out _);
+
     public override string ToString() => HubId is null ? Address : $"{HubId}@{Address}";
 }
 
@@ -117,12 +125,18 @@ public sealed class GridReplicator : IAsyncDisposable
     private readonly ConcurrentDictionary<string, GridPeerView> _peerViews = new(StringComparer.Ordinal);
     private readonly Dictionary<SeriesKey, PendingSeries> _pendingLocal = [];
     private readonly List<PeerAddress> _configuredPeers;
+
+    // Which member answered at a configured address: kept apart from the addresses members announce, which replace
+    // each other in the peers table.
+    private readonly Dictionary<string, Id128> _configuredFound = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _resolving = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _resolvedFrom = new(StringComparer.Ordinal);
     private readonly byte[] _curvePublic;
     private readonly byte[] _curveSecret;
     private LinkHost? _links;
     private LanBeacon? _beacon;
-    private volatile byte[]? _beaconKey;
-    private volatile byte[]? _beaconMessage;
+    private volatile BeaconState? _beaconState;
+    private readonly Dictionary<Id128, (long TimeMs, string Address, long AcceptedAtMs)> _beaconSeen = [];
     private Task? _loop;
     private Task? _pump;
     private Active? _active;
@@ -189,7 +203,7 @@ public sealed class GridReplicator : IAsyncDisposable
         {
             try
             {
-                _beacon = LanBeacon.Start(_options.BindAddress, _options.DiscoveryPort, () => _beaconMessage, OnBeacon, _options.BeaconInterval, _logger);
+                _beacon = LanBeacon.Start(_options.BindAddress, _options.DiscoveryPort, NextBeacon, OnBeacon, _options.BeaconInterval, _logger);
             }
             catch (SocketException e)
             {
@@ -350,34 +364,57 @@ public sealed class GridReplicator : IAsyncDisposable
     /// <summary>On the beacon's receive task: queued for the loop (the beacon bounds how many a second).</summary>
     private void OnBeacon(IPAddress from, byte[] message) => _work.Writer.TryWrite(new Work.Beacon(from, message));
 
-    /// <summary>A beacon a member sent: that member is dialled at the address it came from, unless a link to it is up.</summary>
+    /// <summary>On the beacon's send task: a fresh beacon each time (new nonce and time), none while this hub is in no grid.</summary>
+    private byte[]? NextBeacon() =>
+        _beaconState is { } state && Port != 0
+            ? BeaconMessage.Seal(state.Key, state.Grid, _identity.Keys, Port, _time.GetUtcNow().ToUnixTimeMilliseconds())
+            : null;
+
+    /// <summary>
+    /// A beacon a member sent: that member is dialled at the address it came from, unless a link to it is up. One
+    /// address found this way per member at a time, and an older beacon from a new address is a replay: a host on the
+    /// LAN cannot make this hub dial around.
+    /// </summary>
     private void Discovered(IPAddress from, byte[] message)
     {
-        if (_beaconKey is not { } key || BeaconMessage.TryOpen(key, message) is not var (hub, port) || hub == _identity.Keys.HubId)
-            return;
-        if (MemberCurveKey(hub) is not { } curve || (_peers.TryGetValue(hub, out var peer) && peer.Up > 0))
+        if (_beaconState is not { } state
+            || BeaconMessage.TryOpen(state.Key, state.Grid, message, hub => state.Members.GetValueOrDefault(hub)) is not var (hub, port, timeMs)
+            || hub == _identity.Keys.HubId)
             return;
         var address = from.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{from}]:{port}" : $"{from}:{port}";
-        if (peer?.Address != address)
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (_beaconSeen.TryGetValue(hub, out var seen) && seen.Address != address && timeMs <= seen.TimeMs && now - seen.AcceptedAtMs < 600_000)
+            return;
+        _beaconSeen[hub] = (Math.Max(timeMs, seen.TimeMs), address, now);
+        if ((_peers.TryGetValue(hub, out var peer) && peer.Up > 0) || MemberCurveKey(hub) is not { } curve)
+            return;
+        if (seen.Address is { } previous && previous != address && _configuredPeers.All(p => p.Address != previous))
+            _links!.Forget(previous);
+        if (seen.Address != address)
             _logger.LogInformation("Grid: member {Hub} found on the LAN at {Address}", hub, address);
         Peer(hub).Address = address;
-        _active?.Log.RememberPeer(hub, address, _time.GetUtcNow().ToUnixTimeMilliseconds());
         _links!.Dial(address, curve);
     }
 
-    /// <summary>The beacon key and this hub's beacon, from the control log: none while this hub is in no grid or was removed.</summary>
+    /// <summary>The sealing key, the grid and the members' keys for beacons, from the control log: none while this hub is in no grid or was removed.</summary>
     private void UpdateBeacon()
     {
         var view = _membership.View();
         var founder = view.Members.FirstOrDefault(m => m.IsRoot);
         if (view.Id is null || !view.IsMember || founder is null || !Id128.TryParse(view.Id, out var grid))
         {
-            (_beaconKey, _beaconMessage) = (null, null);
+            _beaconState = null;
             return;
         }
 
-        var key = BeaconMessage.Key(grid, Convert.FromBase64String(founder.PublicKey));
-        (_beaconKey, _beaconMessage) = (key, BeaconMessage.Seal(key, _identity.Keys.HubId, Port));
+        var members = new Dictionary<Id128, VerifyingKey>();
+        foreach (var member in view.Members)
+        {
+            if (Id128.TryParse(member.HubId, out var id) && StrictEd25519.TryImport(Convert.FromBase64String(member.PublicKey), out var key, out _))
+                members[id] = key!;
+        }
+
+        _beaconState = new BeaconState(BeaconMessage.Key(grid, Convert.FromBase64String(founder.PublicKey)), grid, members);
     }
 
     private async Task PumpLinkEventsAsync()
@@ -460,6 +497,9 @@ public sealed class GridReplicator : IAsyncDisposable
                 break;
             case Work.Tick:
                 await OnTickAsync();
+                break;
+            case Work.Resolved resolved:
+                OnResolved(resolved.Peer, resolved.Addresses);
                 break;
             case Work.Beacon beacon:
                 Discovered(beacon.From, beacon.Message);
@@ -570,25 +610,81 @@ public sealed class GridReplicator : IAsyncDisposable
         // there before. Until it is known, with every other member's key at once; only the right one gets through.
         foreach (var peer in _configuredPeers)
         {
-            Id128? expected = peer.HubId is { } named && Id128.TryParse(named, out var id) ? id
-                : known.FirstOrDefault(k => k.Address == peer.Address && MemberCurveKey(k.Hub) is not null) is ({ } found, not null) ? found : null;
-            if (expected is { } hub)
+            if (!peer.IsName)
             {
-                if (hub != _identity.Keys.HubId && MemberCurveKey(hub) is { } curve)
-                    _links!.Dial(peer.Address, curve);
+                DialConfigured(peer, peer.Address, known);
                 continue;
             }
 
-            foreach (var member in _membership.View().Members.Where(m => m.HubId != _identity.Keys.HubId.ToString()))
-                _links!.Dial(peer.Address, Convert.FromBase64String(member.CurveKey));
+            // A name: its last answer is dialled now (a new member may be the one there), and looked up again.
+            foreach (var (dial, from) in _resolvedFrom.Where(r => r.Value == peer.Address).ToList())
+                DialConfigured(peer, dial, known);
+            ResolveLater(peer);
+        }
+    }
+
+    private void DialConfigured(PeerAddress peer, string address, IReadOnlyList<(Id128 Hub, string Address)> known)
+    {
+        Id128? expected = peer.HubId is { } named && Id128.TryParse(named, out var id) ? id
+            : _configuredFound.TryGetValue(peer.Address, out var found) ? found
+            : known.FirstOrDefault(k => k.Address == peer.Address && MemberCurveKey(k.Hub) is not null) is ({ } remembered, not null) ? remembered : null;
+        if (expected is { } hub)
+        {
+            if (hub != _identity.Keys.HubId && MemberCurveKey(hub) is { } curve)
+                _links!.Dial(address, curve);
+            return;
+        }
+
+        foreach (var member in _membership.View().Members.Where(m => m.HubId != _identity.Keys.HubId.ToString()))
+            _links!.Dial(address, Convert.FromBase64String(member.CurveKey));
+    }
+
+    /// <summary>
+    /// A configured peer given by name is looked up off the loop (NetMQ would do it on the thread that owns every
+    /// socket, and an offline van's lookup waits and fails); its addresses are dialled when the answer comes.
+    /// </summary>
+    private void ResolveLater(PeerAddress peer)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (_resolving.TryGetValue(peer.Address, out var since) && now - since < 60_000)
+            return;
+        _resolving[peer.Address] = now;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                var addresses = await Dns.GetHostAddressesAsync(peer.Host, timeout.Token);
+                _work.Writer.TryWrite(new Work.Resolved(peer, addresses));
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or ArgumentException)
+            {
+                _logger.LogInformation("Grid: the peer name {Host} does not resolve now ({Error}); tried again in a minute", peer.Host, e.Message);
+            }
+        });
+    }
+
+    private void OnResolved(PeerAddress peer, IPAddress[] addresses)
+    {
+        if (_active is null)
+            return;
+        var known = _active.Log.Peers();
+        foreach (var address in addresses.OrderBy(a => a.AddressFamily != AddressFamily.InterNetwork).Take(2))
+        {
+            var dial = Format(address, peer.Port);
+            _resolvedFrom[dial] = peer.Address;
+            DialConfigured(peer, dial, known);
         }
     }
 
     /// <summary>A configured address answered as <paramref name="hub"/>: remembered, and its other keys are no longer tried.</summary>
     private void OnConfiguredPeerFound(Id128 hub, string address)
     {
-        if (_configuredPeers.All(p => p.Address != address) || MemberCurveKey(hub) is not { } curve)
+        var configured = _resolvedFrom.GetValueOrDefault(address) ?? address;
+        if (_configuredPeers.All(p => p.Address != configured) || MemberCurveKey(hub) is not { } curve)
             return;
+        _configuredFound[configured] = hub;
         _active?.Log.RememberPeer(hub, address, _time.GetUtcNow().ToUnixTimeMilliseconds());
         _links!.Forget(address, keep: curve);
     }
@@ -610,10 +706,12 @@ public sealed class GridReplicator : IAsyncDisposable
                 if (e.Address is { } dialled)
                 {
                     OnConfiguredPeerFound(e.Peer, dialled);
+                    if (_options.Discovery && _active is not null)
+                        _active.Log.RememberPeer(e.Peer, dialled, now.ToUnixTimeMilliseconds());
 
                     // Reached here: the addresses it had before (a van on last week's campsite LAN) are no longer dialled.
                     if (MemberCurveKey(e.Peer) is { } key)
-                        _links!.ForgetOthers(key, address => address == dialled || _configuredPeers.Any(p => p.Address == address));
+                        _links!.ForgetOthers(key, address => address == dialled || _resolvedFrom.ContainsKey(address) || _configuredPeers.Any(p => p.Address == address));
                 }
                 if (peer.Up == 1)
                 {
@@ -751,6 +849,12 @@ public sealed class GridReplicator : IAsyncDisposable
             refusals["own write batches deferred to the store scan"] = deferred;
         _refusals = refusals;
         MeasureLag(now);
+        foreach (var peer in _configuredPeers.Where(p => p.IsName))
+        {
+            if (!_configuredFound.TryGetValue(peer.Address, out var hub) || !_peers.TryGetValue(hub, out var linked) || linked.Up == 0)
+                ResolveLater(peer);
+        }
+
         if (_historyOwed)
         {
             await AuthorHistoryAsync();
@@ -1021,6 +1125,8 @@ public sealed class GridReplicator : IAsyncDisposable
 
     private sealed record Active(Id128 Grid, DeltaLog Log, SyncNode Node);
 
+    private sealed record BeaconState(byte[] Key, Id128 Grid, IReadOnlyDictionary<Id128, VerifyingKey> Members);
+
     private sealed class PendingSeries(string unit)
     {
         public string Unit { get; } = unit;
@@ -1077,6 +1183,8 @@ public sealed class GridReplicator : IAsyncDisposable
         public sealed record Join(Joining Joining) : Work;
 
         public sealed record Beacon(IPAddress From, byte[] Message) : Work;
+
+        public sealed record Resolved(PeerAddress Peer, IPAddress[] Addresses) : Work;
 
         public sealed record JoinEnded(Joining Joining) : Work;
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using CsCheck;
 using Grid.Edge.Hub.Replication.Discovery;
+using Grid.Edge.Hub.Replication.Identity;
 using Grid.Edge.Hub.Replication.Wire;
 
 namespace Grid.Edge.Hub.Replication.Tests.Discovery;
@@ -10,30 +11,38 @@ public class BeaconMessageTests
 {
     private static readonly byte[] Founder = TestGrid.Hubs[0].PublicKey.ToArray();
 
+    private static VerifyingKey? Members(Id128 hub) =>
+        TestGrid.Hubs.Take(4).FirstOrDefault(k => k.HubId == hub)?.Verifying;
+
     [Fact]
-    public void A_member_opens_what_a_member_sealed_and_nothing_else_opens()
+    public void A_member_opens_what_a_member_sealed_and_signed_and_nothing_else_opens()
     {
         var key = BeaconMessage.Key(TestGrid.Grid, Founder);
-        var hub = TestGrid.Hubs[3].HubId;
-        var sealedOnce = BeaconMessage.Seal(key, hub, 7420);
+        var hub = TestGrid.Hubs[3];
+        var sealedOnce = BeaconMessage.Seal(key, TestGrid.Grid, hub, 7420, 1_000);
         Assert.Equal(BeaconMessage.Size, sealedOnce.Length);
-        Assert.Equal((hub, 7420), BeaconMessage.TryOpen(key, sealedOnce));
+        Assert.Equal((hub.HubId, 7420, 1_000L), BeaconMessage.TryOpen(key, TestGrid.Grid, sealedOnce, Members));
 
         // Fresh nonce each time: two beacons of one hub do not even look alike, and neither shows its id or port.
-        var again = BeaconMessage.Seal(key, hub, 7420);
+        var again = BeaconMessage.Seal(key, TestGrid.Grid, hub, 7420, 1_000);
         Assert.NotEqual(sealedOnce, again);
-        Assert.Equal(-1, sealedOnce.AsSpan().IndexOf(hub.ToBytes()));
+        Assert.Equal(-1, sealedOnce.AsSpan().IndexOf(hub.HubId.ToBytes()));
 
         // Another grid's key, or the same grid under another founder, opens nothing.
-        Assert.Null(BeaconMessage.TryOpen(BeaconMessage.Key(Id128.Hash("other", [2]), Founder), sealedOnce));
-        Assert.Null(BeaconMessage.TryOpen(BeaconMessage.Key(TestGrid.Grid, TestGrid.Hubs[1].PublicKey.Span), sealedOnce));
+        Assert.Null(BeaconMessage.TryOpen(BeaconMessage.Key(Id128.Hash("other", [2]), Founder), TestGrid.Grid, sealedOnce, Members));
+        Assert.Null(BeaconMessage.TryOpen(BeaconMessage.Key(TestGrid.Grid, TestGrid.Hubs[1].PublicKey.Span), TestGrid.Grid, sealedOnce, Members));
+
+        // Sealed right but not signed by the member it names (a removed member still knows the sealing key), or
+        // naming a hub that is no member: refused.
+        Assert.Null(BeaconMessage.TryOpen(key, TestGrid.Grid, sealedOnce, _ => TestGrid.Hubs[2].Verifying));
+        Assert.Null(BeaconMessage.TryOpen(key, TestGrid.Grid, BeaconMessage.Seal(key, TestGrid.Grid, TestGrid.Hubs[5], 7420, 1_000), Members));
 
         // Any change of any bit is refused.
         for (var bit = 0; bit < sealedOnce.Length * 8; bit++)
         {
             var flipped = (byte[])sealedOnce.Clone();
             flipped[bit / 8] ^= (byte)(1 << (bit % 8));
-            Assert.Null(BeaconMessage.TryOpen(key, flipped));
+            Assert.Null(BeaconMessage.TryOpen(key, TestGrid.Grid, flipped, Members));
         }
     }
 
@@ -41,8 +50,8 @@ public class BeaconMessageTests
     public void Random_datagrams_open_to_nothing()
     {
         var key = BeaconMessage.Key(TestGrid.Grid, Founder);
-        Gen.Byte.Array[0, 80].Sample(bytes => Assert.Null(BeaconMessage.TryOpen(key, bytes)), iter: 5_000);
-        Gen.Byte.Array[BeaconMessage.Size - 4].Sample(tail => Assert.Null(BeaconMessage.TryOpen(key, [.. "GEB1"u8, .. tail])), iter: 5_000);
+        Gen.Byte.Array[0, 160].Sample(bytes => Assert.Null(BeaconMessage.TryOpen(key, TestGrid.Grid, bytes, Members)), iter: 5_000);
+        Gen.Byte.Array[BeaconMessage.Size - 4].Sample(tail => Assert.Null(BeaconMessage.TryOpen(key, TestGrid.Grid, [.. "GEB1"u8, .. tail], Members)), iter: 5_000);
     }
 
     [Fact]

@@ -3,6 +3,11 @@ using Xunit.Abstractions;
 
 namespace Grid.Edge.Hub.Replication.Tests.Sync;
 
+/// <summary>Alone: the seeds take every core, and the link tests beside them wait on sockets and timers.</summary>
+[CollectionDefinition(nameof(GridSimulationTests), DisableParallelization = true)]
+public sealed class GridSimulationsAlone;
+
+[Collection(nameof(GridSimulationTests))]
 public class GridSimulationTests(ITestOutputHelper output)
 {
     private const int ChaosSteps = 50;

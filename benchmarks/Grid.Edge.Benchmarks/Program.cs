@@ -38,6 +38,12 @@ const string Usage = """
       reconcile [--items N]          Range-based set reconciliation (DESIGN.md W8, no log), in process: N delta ids
                                      (default 1000000) with d in {0, 1, 100, 10000} missing; round trips, bytes
                                      and bytes over the ideal (d ids of 32 bytes).
+      w7 [--series N] [--rate P] [--seconds S]
+                                     Steady replication (DESIGN.md W7): two hubs in a grid, P points/s (default
+                                     10000) over N series (default 1000) into one for S seconds (default 300);
+                                     lag from publish to the live stream at both hubs (the local one is the
+                                     baseline), wire bytes per replicated point against the store's bytes per
+                                     point, the delta log's size, and the time until the second hub holds it all.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
 
@@ -63,6 +69,9 @@ var packets = 1_000_000L;
 var trials = 5000;
 int? seed = null;
 var items = 1_000_000;
+var series = 1000;
+var rate = 10_000;
+var seconds = 300;
 string? hubOverride = null;
 for (var i = 1; i < args.Length; i++)
 {
@@ -88,6 +97,15 @@ for (var i = 1; i < args.Length; i++)
             break;
         case "--items" when i + 1 < args.Length:
             items = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--series" when i + 1 < args.Length:
+            series = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--rate" when i + 1 < args.Length:
+            rate = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--seconds" when i + 1 < args.Length:
+            seconds = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
         case "--hub" when i + 1 < args.Length:
             hubOverride = Path.GetFullPath(args[++i]);
@@ -138,6 +156,7 @@ return args[0] switch
     "w5" => await StorageCommand.RunAsync(hubDll, points, shape, batch, columns, runs > 0 ? runs : 1),
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
     "fuzz" => await FuzzCommand.RunAsync(hubDll, packets, seed ?? 1303),
+    "w7" => await ReplicationCommand.RunAsync(hubDll, series, rate, seconds),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };
 

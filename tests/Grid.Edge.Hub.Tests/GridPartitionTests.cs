@@ -120,12 +120,15 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
             await PublishAsync(A(), "station", "coolant", [(T0 + 3000, 4)]);
             await PublishAsync(B(), "van", "coolant", [(T0 + 6000, 82)]);
             await PublishAsync(C(), "boat", "coolant", [(T0 + 1000, 61)]);
+            await PublishBatchAsync(C(), "tank", [("level", T0, 0.5), ("flow", T0, 12), ("level", T0 + 1000, 0.75)]); // one device delta
             await PublishAsync(B(), "shared", "rpm", [(T0 + 700, 1)]);
             await PublishAsync(C(), "shared", "rpm", [(T0 + 700, 2)]);
             ab.Restore();
             ac.Restore();
             bc.Restore();
             await ConvergedAsync(hubs!, "A|B|C healed");
+            Assert.Equal(0.75, await PointAsync(A(), "tank/level", T0 + 1000));
+            Assert.Equal(12, await PointAsync(B(), "tank/flow", T0));
         }
         finally
         {
@@ -153,6 +156,20 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
             Assert.True(result.IsSuccess, result.ReasonString);
             Written($"{device}/{metric}", t, v);
         }
+    }
+
+    /// <summary>Readings of several series of one device in one message, as a station sends its readings of a minute.</summary>
+    private async Task PublishBatchAsync(HubProcess hub, string device, (string Metric, long T, double V)[] readings)
+    {
+        using var client = await TestMqtt.ConnectAsync(hub.Mqtt, clientId: device + "-batch");
+        var result = await client.PublishAsync(new MqttApplicationMessageBuilder()
+            .WithTopic($"grid/{device}/batch")
+            .WithPayload(JsonSerializer.Serialize(new { readings = readings.Select(r => new { m = r.Metric, v = r.V, t = r.T }) }))
+            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build());
+        Assert.True(result.IsSuccess, result.ReasonString);
+        foreach (var (metric, t, v) in readings)
+            Written($"{device}/{metric}", t, v);
     }
 
     /// <summary>Points a second apart from <paramref name="from"/>, in batches, as a device catching up after an outage sends them.</summary>

@@ -10,6 +10,12 @@ internal enum ResolutionTier : byte
     Raw = 0,
     Minute = 1,
     Hour = 2,
+
+    /// <summary>
+    /// Raw points of several series of one device, as one gathering of live writes found them (<see cref="DeviceBody"/>):
+    /// a weather station's ten readings of a minute are one delta, not ten. The series is <c>&lt;device&gt;/*</c>.
+    /// </summary>
+    Device = 3,
 }
 
 /// <summary>
@@ -102,8 +108,12 @@ internal sealed record DeltaHeader(
     {
         if (!Enum.IsDefined(Tier))
             return $"tier {(byte)Tier} is not a resolution tier";
-        if (!SeriesKey.TryParse(Series, out _))
-            return "the series is not '<device>/<metric>' with 1-64 characters of A-Z a-z 0-9 _ . - each";
+        if (Tier == ResolutionTier.Device ? DeviceBody.DeviceOf(Series) is null : !SeriesKey.TryParse(Series, out _))
+        {
+            return Tier == ResolutionTier.Device
+                ? "a device delta's series is not '<device>/*' with 1-64 characters of A-Z a-z 0-9 _ . - in the device"
+                : "the series is not '<device>/<metric>' with 1-64 characters of A-Z a-z 0-9 _ . - each";
+        }
         if (Stream != StreamIdOf(Series, Tier))
             return "the stream id is not the one of its series and tier";
         if (Seq == 0 || Seq > long.MaxValue)

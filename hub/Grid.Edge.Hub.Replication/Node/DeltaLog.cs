@@ -223,7 +223,12 @@ internal sealed class DeltaLog : IDisposable, IDeltaArchive
             seq.Value = (long)delta.Header.Seq;
             id.Value = delta.Id.ToBytes();
             hlc.Value = delta.Header.Hlc;
-            points.Value = delta.Header.Tier == ResolutionTier.Raw ? PointsBody.CountOf(delta.Body) : 0;
+            points.Value = delta.Header.Tier switch
+            {
+                ResolutionTier.Raw => PointsBody.CountOf(delta.Body),
+                ResolutionTier.Device => DeviceBody.CountOf(delta.Body),
+                _ => 0,
+            };
             head.Value = delta.EncodeSignedHeader();
             body.Value = delta.Body;
             insert.ExecuteNonQuery();

@@ -911,7 +911,18 @@ public sealed class GridReplicator : IAsyncDisposable
 
             applied.Add(change.Delta);
             var header = change.Delta.Header;
-            if (header.Origin == me || header.Tier != ResolutionTier.Raw)
+            if (header.Origin == me)
+                continue;
+            if (header.Tier == ResolutionTier.Device)
+            {
+                if (DeviceBody.TryDecode(change.Delta.Body, header, out var deviceError) is { } deviceBody)
+                    readings.AddRange(deviceBody.ToReadings(DeviceBody.DeviceOf(header.Series)!, header.Origin.ToString()));
+                else
+                    _logger.LogWarning("Grid: delta {Seq} of {Series} from hub {Origin} holds no valid points ({Error}); it is kept in the chain, its points are not stored", header.Seq, header.Series, header.Origin, deviceError);
+                continue;
+            }
+
+            if (header.Tier != ResolutionTier.Raw)
                 continue;
             var body = PointsBody.TryDecode(change.Delta.Body, header, out var error);
             if (body is null || !SeriesKey.TryParse(header.Series, out var series))
@@ -960,15 +971,53 @@ public sealed class GridReplicator : IAsyncDisposable
         if (_active is null || _pendingLocal.Count == 0)
             return;
         var output = new List<Outgoing>();
-        foreach (var (series, pending) in _pendingLocal)
+        foreach (var device in _pendingLocal.GroupBy(p => p.Key.Device))
         {
-            var points = pending.Points.ToArray();
-            Author(series, pending.Unit, [.. points.Select(p => p.Key)], [.. points.Select(p => p.Value.Value)], [.. points.Select(p => p.Value.Hlc)], output);
+            // Several series of one device in one gathering: one delta (a station's readings of a minute, a vehicle's
+            // PIDs of a poll), unless they are too many or too far apart for one.
+            var series = device.OrderBy(p => p.Key.Metric, StringComparer.Ordinal).ToList();
+            var all = series.SelectMany(p => p.Value.Points.Keys).ToList();
+            if (series.Count > 1 && series.Count <= DeviceBody.MaxSeries && all.Count <= PointsBody.MaxPoints && all.Max() - all.Min() < DeltaHeader.MaxWindowMs)
+            {
+                AuthorDevice(device.Key, series, output);
+                continue;
+            }
+
+            foreach (var (key, pending) in series)
+            {
+                var points = pending.Points.ToArray();
+                Author(key, pending.Unit, [.. points.Select(p => p.Key)], [.. points.Select(p => p.Value.Value)], [.. points.Select(p => p.Value.Hlc)], output);
+            }
         }
 
         Persist();
         _pendingLocal.Clear(); // only once its deltas are durable: a failed save keeps the points for the next try
         Dispatch(output);
+    }
+
+    private void AuthorDevice(string device, List<KeyValuePair<SeriesKey, PendingSeries>> series, List<Outgoing> output)
+    {
+        var bodies = new List<(string, PointsBody)>();
+        foreach (var (key, pending) in series)
+        {
+            var times = pending.Points.Keys.ToArray();
+            var corrections = new List<(int, long)>();
+            var index = 0;
+            foreach (var (time, (_, hlc)) in pending.Points)
+            {
+                if (hlc != 0 && hlc != WriteStamp.HlcOf(time))
+                    corrections.Add((index, hlc));
+                index++;
+            }
+
+            bodies.Add((key.Metric, new PointsBody(pending.Unit, times, [.. pending.Points.Values.Select(p => p.Value)], corrections)));
+        }
+
+        var t0 = bodies.Min(b => b.Item2.Times[0]);
+        var t1 = bodies.Max(b => b.Item2.Times[^1]) + 1;
+        var body = new DeviceBody(bodies).Encode();
+        if (_active!.Node.Write(DeviceBody.SeriesOf(device), ResolutionTier.Device, t0, t1, body, _time.GetUtcNow().ToUnixTimeMilliseconds(), UpHandles(), output) is not null)
+            Interlocked.Increment(ref _authored);
     }
 
     /// <summary>Points of one series (ascending times), split into deltas of at most a bucket of points within one window each.</summary>

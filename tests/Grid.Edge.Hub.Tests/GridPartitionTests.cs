@@ -86,10 +86,24 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
             await PublishAsync(C(), "shared", "rpm", [(T0 + 600, 900)]);
             // A knows how far behind the hubs it cannot reach are: the three points it wrote since their last vectors.
             await WaitForLagAsync(A(), [B().HubId, C().HubId], points: 3);
+
+            // Those readings are provisional at A, from the earliest of them (the late one) on; nothing else is.
+            var provisional = await Eventually.WaitForAsync(
+                async () => (await A().Http.GetFromJsonAsync<GridProvisional>("/api/grid/provisional", Json.Options))!,
+                p => p.Since.Count > 0,
+                "A's provisional readings",
+                HealWithin);
+            Assert.Equal(new Dictionary<string, long> { ["station/coolant"] = T0 - 86_400_000, ["shared/rpm"] = T0 + 500 }, provisional!.Since);
+            Assert.Equal(3, provisional.Points.Values.Sum());
             ab.Restore();
             ac.Restore();
             await ConvergedAsync(hubs!, "A|BC healed");
             await InSyncAsync(hubs!);
+            await Eventually.WaitForAsync(
+                async () => (await A().Http.GetFromJsonAsync<GridProvisional>("/api/grid/provisional", Json.Options))!.Since.Count,
+                count => count == 0,
+                "A's readings to be on other hubs",
+                HealWithin);
             var winner = await PointAsync(A(), "shared/rpm", T0 + 500);
             Assert.Contains(winner, new[] { 1000.0, 1500.0 });
             foreach (var hub in hubs)

@@ -34,7 +34,7 @@ internal sealed class DeltaLog : IDisposable, IDeltaArchive
         log.Execute("""
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS log (origin BLOB NOT NULL, stream BLOB NOT NULL, seq INTEGER NOT NULL, id BLOB NOT NULL,
-                hlc INTEGER NOT NULL, points INTEGER NOT NULL, head BLOB NOT NULL, body BLOB NOT NULL, UNIQUE (origin, stream, seq));
+                hlc INTEGER NOT NULL, t0 INTEGER NOT NULL, points INTEGER NOT NULL, head BLOB NOT NULL, body BLOB NOT NULL, UNIQUE (origin, stream, seq));
             CREATE UNIQUE INDEX IF NOT EXISTS log_id ON log (id);
             CREATE TABLE IF NOT EXISTS proofs (id BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS peers (hub TEXT PRIMARY KEY, address TEXT NOT NULL, seen INTEGER NOT NULL) WITHOUT ROWID;
@@ -115,6 +115,19 @@ internal sealed class DeltaLog : IDisposable, IDeltaArchive
         while (reader.Read())
             items.Add(new ReconcileItem((ulong)reader.GetInt64(0), Hash256.Read((byte[])reader.GetValue(1))));
         return items;
+    }
+
+    /// <summary>The earliest data time and the points of a stream's deltas from <paramref name="from"/> on (its readings that no other hub holds yet).</summary>
+    public (long Since, long Points) Unconfirmed(StreamKey stream, ulong from)
+    {
+        using var command = _db.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MIN(t0), -1), COALESCE(SUM(points), 0) FROM log WHERE origin=$origin AND stream=$stream AND seq>=$from";
+        command.Parameters.AddWithValue("$origin", stream.Origin.ToBytes());
+        command.Parameters.AddWithValue("$stream", stream.Stream.ToBytes());
+        command.Parameters.AddWithValue("$from", (long)from);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     /// <summary>The points in a stream's deltas <paramref name="from"/>..<paramref name="to"/> and the oldest clock among them: how far behind a peer that lacks them is.</summary>
@@ -205,8 +218,8 @@ internal sealed class DeltaLog : IDisposable, IDeltaArchive
     {
         using var insert = _db.CreateCommand();
         insert.CommandText = """
-            INSERT OR IGNORE INTO log (origin, stream, seq, id, hlc, points, head, body)
-            VALUES ($origin, $stream, $seq, $id, $hlc, $points, $head, $body)
+            INSERT OR IGNORE INTO log (origin, stream, seq, id, hlc, t0, points, head, body)
+            VALUES ($origin, $stream, $seq, $id, $hlc, $t0, $points, $head, $body)
             """;
         var origin = insert.Parameters.Add("$origin", SqliteType.Blob);
         var stream = insert.Parameters.Add("$stream", SqliteType.Blob);
@@ -214,6 +227,7 @@ internal sealed class DeltaLog : IDisposable, IDeltaArchive
         var id = insert.Parameters.Add("$id", SqliteType.Blob);
         var hlc = insert.Parameters.Add("$hlc", SqliteType.Integer);
         var points = insert.Parameters.Add("$points", SqliteType.Integer);
+        var t0 = insert.Parameters.Add("$t0", SqliteType.Integer);
         var head = insert.Parameters.Add("$head", SqliteType.Blob);
         var body = insert.Parameters.Add("$body", SqliteType.Blob);
         foreach (var delta in deltas)
@@ -223,6 +237,7 @@ internal sealed class DeltaLog : IDisposable, IDeltaArchive
             seq.Value = (long)delta.Header.Seq;
             id.Value = delta.Id.ToBytes();
             hlc.Value = delta.Header.Hlc;
+            t0.Value = delta.Header.T0;
             points.Value = delta.Header.Tier switch
             {
                 ResolutionTier.Raw => PointsBody.CountOf(delta.Body),

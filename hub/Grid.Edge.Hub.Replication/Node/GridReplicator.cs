@@ -96,6 +96,13 @@ public sealed record GridPeerView(string HubId, string? Address, string State, D
 /// <summary>The grid port and the peers, for the API and the dashboard.</summary>
 public sealed record GridLinksView(int Port, IReadOnlyList<string> Addresses, IReadOnlyList<GridPeerView> Peers, long DeltasAuthored, long DeltasApplied, IReadOnlyDictionary<string, long> Refusals);
 
+/// <summary>
+/// This hub's readings that no other hub holds yet, as far as it has heard (peers' last version vectors): per series
+/// (<c>device/metric</c>) or per device (<c>device/*</c>, its device deltas) the earliest reading time and the points.
+/// Empty while this hub is in no grid or its only member.
+/// </summary>
+public sealed record GridProvisional(IReadOnlyDictionary<string, long> Since, IReadOnlyDictionary<string, long> Points);
+
 /// <summary>The content of a time range: two hubs answer the same exactly when they hold the same points with the same winning stamps.</summary>
 public sealed record GridDigest(long From, long To, long Points, int Series, string Digest);
 
@@ -136,6 +143,7 @@ public sealed class GridReplicator : IAsyncDisposable
     private LinkHost? _links;
     private LanBeacon? _beacon;
     private volatile BeaconState? _beaconState;
+    private volatile GridProvisional _provisional = new(new Dictionary<string, long>(), new Dictionary<string, long>());
     private readonly Dictionary<Id128, (long TimeMs, string Address, long AcceptedAtMs)> _beaconSeen = [];
     private Task? _loop;
     private Task? _pump;
@@ -274,6 +282,9 @@ public sealed class GridReplicator : IAsyncDisposable
 
     public GridLinksView Links() =>
         new(Port, Addresses, [.. _peerViews.Values.OrderBy(p => p.HubId, StringComparer.Ordinal)], Interlocked.Read(ref _authored), Interlocked.Read(ref _applied), _refusals);
+
+    /// <summary>This hub's readings not yet on any other hub (updated with every sync tick).</summary>
+    public GridProvisional Provisional() => _provisional;
 
     /// <summary>
     /// The point count and a SHA-256 over every stored point with <c>from &lt;= t &lt; to</c>: series (ordinal
@@ -849,6 +860,7 @@ public sealed class GridReplicator : IAsyncDisposable
             refusals["own write batches deferred to the store scan"] = deferred;
         _refusals = refusals;
         MeasureLag(now);
+        MeasureProvisional();
         foreach (var peer in _configuredPeers.Where(p => p.IsName))
         {
             if (!_configuredFound.TryGetValue(peer.Address, out var hub) || !_peers.TryGetValue(hub, out var linked) || linked.Up == 0)
@@ -862,6 +874,31 @@ public sealed class GridReplicator : IAsyncDisposable
         }
 
         await AdvanceAuthorCursorAsync(now);
+    }
+
+    private void MeasureProvisional()
+    {
+        var since = new Dictionary<string, long>(StringComparer.Ordinal);
+        var points = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (_membership.View().Members.Count > 1)
+        {
+            var confirmed = _active!.Node.ConfirmedOwnTops();
+            var me = _identity.Keys.HubId;
+            foreach (var stream in _active.Node.Store.Streams.Where(s => s.Key.Origin == me && s.Head is not null))
+            {
+                var top = confirmed.GetValueOrDefault(stream.Key);
+                if (stream.Top <= top)
+                    continue;
+                var (from, count) = _active.Log.Unconfirmed(stream.Key, top + 1);
+                if (from < 0)
+                    continue;
+                var series = stream.Head!.Header.Series;
+                since[series] = Math.Min(since.GetValueOrDefault(series, long.MaxValue), from);
+                points[series] = points.GetValueOrDefault(series) + count;
+            }
+        }
+
+        _provisional = new GridProvisional(since, points);
     }
 
     /// <summary>How far behind each peer is: the points of the deltas it lacked at its last vector, and the age of the oldest.</summary>

@@ -169,6 +169,25 @@ internal sealed class SyncNode
     public List<(StreamKey Stream, ulong From, ulong To)>? BehindAt(int peer) =>
         _theirVectors.TryGetValue(peer, out var theirs) ? CatchUpPlanner.Gaps(Store, theirs) : null;
 
+    /// <summary>
+    /// Per stream of this hub's own, the highest seq some peer's last vector showed it holding: deltas above it have
+    /// reached no other hub yet (as far as this hub has heard).
+    /// </summary>
+    public Dictionary<StreamKey, ulong> ConfirmedOwnTops()
+    {
+        var confirmed = new Dictionary<StreamKey, ulong>();
+        foreach (var vector in _theirVectors.Values)
+        {
+            foreach (var (stream, (top, _)) in vector.Entries)
+            {
+                if (stream.Origin == _keys.HubId && top > confirmed.GetValueOrDefault(stream))
+                    confirmed[stream] = top;
+            }
+        }
+
+        return confirmed;
+    }
+
     /// <summary>A link to <paramref name="peer"/> came up or went down: whatever was in flight with it is gone.</summary>
     public void Reset(int peer)
     {

@@ -59,6 +59,9 @@ internal static class GridEndpoints
             .Produces<GridDigest>()
             .WithSummary("The number of stored points with from <= t < to (Unix ms; default: all) and a SHA-256 over each (series, time, value bits, winning stamp): two hubs answer the same exactly when they hold the same content.");
 
+        grid.MapGet("/provisional", (GridReplicator replicator) => replicator.Provisional())
+            .WithSummary("This hub's readings that have reached no other hub yet, as far as it has heard: per series ('device/metric') or device ('device/*') the earliest reading time (Unix ms) and the points. Charts mark readings from that time on. Empty outside a grid.");
+
         grid.MapPost("/invitations", (InviteRequest? request, GridReplicator replicator) =>
             {
                 var minutes = request?.Minutes ?? 60;

@@ -35,6 +35,7 @@ const GridChart = (() => {
     container.replaceChildren(heading, body);
     let plot = null;
     let pendingTiming = null;
+    let provisionalSince = null;
 
     function options(width) {
       return {
@@ -59,6 +60,21 @@ const GridChart = (() => {
             onZoom(from, to);
           }] : [],
           draw: [u => {
+            // Readings no other hub of the grid holds yet: a hatched band from the first of them on.
+            if (provisionalSince == null) return;
+            const left = Math.max(u.bbox.left, u.valToPos(provisionalSince, "x", true));
+            const right = u.bbox.left + u.bbox.width;
+            if (left >= right) return;
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.fillStyle = "rgba(191, 135, 0, 0.10)";
+            ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
+            ctx.fillStyle = "#9a6700";
+            ctx.font = `${Math.round(11 * devicePixelRatio)}px sans-serif`;
+            ctx.textAlign = "right";
+            ctx.fillText("not yet on another hub", right - 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+            ctx.restore();
+          }, u => {
             if (!pendingTiming) return;
             const done = performance.now();
             window.gridTimings.push({ chart: title, points: u.data[0].length, fetchMs: pendingTiming.fetched - pendingTiming.started, renderMs: done - pendingTiming.fetched });
@@ -72,8 +88,11 @@ const GridChart = (() => {
     new ResizeObserver(() => plot && plot.setSize({ width: width(), height })).observe(container);
 
     return {
-      // results: one API points response per label; timing: { started, fetched } from performance.now().
-      set(results, timing = null) {
+      // results: one API points response per label; timing: { started, fetched } from performance.now();
+      // provisional: the time (Unix ms) from which readings have reached no other hub yet, or null.
+      set(results, timing = null, provisional = null) {
+        provisionalSince = provisional;
+        container.dataset.provisionalSince = provisional == null ? "" : String(provisional);
         const columns = toColumns(results);
         const count = results.reduce((n, r) => Math.max(n, r.times.length), 0);
         container.dataset.points = String(count);
@@ -119,6 +138,7 @@ const GridChart = (() => {
 
     async function load() {
       const now = Date.now(), from = now - range, latest = series(), id = device();
+      const provisional = await GridChart.provisional();
       charts = [];
       const boxes = [];
       for (const spec of specs) {
@@ -133,7 +153,7 @@ const GridChart = (() => {
         const started = performance.now();
         const results = await Promise.all(c.metrics.map(m => Grid.points(`${id}/${m}`, from, now, c.spec.agg || "mean", latest.get(m).intervalMs)));
         c.raw = results.every(r => r.step == null);
-        c.chart.set(results, { started, fetched: performance.now() });
+        c.chart.set(results, { started, fetched: performance.now() }, GridChart.since(provisional, id, c.metrics));
       }));
     }
 
@@ -147,5 +167,16 @@ const GridChart = (() => {
     return { load, onReading };
   }
 
-  return { create, panel };
+  // What of this hub's readings no other hub holds yet (GET /api/grid/provisional); empty outside a grid.
+  async function provisional() {
+    try { return (await Grid.api("/api/grid/provisional")).since || {}; } catch { return {}; }
+  }
+
+  // The earliest provisional reading among a device's metrics: their own streams or the device's.
+  function since(map, device, metrics) {
+    const times = [map[`${device}/*`], ...metrics.map(m => map[`${device}/${m}`])].filter(t => t != null);
+    return times.length ? Math.min(...times) : null;
+  }
+
+  return { create, panel, provisional, since };
 })();

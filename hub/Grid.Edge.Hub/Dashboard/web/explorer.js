@@ -31,8 +31,8 @@
     box.dataset.chart = s.id;
     chart = GridChart.create(box, { title: s.id, labels: [Grid.label(s.metric)], unit: s.unit, height: 360, onZoom: (from, to) => { window_ = { from, to }; load().catch(Grid.showError); } });
     const started = performance.now();
-    const result = await Grid.points(s.id, window_.from, window_.to, "mean", s.intervalMs);
-    chart.set([result], { started, fetched: performance.now() });
+    const [result, provisional] = await Promise.all([Grid.points(s.id, window_.from, window_.to, "mean", s.intervalMs), GridChart.provisional()]);
+    chart.set([result], { started, fetched: performance.now() }, GridChart.since(provisional, s.device, [s.metric]));
     info.textContent = `${result.times.length.toLocaleString()} points · resolution ${result.stepText}${result.truncated ? " · truncated: zoom in" : ""} · ${new Date(result.from).toLocaleString()} – ${new Date(result.to).toLocaleString()}`;
     const query = new URLSearchParams({ from: String(result.from), to: String(result.to), format: "csv" });
     if (result.step) { query.set("step", String(result.step)); query.set("agg", result.agg); }

@@ -26,7 +26,7 @@ internal enum LinkMessageKind : byte
 /// signature can be played back as the other. A relay in the middle would need the pinned CURVE secret or a
 /// member's signing key; a proof from another session fails on the other nonce.
 /// <para>
-/// Messages: <c>GEL1</c>, kind, then: Hello: grid id (16), client hub key (32), client CURVE key (32), client nonce
+/// Messages: <c>GEL2</c> (the grid protocol's version is its last character), kind, then: Hello: grid id (16), client hub key (32), client CURVE key (32), client nonce
 /// (32), and for a hub joining with an invitation, the invitation id (16) and the join proof (32). Challenge: server hub key (32), server CURVE key (32), server nonce (32), server signature (64). Proof:
 /// client signature (64). Accepted: nothing. Refused: a reason (length byte + UTF-8).
 /// </para>
@@ -34,7 +34,14 @@ internal enum LinkMessageKind : byte
 internal static class LinkHandshake
 {
     public const int NonceSize = 32;
-    private static ReadOnlySpan<byte> Magic => "GEL1"u8;
+
+    /// <summary>
+    /// The grid protocol this release speaks: 2 added catch-up in rounds and device deltas. Hubs of another version
+    /// do not link; each side says which of them to upgrade.
+    /// </summary>
+    public const int Protocol = 2;
+
+    private static ReadOnlySpan<byte> Magic => "GEL2"u8;
     private static ReadOnlySpan<byte> ServerDomain => "grid-edge/link/server/v1\0"u8;
     private static ReadOnlySpan<byte> ClientDomain => "grid-edge/link/client/v1\0"u8;
 
@@ -76,6 +83,20 @@ internal static class LinkHandshake
         message.Length > Magic.Length && message[..Magic.Length].SequenceEqual(Magic) && Enum.IsDefined((LinkMessageKind)message[Magic.Length])
             ? (LinkMessageKind)message[Magic.Length]
             : null;
+
+    /// <summary>The version of a handshake message of another grid protocol (<c>GEL&lt;digit&gt;</c>), or null.</summary>
+    public static int? OtherProtocol(ReadOnlySpan<byte> message) =>
+        message.Length > Magic.Length && message[..3].SequenceEqual("GEL"u8) && message[3] is >= (byte)'1' and <= (byte)'9' && message[3] - '0' != Protocol
+            ? message[3] - '0'
+            : null;
+
+    /// <summary>A refusal a hub of protocol <paramref name="version"/> can read: the same layout under its own magic.</summary>
+    public static byte[] RefusalFor(int version, string reason)
+    {
+        var refusal = Refusal(reason);
+        refusal[3] = (byte)('0' + version);
+        return refusal;
+    }
 
     /// <summary>The reason in a Refused message.</summary>
     public static string RefusalReason(ReadOnlySpan<byte> message)

@@ -194,6 +194,15 @@ internal sealed class LinkHost : IDisposable
         }
 
         var identity = Convert.ToHexString(routing);
+        if (!_inbound.ContainsKey(identity) && LinkHandshake.OtherProtocol(payload) is { } version)
+        {
+            // Told in its own protocol, so that hub's log says what to do.
+            var upgrade = version < LinkHandshake.Protocol ? "upgrade that hub" : "upgrade this hub";
+            _logger.LogWarning("Grid link refused: a hub speaking grid protocol {Version} connected; this hub speaks {Protocol}: {Upgrade}", version, LinkHandshake.Protocol, upgrade);
+            _router.SendMoreFrame(routing).SendFrame(LinkHandshake.RefusalFor(version, $"the hub it connected to speaks grid protocol {LinkHandshake.Protocol}, this one {version}: {(version < LinkHandshake.Protocol ? "upgrade this hub" : "upgrade that hub")}"));
+            return;
+        }
+
         if (!_inbound.TryGetValue(identity, out var link))
         {
             if (_inbound.Count >= 256)
@@ -292,6 +301,13 @@ internal sealed class LinkHost : IDisposable
             }
 
             _events.Writer.TryWrite(new LinkEvent(LinkEventKind.Message, link.Peer, "", payload));
+            return;
+        }
+
+        if (kind is null && LinkHandshake.OtherProtocol(payload) is { } version)
+        {
+            var upgrade = version < LinkHandshake.Protocol ? "upgrade that hub" : "upgrade this hub";
+            CloseOutbound(link, $"the hub at {link.Address} speaks grid protocol {version}, this one {LinkHandshake.Protocol}: {upgrade}", retry: true, refusedByPeer: true);
             return;
         }
 

@@ -160,4 +160,54 @@ public sealed class LinkHostTests : IDisposable
         a.Send(again.Peer, "after the partition"u8.ToArray());
         Assert.Equal("after the partition", Encoding.UTF8.GetString((await NextAsync(b, e => e.Kind == LinkEventKind.Message, "the message after healing")).Message!));
     }
+
+    [Fact]
+    public void A_hub_of_the_previous_grid_protocol_is_told_in_its_own_protocol_to_upgrade()
+    {
+        var b = Start(1);
+        var (secret, _) = TestGrid.Hubs[0].CurveKeyPair();
+        using var old = new NetMQ.Sockets.DealerSocket();
+        old.Options.CurveServerKey = TestGrid.Hubs[1].CurveKeyPair().Public;
+        old.Options.CurveCertificate = NetMQ.NetMQCertificate.CreateFromSecretKey(secret);
+        old.Options.Linger = TimeSpan.Zero;
+        old.Connect("tcp://" + AddressOf(b));
+        byte[] hello = [.. "GEL1"u8, 1, .. new byte[16 + 32 + 32 + 32]];
+        NetMQ.OutgoingSocketExtensions.SendFrame(old, hello);
+        Assert.True(NetMQ.ReceivingSocketExtensions.TryReceiveFrameBytes(old, Deadline, out var reply), "no answer to an old Hello");
+        Assert.Equal("GEL1"u8.ToArray(), reply![..4]);
+        Assert.Equal((byte)LinkMessageKind.Refused, reply[4]);
+        var reason = Encoding.UTF8.GetString(reply, 6, reply[5]);
+        Assert.Contains($"speaks grid protocol {LinkHandshake.Protocol}, this one 1: upgrade this hub", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_hub_that_dials_one_of_the_previous_grid_protocol_says_which_to_upgrade()
+    {
+        var a = Start(0);
+        var (secret, curve) = TestGrid.Hubs[1].CurveKeyPair();
+        using var old = new NetMQ.Sockets.RouterSocket();
+        old.Options.CurveServer = true;
+        old.Options.CurveCertificate = NetMQ.NetMQCertificate.CreateFromSecretKey(secret);
+        old.Options.Linger = TimeSpan.Zero;
+        var port = old.BindRandomPort("tcp://127.0.0.1");
+
+        // What a hub of the previous release answers to anything it cannot read before a handshake.
+        var answering = Task.Run(() =>
+        {
+            var routing = NetMQ.ReceivingSocketExtensions.ReceiveFrameBytes(old);
+            NetMQ.ReceivingSocketExtensions.ReceiveFrameBytes(old);
+            var refusal = new List<byte>([.. "GEL1"u8, (byte)LinkMessageKind.Refused]);
+            var text = "no message passes before the handshake"u8.ToArray();
+            refusal.Add((byte)text.Length);
+            refusal.AddRange(text);
+            NetMQ.OutgoingSocketExtensions.SendMoreFrame(old, routing);
+            NetMQ.OutgoingSocketExtensions.SendFrame(old, [.. refusal]);
+        });
+        a.Dial($"127.0.0.1:{port}", curve);
+        var down = await NextAsync(a, e => e.Kind != LinkEventKind.Message, "the dial's outcome");
+        await answering;
+        Assert.Equal(LinkEventKind.Down, down.Kind);
+        Assert.True(down.RefusedByPeer);
+        Assert.Contains("speaks grid protocol 1, this one 2: upgrade that hub", down.Detail, StringComparison.Ordinal);
+    }
 }

@@ -69,10 +69,45 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
     public static Task<BrokerUnderTest> StartDemoAsync(string hubDll, string demoDll, int core) =>
         StartAsync(hubDll, demoDll, core, []);
 
-    private static async Task<BrokerUnderTest> StartAsync(string hubDll, string serverDll, int core, string[] extraArgs)
+    /// <summary>The same hub again on its data folder (after <see cref="KillAsync"/>), as a restart after a power cut.</summary>
+    public Task<BrokerUnderTest> RestartAsync(string hubDll, int core, params string[] extraArgs) =>
+        StartAsync(hubDll, hubDll, core, extraArgs, _workDir, _token);
+
+    /// <summary>SIGKILL; the data folder stays for <see cref="RestartAsync"/>.</summary>
+    public async Task KillAsync()
     {
-        var dir = NewWorkDir();
-        var token = await CreateTokenAsync(hubDll, dir);
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _killed = true;
+    }
+
+    private bool _killed;
+
+    /// <summary>The process's peak resident memory so far (VmHWM), in bytes; 0 where /proc is not there.</summary>
+    public long PeakMemory()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The grid address on the ready line (empty for Mosquitto).</summary>
+    public string GridAddress { get; private init; } = "";
+
+    private static async Task<BrokerUnderTest> StartAsync(string hubDll, string serverDll, int core, string[] extraArgs, string? existingDir = null, string? existingToken = null)
+    {
+        var dir = existingDir ?? NewWorkDir();
+        var token = existingToken ?? await CreateTokenAsync(hubDll, dir);
         // The workloads push millions of readings through one device: far more a second than the hub lets one device
         // send by default. The limit stays on (its cost is measured), just out of reach.
         var process = Start("dotnet", [serverDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, "--max-device-rate", "100000000", .. extraArgs], core, redirect: true);
@@ -87,7 +122,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         process.BeginErrorReadLine();
         var match = await ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
         var mqtt = IPEndPoint.Parse(match.Groups["mqtt"].Value);
-        return new BrokerUnderTest("Grid.Edge hub (durable store)", process, dir, mqtt.Port, new Uri("http://" + match.Groups["http"].Value), token);
+        return new BrokerUnderTest("Grid.Edge hub (durable store)", process, dir, mqtt.Port, new Uri("http://" + match.Groups["http"].Value), token) { GridAddress = match.Groups["grid"].Value };
     }
 
     /// <summary>An API token for the run, made as a user would: 'Grid.Edge.Hub admin token create'.</summary>
@@ -158,6 +193,8 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_killed)
+            return; // the folder lives on in the restarted hub, which deletes it
         try
         {
             Directory.Delete(_workDir, recursive: true);

@@ -44,6 +44,10 @@ const string Usage = """
                                      lag from publish to the live stream at both hubs (the local one is the
                                      baseline), wire bytes per replicated point against the store's bytes per
                                      point, the delta log's size, and the time until the second hub holds it all.
+      w8 [--series N] [--points P]   Catch-up after time apart (DESIGN.md W8): two hubs in a grid, the second killed
+                                     while the first takes P points (default 1000000) over N series (default 1000),
+                                     then started again: time until equal digests, points/s, sync bytes per point
+                                     against the store's, and the returning hub's peak memory.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
 
@@ -157,6 +161,7 @@ return args[0] switch
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
     "fuzz" => await FuzzCommand.RunAsync(hubDll, packets, seed ?? 1303),
     "w7" => await ReplicationCommand.RunAsync(hubDll, series, rate, seconds),
+    "w8" => await CatchUpCommand.RunAsync(hubDll, series, points == 700 ? 1_000_000 : points),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };
 

@@ -140,7 +140,7 @@ internal static class ReplicationCommand
         }
     }
 
-    private static async Task<string> HubCliAsync(string hubDll, params string[] args)
+    internal static async Task<string> HubCliAsync(string hubDll, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(hubDll);
@@ -153,10 +153,10 @@ internal static class ReplicationCommand
         return process.ExitCode == 0 ? output : throw new InvalidOperationException($"'{string.Join(' ', args)}' failed: {errors}{output}");
     }
 
-    private static async Task<string> HubIdAsync(HttpClient http) =>
+    internal static async Task<string> HubIdAsync(HttpClient http) =>
         (await http.GetFromJsonAsync<JsonElement>("/api/grid")).GetProperty("hub").GetProperty("id").GetString()!;
 
-    private static async Task<JsonElement?> PeerAsync(HttpClient http, string hubId)
+    internal static async Task<JsonElement?> PeerAsync(HttpClient http, string hubId)
     {
         var grid = await http.GetFromJsonAsync<JsonElement>("/api/grid");
         if (!grid.TryGetProperty("links", out var links) || links.ValueKind != JsonValueKind.Object)
@@ -170,7 +170,7 @@ internal static class ReplicationCommand
         return null;
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    internal static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var deadline = Stopwatch.StartNew();
         while (!await condition())

@@ -13,7 +13,8 @@ public class SignedDeltaTests
         Gen.Select(Gen.Int[0, 4], Series, Gen.Enum<ResolutionTier>(), Gen.Int[1, 3], Gen.Long[0, 1L << 46], Gen.Long[1, 3_600_000], Gen.Byte.Array[0, 300])
             .Select((hub, series, tier, count, t0, span, body) =>
             {
-                var author = new StreamAuthor(TestGrid.Grid, series, tier, TestGrid.Hubs[hub]);
+                // A device's stream is named by the device alone.
+                var author = new StreamAuthor(TestGrid.Grid, tier == ResolutionTier.Device ? DeviceBody.SeriesOf(series[..series.IndexOf('/', StringComparison.Ordinal)]) : series, tier, TestGrid.Hubs[hub]);
                 SignedDelta last = null!;
                 for (var i = 0; i < count; i++)
                     last = author.Next(TestGrid.Hlc(t0 + span) + i, t0, t0 + span, body);

@@ -152,6 +152,9 @@ public sealed class GridReplicator : IAsyncDisposable
     private bool _flushScheduled;
     private bool _historyOwed;
     private const int MaxQueuedWrites = 4096;
+
+    // A catch-up round can hold a million points: merged a slice at a time, so the hub's memory does not grow with it.
+    private const int MergeSlice = 20_000;
     private int _disposed;
     private int _queuedWrites;
     private long _deferredWrites;
@@ -953,7 +956,14 @@ public sealed class GridReplicator : IAsyncDisposable
             if (header.Tier == ResolutionTier.Device)
             {
                 if (DeviceBody.TryDecode(change.Delta.Body, header, out var deviceError) is { } deviceBody)
+                {
                     readings.AddRange(deviceBody.ToReadings(DeviceBody.DeviceOf(header.Series)!, header.Origin.ToString()));
+                    if (readings.Count >= MergeSlice)
+                    {
+                        await _merge(readings, _stop.Token);
+                        readings = [];
+                    }
+                }
                 else
                     _logger.LogWarning("Grid: delta {Seq} of {Series} from hub {Origin} holds no valid points ({Error}); it is kept in the chain, its points are not stored", header.Seq, header.Series, header.Origin, deviceError);
                 continue;
@@ -969,6 +979,11 @@ public sealed class GridReplicator : IAsyncDisposable
             }
 
             readings.AddRange(body.ToReadings(series, header.Origin.ToString()));
+            if (readings.Count >= MergeSlice)
+            {
+                await _merge(readings, _stop.Token);
+                readings = [];
+            }
         }
 
         if (readings.Count > 0)

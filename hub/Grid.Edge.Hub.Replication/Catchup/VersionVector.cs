@@ -105,11 +105,12 @@ internal static class CatchUpPlanner
     /// delta from each stream in turn so that a week of one busy series does not hold back every other series'
     /// catch-up. <paramref name="more"/> says that deltas were left out: the peer asks again with its new vector.
     /// </summary>
-    public static List<SignedDelta> Plan(DeltaStore mine, VersionVector theirs, long maxBytes, out bool more)
+    /// <param name="include">Which of the streams the peer lacks to send now (all when null).</param>
+    public static List<SignedDelta> Plan(DeltaStore mine, VersionVector theirs, long maxBytes, out bool more, Func<StreamKey, ulong, bool>? include = null)
     {
         ArgumentNullException.ThrowIfNull(mine);
         ArgumentNullException.ThrowIfNull(theirs);
-        var ranges = Gaps(mine, theirs).Select(g => new Cursor(mine.Stream(g.Stream)!, g.From)).ToList();
+        var ranges = Gaps(mine, theirs).Where(g => include?.Invoke(g.Stream, g.From) ?? true).Select(g => new Cursor(mine.Stream(g.Stream)!, g.From)).ToList();
 
         var planned = new List<SignedDelta>();
         long bytes = 0;

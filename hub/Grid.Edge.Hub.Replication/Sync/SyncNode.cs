@@ -68,6 +68,9 @@ internal sealed class SyncNode
     private readonly Dictionary<int, (ulong Session, RangeReconciler Reconciler, List<Hash256> Have, List<Hash256> Need)> _sessions = [];
     private readonly Dictionary<int, long> _pullingSince = [];
     private readonly Dictionary<int, long> _answerProgress = [];
+    private readonly Dictionary<(int Peer, StreamKey Stream), (ulong From, int Attempts, long NextMs)> _resend = [];
+    private const long ResendFirstMs = 2_000;
+    private const long ResendMaxMs = 600_000;
     private readonly Dictionary<int, VersionVector> _theirVectors = [];
     private long _lastHlc;
     private ulong _nextSession = 1;
@@ -193,6 +196,8 @@ internal sealed class SyncNode
     {
         _pullingSince.Remove(peer);
         _answerProgress.Remove(peer);
+        foreach (var key in _resend.Keys.Where(k => k.Peer == peer).ToList())
+            _resend.Remove(key);
         _sessions.Remove(peer);
     }
 
@@ -250,7 +255,7 @@ internal sealed class SyncNode
         }
 
         _theirVectors[from] = theirs;
-        var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more);
+        var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more, (stream, first) => SendNow(from, stream, first, nowMs));
         SendCatchUp(from, missing, more, output);
         // While we pull from this peer, the pull asks for what we lack: a reply vector would make it send a round twice.
         if (message.IsReply || Pulling(from, nowMs))
@@ -310,6 +315,26 @@ internal sealed class SyncNode
 
         _pullingSince[from] = nowMs;
         output.Add(new Outgoing(from, new SyncMessage(SyncMessageKind.Vector) { IsReply = true, Payload = VersionVector.Of(Store).Encode(), Items = [.. Store.Proofs.Select(p => p.Encode())] }.Encode()));
+    }
+
+    /// <summary>
+    /// Whether to send a stream the peer lacks from <paramref name="first"/> on. A stream its vector shows stuck at the
+    /// same seq after we sent it (held back for a clock ahead of the peer's, or refused there) is sent again after
+    /// 2 s, then 4, 8 ... up to 10 min: not with every round and every vector, which would resend it forever.
+    /// </summary>
+    private bool SendNow(int peer, StreamKey stream, ulong first, long nowMs)
+    {
+        if (_resend.TryGetValue((peer, stream), out var last) && last.From == first)
+        {
+            if (nowMs < last.NextMs)
+                return false;
+            var attempts = last.Attempts + 1;
+            _resend[(peer, stream)] = (first, attempts, nowMs + Math.Min(ResendFirstMs << Math.Min(attempts, 20), ResendMaxMs));
+            return true;
+        }
+
+        _resend[(peer, stream)] = (first, 0, nowMs + ResendFirstMs);
+        return true;
     }
 
     /// <summary>Whether a catch-up from <paramref name="peer"/> is under way (its answers keep coming): our pull asks, no other vector is needed.</summary>

@@ -152,4 +152,39 @@ public class SyncNodeTests
         b.Tick(Now + options.PullQuietMs + 1, [0], CatchUpMode.Vectors, after);
         Assert.Single(after); // the timer's own vector again once the pull ended
     }
+
+    [Fact]
+    public void A_stream_the_peer_keeps_refusing_is_sent_again_with_growing_pauses_not_with_every_vector()
+    {
+        // b refuses everything of hub 3 (as a hub that does not take that member's writes would).
+        var chain = TestGrid.Chain(3, "weather1/temperature", 2);
+        var a = Node(0);
+        var b = new SyncNode(TestGrid.Hubs[1], TestGrid.Verifier, new SyncOptions(), verify: d => d.Header.Origin == TestGrid.Hubs[3].HubId ? new DeltaRefusal(DeltaRefusalReason.SeriesNotWritable, "no") : null);
+        a.Receive(9, new SyncMessage(SyncMessageKind.Deltas) { Items = [.. chain.Select(d => d.Encode())] }.Encode(), Now, [], []);
+
+        int SentAt(long at)
+        {
+            var vector = new List<Outgoing>();
+            b.Tick(at, [0], CatchUpMode.Vectors, vector);
+            var answer = new List<Outgoing>();
+            a.Receive(1, vector.Single().Message, at, [1], answer);
+            var deltas = answer.Select(o => SyncMessage.TryDecode(o.Message, out _)!).Where(m => m.Kind == SyncMessageKind.CatchUp).Sum(m => m.Items.Count);
+            foreach (var message in answer)
+                b.Receive(0, message.Message, at, [0], []);
+            return deltas;
+        }
+
+        Assert.Equal(2, SentAt(Now));
+        Assert.Equal(0, SentAt(Now + 1_000));
+        Assert.Equal(2, SentAt(Now + 2_000));
+        Assert.Equal(0, SentAt(Now + 4_000));
+        Assert.Equal(2, SentAt(Now + 6_000));
+        Assert.Equal(0, SentAt(Now + 10_000));
+        Assert.Equal(2, SentAt(Now + 14_000));
+        Assert.Empty(b.Store.Applied);
+
+        // A new link starts afresh.
+        a.Reset(1);
+        Assert.Equal(2, SentAt(Now + 15_000));
+    }
 }

@@ -25,8 +25,8 @@ internal static class ReplicationCommand
         var devices = Math.Clamp(series / 100, 1, DevicesMax);
         var metrics = Math.Max(1, series / devices);
         series = devices * metrics;
-        var perTick = rate / (int)(1000 / Tick.TotalMilliseconds);
-        var ticksPerSeries = Math.Max(1, series / Math.Max(1, perTick));
+        var perTick = Math.Max(1, rate / (int)(1000 / Tick.TotalMilliseconds));
+        var ticksPerSeries = (series + perTick - 1) / perTick;
         Console.WriteLine($"W7 steady replication: {series} series ({devices} devices x {metrics} metrics), {rate:N0} points/s for {seconds} s; hub A on core 0, hub B on core 1 with the load generator");
 
         await using var a = await BrokerUnderTest.StartHubAsync(hubDll, core: 0);

@@ -59,6 +59,8 @@ internal sealed record DeviceBody(IReadOnlyList<(string Metric, PointsBody Point
                 || !reader.Bytes((int)length, "body", out var series))
                 return 0;
             points += PointsBody.CountOf(series);
+            if (points > PointsBody.MaxPoints)
+                return 0; // what TryDecode refuses holds no points
         }
 
         return points;

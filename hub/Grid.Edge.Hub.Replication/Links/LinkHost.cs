@@ -85,6 +85,7 @@ internal sealed class LinkHost : IDisposable
     private readonly Dictionary<string, Inbound> _inbound = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Outbound> _outbound = new(StringComparer.Ordinal);
     private readonly NetMQCertificate _certificate;
+    private DateTime _protocolWarnedAt = DateTime.MinValue;
 
     public LinkHost(LinkHostOptions options, ILogger? logger = null)
     {
@@ -198,7 +199,13 @@ internal sealed class LinkHost : IDisposable
         {
             // Told in its own protocol, so that hub's log says what to do.
             var upgrade = version < LinkHandshake.Protocol ? "upgrade that hub" : "upgrade this hub";
-            _logger.LogWarning("Grid link refused: a hub speaking grid protocol {Version} connected; this hub speaks {Protocol}: {Upgrade}", version, LinkHandshake.Protocol, upgrade);
+            if (DateTime.UtcNow - _protocolWarnedAt > TimeSpan.FromMinutes(1))
+            {
+                // Once a minute: anyone who can reach the port can send these.
+                _protocolWarnedAt = DateTime.UtcNow;
+                _logger.LogWarning("Grid link refused: a hub speaking grid protocol {Version} connected; this hub speaks {Protocol}: {Upgrade}", version, LinkHandshake.Protocol, upgrade);
+            }
+
             _router.SendMoreFrame(routing).SendFrame(LinkHandshake.RefusalFor(version, $"the hub it connected to speaks grid protocol {LinkHandshake.Protocol}, this one {version}: {(version < LinkHandshake.Protocol ? "upgrade this hub" : "upgrade that hub")}"));
             return;
         }

@@ -992,6 +992,10 @@ public sealed class GridReplicator : IAsyncDisposable
         {
             _logger.LogWarning("Grid: {Count} deltas withdrawn by a fork proof; their points stay in the store", withdrawn.Count);
             _active.Log.Withdraw(withdrawn);
+
+            // Applied and withdrawn by the same step: never saved, so not saved now either.
+            var gone = withdrawn.Select(d => d.Id).ToHashSet();
+            applied.RemoveAll(d => gone.Contains(d.Id));
         }
 
         _active.Log.Save(applied, _active.Node.Store.Proofs, _active.Node.LastHlc);
@@ -1029,11 +1033,9 @@ public sealed class GridReplicator : IAsyncDisposable
             // PIDs of a poll), unless they are too many or too far apart for one.
             var series = device.OrderBy(p => p.Key.Metric, StringComparer.Ordinal).ToList();
             var all = series.SelectMany(p => p.Value.Points.Keys).ToList();
-            if (series.Count > 1 && series.Count <= DeviceBody.MaxSeries && all.Count <= PointsBody.MaxPoints && all.Max() - all.Min() < DeltaHeader.MaxWindowMs)
-            {
-                AuthorDevice(device.Key, series, output);
+            if (series.Count > 1 && series.Count <= DeviceBody.MaxSeries && all.Count <= PointsBody.MaxPoints && all.Max() - all.Min() < DeltaHeader.MaxWindowMs
+                && AuthorDevice(device.Key, series, output))
                 continue;
-            }
 
             foreach (var (key, pending) in series)
             {
@@ -1047,7 +1049,8 @@ public sealed class GridReplicator : IAsyncDisposable
         Dispatch(output);
     }
 
-    private void AuthorDevice(string device, List<KeyValuePair<SeriesKey, PendingSeries>> series, List<Outgoing> output)
+    /// <summary>One delta of the device's series; false when its body would not fit a delta (the caller sends them per series).</summary>
+    private bool AuthorDevice(string device, List<KeyValuePair<SeriesKey, PendingSeries>> series, List<Outgoing> output)
     {
         var bodies = new List<(string, PointsBody)>();
         foreach (var (key, pending) in series)
@@ -1068,8 +1071,11 @@ public sealed class GridReplicator : IAsyncDisposable
         var t0 = bodies.Min(b => b.Item2.Times[0]);
         var t1 = bodies.Max(b => b.Item2.Times[^1]) + 1;
         var body = new DeviceBody(bodies).Encode();
+        if (body.Length > DeltaHeader.MaxBodyLength)
+            return false;
         if (_active!.Node.Write(DeviceBody.SeriesOf(device), ResolutionTier.Device, t0, t1, body, _time.GetUtcNow().ToUnixTimeMilliseconds(), UpHandles(), output) is not null)
             Interlocked.Increment(ref _authored);
+        return true;
     }
 
     /// <summary>Points of one series (ascending times), split into deltas of at most a bucket of points within one window each.</summary>
@@ -1100,9 +1106,10 @@ public sealed class GridReplicator : IAsyncDisposable
     private void Persist()
     {
         var changes = _active!.Node.DrainChanges();
-        if (changes.Any(c => c.Withdrawn))
+        var gone = changes.Where(c => c.Withdrawn).Select(c => c.Delta.Id).ToHashSet();
+        if (gone.Count > 0)
             _active.Log.Withdraw(changes.Where(c => c.Withdrawn).Select(c => c.Delta));
-        _active.Log.Save(changes.Where(c => !c.Withdrawn).Select(c => c.Delta), _active.Node.Store.Proofs, _active.Node.LastHlc);
+        _active.Log.Save(changes.Where(c => !c.Withdrawn && !gone.Contains(c.Delta.Id)).Select(c => c.Delta), _active.Node.Store.Proofs, _active.Node.LastHlc);
         _active.Node.Store.MarkSaved();
     }
 

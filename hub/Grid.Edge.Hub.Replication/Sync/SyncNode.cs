@@ -255,7 +255,9 @@ internal sealed class SyncNode
         }
 
         _theirVectors[from] = theirs;
-        var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more, (stream, first) => SendNow(from, stream, first, nowMs));
+        var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more, (stream, first) => MaySend(from, stream, first, nowMs));
+        foreach (var sent in missing.GroupBy(d => StreamKey.Of(d.Header)))
+            Sent(from, sent.Key, sent.Min(d => d.Header.Seq), nowMs);
         SendCatchUp(from, missing, more, output);
         // While we pull from this peer, the pull asks for what we lack: a reply vector would make it send a round twice.
         if (message.IsReply || Pulling(from, nowMs))
@@ -322,19 +324,20 @@ internal sealed class SyncNode
     /// same seq after we sent it (held back for a clock ahead of the peer's, or refused there) is sent again after
     /// 2 s, then 4, 8 ... up to 10 min: not with every round and every vector, which would resend it forever.
     /// </summary>
-    private bool SendNow(int peer, StreamKey stream, ulong first, long nowMs)
+    private bool MaySend(int peer, StreamKey stream, ulong first, long nowMs) =>
+        !_resend.TryGetValue((peer, stream), out var last) || last.From != first || nowMs >= last.NextMs;
+
+    /// <summary>A stream's deltas from <paramref name="first"/> went into an answer (streams the budget left out are not counted).</summary>
+    private void Sent(int peer, StreamKey stream, ulong first, long nowMs)
     {
         if (_resend.TryGetValue((peer, stream), out var last) && last.From == first)
         {
-            if (nowMs < last.NextMs)
-                return false;
             var attempts = last.Attempts + 1;
             _resend[(peer, stream)] = (first, attempts, nowMs + Math.Min(ResendFirstMs << Math.Min(attempts, 20), ResendMaxMs));
-            return true;
+            return;
         }
 
         _resend[(peer, stream)] = (first, 0, nowMs + ResendFirstMs);
-        return true;
     }
 
     /// <summary>Whether a catch-up from <paramref name="peer"/> is under way (its answers keep coming): our pull asks, no other vector is needed.</summary>

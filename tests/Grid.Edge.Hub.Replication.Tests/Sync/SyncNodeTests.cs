@@ -187,4 +187,29 @@ public class SyncNodeTests
         a.Reset(1);
         Assert.Equal(2, SentAt(Now + 15_000));
     }
+
+    [Fact]
+    public void Streams_a_round_had_no_room_for_come_in_the_next_rounds_without_a_pause()
+    {
+        var chains = Enumerable.Range(0, 8).Select(i => TestGrid.Chain(3, $"station{i}/temperature", 3)).ToList();
+        var options = new SyncOptions { CatchUpBytes = chains[0][0].EncodedLength * 3 };
+        var a = new SyncNode(TestGrid.Hubs[0], TestGrid.Verifier, options);
+        var b = new SyncNode(TestGrid.Hubs[1], TestGrid.Verifier, options);
+        a.Receive(9, new SyncMessage(SyncMessageKind.Deltas) { Items = [.. chains.SelectMany(c => c).Select(d => d.Encode())] }.Encode(), Now, [], []);
+
+        // Every round at the same instant: a stream left out of one round for want of room must not wait for a pause.
+        var toA = new List<Outgoing>();
+        b.Tick(Now, [0], CatchUpMode.Vectors, toA);
+        for (var round = 0; round < 50 && toA.Count > 0; round++)
+        {
+            var toB = new List<Outgoing>();
+            foreach (var message in toA)
+                a.Receive(1, message.Message, Now, [1], toB);
+            toA.Clear();
+            foreach (var message in toB)
+                b.Receive(0, message.Message, Now, [0], toA);
+        }
+
+        Assert.Equal(24, b.Store.Applied.Count());
+    }
 }

@@ -60,7 +60,7 @@ const GridChart = (() => {
             onZoom(from, to);
           }] : [],
           draw: [u => {
-            // Readings no other hub of the grid holds yet: a hatched band from the first of them on.
+            // Readings no other hub of the grid holds yet: a shaded band from the first of them on.
             if (provisionalSince == null) return;
             const left = Math.max(u.bbox.left, u.valToPos(provisionalSince, "x", true));
             const right = u.bbox.left + u.bbox.width;
@@ -70,9 +70,9 @@ const GridChart = (() => {
             ctx.fillStyle = "rgba(191, 135, 0, 0.10)";
             ctx.fillRect(left, u.bbox.top, right - left, u.bbox.height);
             ctx.fillStyle = "#9a6700";
-            ctx.font = `${Math.round(11 * devicePixelRatio)}px sans-serif`;
+            ctx.font = `${Math.round(11 * uPlot.pxRatio)}px sans-serif`;
             ctx.textAlign = "right";
-            ctx.fillText("not yet on another hub", right - 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+            ctx.fillText("not yet on another hub", right - 4 * uPlot.pxRatio, u.bbox.top + 12 * uPlot.pxRatio);
             ctx.restore();
           }, u => {
             if (!pendingTiming) return;

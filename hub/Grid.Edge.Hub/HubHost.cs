@@ -147,6 +147,7 @@ internal static class HubHost
             kestrel.Listen(address, options.MqttPort, listen =>
             {
                 endpoints.MqttListener = listen;
+                listen.Use(MqttTeardownGuard.Middleware(listen.ApplicationServices));
                 listen.Use(MqttFrameLimit.Middleware(MqttFrameLimit.MaxRemainingLength(options.MaxPayloadBytes)));
                 listen.UseMqtt();
             });

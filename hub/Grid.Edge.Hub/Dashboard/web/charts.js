@@ -110,6 +110,13 @@ const GridChart = (() => {
           plot = new uPlot(options(width()), columns, body);
         }
       },
+      // The provisional band moved (a peer took readings in, or a partition began).
+      provisional(since) {
+        if (since === provisionalSince) return;
+        provisionalSince = since;
+        container.dataset.provisionalSince = since == null ? "" : String(since);
+        plot?.redraw(false);
+      },
       // A live reading: appended when the chart shows raw data that reaches now.
       append(t, seriesIndex, value) {
         if (!plot) return;
@@ -156,6 +163,13 @@ const GridChart = (() => {
         c.chart.set(results, { started, fetched: performance.now() }, GridChart.since(provisional, id, c.metrics));
       }));
     }
+
+    // The band follows the grid while the page stays open: live readings arrive, peers come and go.
+    setInterval(async () => {
+      if (!charts.length || document.hidden) return;
+      const map = await provisional();
+      for (const c of charts) c.chart.provisional(since(map, device(), c.metrics));
+    }, 20_000);
 
     function onReading(reading) {
       for (const c of charts) {

@@ -159,17 +159,9 @@ public sealed class GridPartitionTests(ITestOutputHelper output) : IDisposable
 
     private async Task PublishAsync(HubProcess hub, string device, string metric, (long T, double V)[] points)
     {
-        using var client = await TestMqtt.ConnectAsync(hub.Mqtt, clientId: device + "-" + Guid.NewGuid().ToString("N")[..6]);
+        await TestMqtt.PublishReadingsAsync(hub.Mqtt, device, metric, points);
         foreach (var (t, v) in points)
-        {
-            var result = await client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic($"grid/{device}/{metric}")
-                .WithPayload(JsonSerializer.Serialize(new { v, t }))
-                .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build());
-            Assert.True(result.IsSuccess, result.ReasonString);
             Written($"{device}/{metric}", t, v);
-        }
     }
 
     /// <summary>Readings of several series of one device in one message, as a station sends its readings of a minute.</summary>

@@ -145,19 +145,8 @@ public sealed class GridReplicationTests : IDisposable
         }
     }
 
-    private static async Task PublishAsync(HubProcess hub, string device, string metric, (long T, double V)[] points)
-    {
-        using var client = await TestMqtt.ConnectAsync(hub.Mqtt, clientId: device + "-" + Guid.NewGuid().ToString("N")[..6]);
-        foreach (var (t, v) in points)
-        {
-            var result = await client.PublishAsync(new MqttApplicationMessageBuilder()
-                .WithTopic($"grid/{device}/{metric}")
-                .WithPayload(JsonSerializer.Serialize(new { v, t }))
-                .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build());
-            Assert.True(result.IsSuccess, result.ReasonString);
-        }
-    }
+    private static Task PublishAsync(HubProcess hub, string device, string metric, (long T, double V)[] points) =>
+        TestMqtt.PublishReadingsAsync(hub.Mqtt, device, metric, points);
 
     private static async Task<GridResponse> GridOfAsync(HubProcess hub) =>
         (await hub.Http.GetFromJsonAsync<GridResponse>("/api/grid", Json.Options))!;

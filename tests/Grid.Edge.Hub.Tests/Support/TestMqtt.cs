@@ -61,6 +61,18 @@ internal static class TestMqtt
         var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(qos).WithRetainFlag(retain).Build();
         return await client.PublishAsync(message, timeout.Token);
     }
+
+    /// <summary>Readings of one series, each a QoS 1 message <c>{"v","t"}</c> as a device sends them, on a connection of their own; each must be acknowledged.</summary>
+    public static async Task PublishReadingsAsync(IPEndPoint broker, string device, string metric, IEnumerable<(long T, double V)> points)
+    {
+        using var client = await ConnectAsync(broker, clientId: device + "-" + Guid.NewGuid().ToString("N")[..6]);
+        foreach (var (t, v) in points)
+        {
+            var result = await client.PublishAsync($"grid/{device}/{metric}", System.Text.Json.JsonSerializer.Serialize(new { v, t }));
+            if (!result.IsSuccess)
+                throw new InvalidOperationException($"grid/{device}/{metric} at {t} was refused: {result.ReasonCode} {result.ReasonString}");
+        }
+    }
 }
 
 internal sealed class MqttConnectionRefusedException(MqttClientConnectResultCode code)

@@ -6,7 +6,8 @@ namespace Grid.Edge.Hub.Replication.Deltas;
 
 /// <summary>
 /// The body of a device delta (<see cref="ResolutionTier.Device"/>): the points of several series of one device, each
-/// as a <see cref="PointsBody"/> under its metric name. <c>GDD1</c>, a varint count of series, then per series (metric
+/// as a <see cref="PointsBody"/> under its metric name. Live deltas are coded against the stream's previous ones
+/// (<see cref="CodedDeviceBody"/>, <c>GDD2</c>); coded alone (<see cref="Encode"/>): <c>GDD1</c>, a varint count of series, then per series (metric
 /// names ascending, each once) the metric (length byte + UTF-8) and its points body (varint length + bytes). Every
 /// series is checked against the delta's window and clock as a raw delta's body is; at most
 /// <see cref="PointsBody.MaxPoints"/> points in all. Decoding never throws: the body comes from a peer.
@@ -49,6 +50,8 @@ internal sealed record DeviceBody(IReadOnlyList<(string Metric, PointsBody Point
     /// <summary>The points a body holds, read without decoding them (0 when it is not a device body).</summary>
     public static long CountOf(ReadOnlySpan<byte> body)
     {
+        if (CodedDeviceBody.Is(body))
+            return CodedDeviceBody.CountOf(body);
         var reader = new WireReader(body);
         if (!reader.Bytes(Magic.Length, "magic", out var magic) || !magic.SequenceEqual(Magic) || !reader.Varint("series count", out var count) || count > MaxSeries)
             return 0;
@@ -67,11 +70,23 @@ internal sealed record DeviceBody(IReadOnlyList<(string Metric, PointsBody Point
     }
 
     /// <summary>The body of <paramref name="header"/>'s device delta, every series checked; null with the reason.</summary>
-    public static DeviceBody? TryDecode(ReadOnlySpan<byte> body, DeltaHeader header, out string? error)
+    public static DeviceBody? TryDecode(ReadOnlySpan<byte> body, DeltaHeader header, out string? error) =>
+        TryDecode(body, header, null, out _, out error);
+
+    /// <summary>
+    /// The body of <paramref name="header"/>'s device delta, coded alone (<c>GDD1</c>) or against the stream's
+    /// <paramref name="context"/> (<c>GDD2</c>, <see cref="CodedDeviceBody"/>), every series checked; null with the
+    /// reason. <paramref name="next"/> is the context the stream's next delta may be coded against (null after a
+    /// <c>GDD1</c> body: coded bodies follow coded bodies only).
+    /// </summary>
+    public static DeviceBody? TryDecode(ReadOnlySpan<byte> body, DeltaHeader header, DeviceContext? context, out DeviceContext? next, out string? error)
     {
         ArgumentNullException.ThrowIfNull(header);
         error = null;
+        next = null;
         var device = DeviceBody.DeviceOf(header.Series);
+        if (device is not null && CodedDeviceBody.Is(body))
+            return CodedDeviceBody.TryDecode(body, header, device, context, out next, out error);
         var reader = new WireReader(body);
         if (device is null || !reader.Bytes(Magic.Length, "magic", out var magic) || !magic.SequenceEqual(Magic))
         {

@@ -151,7 +151,8 @@ internal sealed record PointsBody(string Unit, long[] Times, double[] Values, IR
         return readings;
     }
 
-    private static string? Check(long[] times, double[] values, List<(int Index, long Hlc)> corrections, DeltaHeader header)
+    /// <summary>Why these points cannot be the body of <paramref name="header"/>'s delta, or null.</summary>
+    internal static string? Check(long[] times, double[] values, List<(int Index, long Hlc)> corrections, DeltaHeader header)
     {
         if (times.Length == 0 || times.Length > MaxPoints || times.Length != values.Length)
             return $"{times.Length} points, 1-{MaxPoints} expected";

@@ -131,6 +131,7 @@ public sealed class GridReplicator : IAsyncDisposable
     private readonly Dictionary<int, PeerState> _byHandle = [];
     private readonly ConcurrentDictionary<string, GridPeerView> _peerViews = new(StringComparer.Ordinal);
     private readonly Dictionary<SeriesKey, PendingSeries> _pendingLocal = [];
+    private DeviceContexts _deviceContexts = new();
     private readonly List<PeerAddress> _configuredPeers;
 
     // Which member answered at a configured address: kept apart from the addresses members announce, which replace
@@ -558,6 +559,7 @@ public sealed class GridReplicator : IAsyncDisposable
         {
             var log = DeltaLog.Open(_dataDirectory, id);
             _active = new Active(id, log, NewNode(id, log, log.Load()));
+            _deviceContexts = new DeviceContexts();
             _logger.LogInformation("Grid {Grid}: replication started ({Deltas} deltas held)", id, _active.Node.Store.Count);
             foreach (var peer in _peers.Values.Where(p => p.Address is not null))
                 log.RememberPeer(peer.Hub, peer.Address!, _time.GetUtcNow().ToUnixTimeMilliseconds());
@@ -585,6 +587,7 @@ public sealed class GridReplicator : IAsyncDisposable
         if (_active is null)
             return;
         _active = _active with { Node = NewNode(_active.Grid, _active.Log, _active.Log.Load()) };
+        _deviceContexts = new DeviceContexts();
 
         // Whatever of this hub's own writes did not become durable deltas is found again from the author cursor.
         _historyOwed = true;
@@ -955,7 +958,11 @@ public sealed class GridReplicator : IAsyncDisposable
                 continue;
             if (header.Tier == ResolutionTier.Device)
             {
-                if (DeviceBody.TryDecode(change.Delta.Body, header, out var deviceError) is { } deviceBody)
+                var key = StreamKey.Of(header);
+                var context = CodedDeviceBody.NeedsContext(change.Delta.Body) ? _deviceContexts.ForDecoding(key, header.Seq, _active.Node.Store.Stream(key)) : null;
+                var deviceBody = DeviceBody.TryDecode(change.Delta.Body, header, context, out var next, out var deviceError);
+                _deviceContexts.After(key, header.Seq, next);
+                if (deviceBody is not null)
                 {
                     readings.AddRange(deviceBody.ToReadings(DeviceBody.DeviceOf(header.Series)!, header.Origin.ToString()));
                     if (readings.Count >= MergeSlice)
@@ -1070,10 +1077,14 @@ public sealed class GridReplicator : IAsyncDisposable
 
         var t0 = bodies.Min(b => b.Item2.Times[0]);
         var t1 = bodies.Max(b => b.Item2.Times[^1]) + 1;
-        var body = new DeviceBody(bodies).Encode();
+        var name = DeviceBody.SeriesOf(device);
+        var stream = new StreamKey(_identity.Keys.HubId, DeltaHeader.StreamIdOf(name, ResolutionTier.Device));
+        var body = CodedDeviceBody.Encode(new DeviceBody(bodies), _deviceContexts.ForAuthoring(stream, _active!.Node.Store.Stream(stream)?.Top ?? 0), t0, out var next);
         if (body.Length > DeltaHeader.MaxBodyLength)
             return false;
-        if (_active!.Node.Write(DeviceBody.SeriesOf(device), ResolutionTier.Device, t0, t1, body, _time.GetUtcNow().ToUnixTimeMilliseconds(), UpHandles(), output) is not null)
+        var delta = _active.Node.Write(name, ResolutionTier.Device, t0, t1, body, _time.GetUtcNow().ToUnixTimeMilliseconds(), UpHandles(), output);
+        _deviceContexts.After(stream, delta?.Header.Seq ?? 0, delta is null ? null : next);
+        if (delta is not null)
             Interlocked.Increment(ref _authored);
         return true;
     }

@@ -235,7 +235,7 @@ public static class ChunkCodec
     }
 
     /// <summary>The smallest decimal scale at which every value is exactly an integer over 10^scale.</summary>
-    private static bool TryDecimalScale(ReadOnlySpan<double> values, out int scale)
+    internal static bool TryDecimalScale(ReadOnlySpan<double> values, out int scale)
     {
         for (scale = 0; scale <= MaxScale; scale++)
         {

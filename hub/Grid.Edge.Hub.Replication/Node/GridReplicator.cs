@@ -296,11 +296,8 @@ public sealed class GridReplicator : IAsyncDisposable
     /// </summary>
     public async Task<GridDigest> DigestAsync(long fromMs, long toMs, CancellationToken cancellationToken = default)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var digest = new ContentDigest();
         var bucketMs = (long)_store.BucketDuration.TotalMilliseconds;
-        long points = 0;
-        var seriesCount = 0;
-        var number = new byte[8];
         foreach (var series in _store.ListSeries().OrderBy(s => s.Key.Id, StringComparer.Ordinal))
         {
             var from = Math.Max(fromMs, series.FirstMs);
@@ -317,24 +314,16 @@ public sealed class GridReplicator : IAsyncDisposable
                         continue;
                     if (!counted)
                     {
-                        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(series.Key.Id + "\0"));
+                        digest.Series(series.Key.Id);
                         counted = true;
-                        seriesCount++;
                     }
 
-                    foreach (var value in (ReadOnlySpan<long>)[stamped.Times[i], BitConverter.DoubleToInt64Bits(stamped.Values[i]), stamped.Stamps[i].Hlc])
-                    {
-                        BitConverter.TryWriteBytes(number, value);
-                        hash.AppendData(number);
-                    }
-
-                    hash.AppendData(System.Text.Encoding.UTF8.GetBytes(stamped.Stamps[i].Origin + "\0"));
-                    points++;
+                    digest.Point(stamped.Times[i], stamped.Values[i], stamped.Stamps[i]);
                 }
             }
         }
 
-        return new GridDigest(fromMs, toMs, points, seriesCount, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        return new GridDigest(fromMs, toMs, digest.Points, digest.SeriesCount, digest.Finish());
     }
 
     public async ValueTask DisposeAsync()

@@ -17,6 +17,7 @@ internal sealed class DeltaStore
     private readonly SortedDictionary<StreamKey, StreamLog> _streams = [];
     private readonly Dictionary<Hash256, SignedDelta> _future = [];
     private readonly Dictionary<Hash256, SignedDelta> _unsaved = [];
+    private readonly Dictionary<ulong, StreamKey> _byRef = [];
 
     public DeltaStore(long maxSkewMs, IDeltaArchive? archive = null)
     {
@@ -57,6 +58,10 @@ internal sealed class DeltaStore
     public int HeldFutureCount => _future.Count;
 
     public StreamLog? Stream(StreamKey key) => _streams.GetValueOrDefault(key);
+
+    /// <summary>The applied delta <paramref name="seq"/> of the stream a <see cref="CompactDelta"/> reference names, or null.</summary>
+    public SignedDelta? At(ulong reference, ulong seq) =>
+        _byRef.TryGetValue(reference, out var key) && _streams.TryGetValue(key, out var log) ? log.At(seq) : null;
 
     /// <summary>An applied delta by id (a peer asked for it after reconciliation).</summary>
     public SignedDelta? Find(Hash256 id) => _unsaved.GetValueOrDefault(id) ?? _archive?.Find(id);
@@ -124,7 +129,11 @@ internal sealed class DeltaStore
     private StreamLog Log(StreamKey key)
     {
         if (!_streams.TryGetValue(key, out var log))
+        {
             _streams[key] = log = new StreamLog(key, _archive);
+            _byRef[CompactDelta.RefOf(key)] = key;
+        }
+
         return log;
     }
 }

@@ -80,6 +80,19 @@ internal sealed class SignedDelta
         return new SignedDelta(header, data[..headerLength].ToArray(), signature.ToArray(), body.ToArray());
     }
 
+    /// <summary>
+    /// A delta put back together from its fields (a <see cref="CompactDelta"/>): the header in its canonical form, the
+    /// signature as sent, unchecked (the receiver verifies it as any other), and a body matching the header.
+    /// </summary>
+    public static SignedDelta Assemble(DeltaHeader header, ReadOnlySpan<byte> signature, byte[] body)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(body);
+        if (signature.Length != StrictEd25519.SignatureSize || header.BodyLength != body.Length || header.BodyHash != Hash256.Of(body))
+            throw new ArgumentException("the signature's size, or the body's length or hash, does not match the header");
+        return new SignedDelta(header, header.Write(), signature.ToArray(), body);
+    }
+
     /// <summary>A header and signature without a body, as carried in a fork proof.</summary>
     public static SignedDelta? TryDecodeSignedHeader(ReadOnlySpan<byte> data, out string? error)
     {

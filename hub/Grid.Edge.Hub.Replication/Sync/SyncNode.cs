@@ -72,6 +72,8 @@ internal sealed class SyncNode
     private const long ResendFirstMs = 2_000;
     private const long ResendMaxMs = 600_000;
     private readonly Dictionary<int, VersionVector> _theirVectors = [];
+    private readonly Dictionary<(int Peer, StreamKey Stream), ulong> _sentTop = [];
+    private readonly Dictionary<Hash256, SignedDelta> _previousOf = [];
     private long _lastHlc;
     private ulong _nextSession = 1;
 
@@ -126,12 +128,11 @@ internal sealed class SyncNode
             return null;
         }
 
-        var author = new StreamAuthor(_grid, series, tier, _keys, log?.Head);
+        var previous = log?.Head;
+        var author = new StreamAuthor(_grid, series, tier, _keys, previous);
         var delta = author.Next(NextHlc(nowMs), t0, t1, body);
         Record(Store.Offer(delta, _lastHlc));
-        var push = new SyncMessage(SyncMessageKind.Deltas) { Items = [delta.Encode()] }.Encode();
-        foreach (var peer in peers)
-            output.Add(new Outgoing(peer, push));
+        Push([(delta, previous)], peers, output);
         return delta;
     }
 
@@ -198,6 +199,8 @@ internal sealed class SyncNode
         _answerProgress.Remove(peer);
         foreach (var key in _resend.Keys.Where(k => k.Peer == peer).ToList())
             _resend.Remove(key);
+        foreach (var key in _sentTop.Keys.Where(k => k.Peer == peer).ToList())
+            _sentTop.Remove(key);
         _sessions.Remove(peer);
     }
 
@@ -350,14 +353,17 @@ internal sealed class SyncNode
     private List<SignedDelta> Accept(IReadOnlyList<byte[]> items, long nowMs, IReadOnlyList<int> peers, List<Outgoing> output, out int held)
     {
         held = 0;
+        _previousOf.Clear(); // only for the relay of what this call applies: a long catch-up must not keep its deltas here
         var applied = new List<SignedDelta>();
         var proofs = new List<ForkProof>();
         foreach (var item in items)
         {
-            var delta = SignedDelta.TryDecode(item, out _);
+            var missingPrevious = false;
+            var delta = CompactDelta.Is(item) ? CompactDelta.TryDecode(item, Store.At, out missingPrevious, out _) : SignedDelta.TryDecode(item, out _);
             if (delta is null)
             {
-                Count(nameof(DeltaRefusalReason.Malformed));
+                // A live delta that overtook its previous one (lost, or held here): the next catch-up brings both in full.
+                Count(missingPrevious ? "live delta ahead of its previous one" : nameof(DeltaRefusalReason.Malformed));
                 continue;
             }
 
@@ -370,6 +376,9 @@ internal sealed class SyncNode
                 continue;
             }
 
+            var head = Store.Stream(StreamKey.Of(delta.Header))?.Head;
+            if (head is not null && head.Header.Seq + 1 == delta.Header.Seq)
+                _previousOf[delta.Id] = head;
             var result = Store.Offer(delta, Now(nowMs));
             if (result.Outcome == OfferOutcome.Frozen)
                 Count(nameof(DeltaRefusalReason.StreamForked));
@@ -422,6 +431,12 @@ internal sealed class SyncNode
 
     private void SendCatchUp(int to, List<SignedDelta> deltas, bool more, List<Outgoing> output)
     {
+        foreach (var delta in deltas)
+        {
+            var key = StreamKey.Of(delta.Header);
+            _sentTop[(to, key)] = Math.Max(_sentTop.GetValueOrDefault((to, key)), delta.Header.Seq);
+        }
+
         var messages = Messages(deltas).ToList();
         for (var i = 0; i < messages.Count; i++)
             output.Add(new Outgoing(to, new SyncMessage(SyncMessageKind.CatchUp) { More = more && i == messages.Count - 1, Part = i < messages.Count - 1, Items = messages[i] }.Encode()));
@@ -429,24 +444,61 @@ internal sealed class SyncNode
 
     private void Relay(List<SignedDelta> applied, int from, IReadOnlyList<int> peers, List<Outgoing> output)
     {
-        if (applied.Count == 0)
-            return;
-        foreach (var items in Messages(applied))
+        if (applied.Count > 0)
         {
-            var message = new SyncMessage(SyncMessageKind.Deltas) { Items = items }.Encode();
-            foreach (var peer in peers.Where(p => p != from))
-                output.Add(new Outgoing(peer, message));
+            // Each applied delta's previous one: the one applied just before it, or the stream's head when it came.
+            var last = new Dictionary<StreamKey, SignedDelta>();
+            var pairs = new List<(SignedDelta, SignedDelta?)>(applied.Count);
+            foreach (var delta in applied)
+            {
+                var key = StreamKey.Of(delta.Header);
+                var previous = last.TryGetValue(key, out var before) && before.Header.Seq + 1 == delta.Header.Seq ? before : _previousOf.GetValueOrDefault(delta.Id);
+                pairs.Add((delta, previous));
+                last[key] = delta;
+            }
+
+            Push(pairs, [.. peers.Where(p => p != from)], output);
+        }
+
+        _previousOf.Clear();
+    }
+
+    /// <summary>
+    /// Live deltas to each peer, compact (<see cref="CompactDelta"/>) where the peer holds the previous delta of the
+    /// stream as far as we know: we sent it on this link, or its last vector showed it.
+    /// </summary>
+    private void Push(List<(SignedDelta Delta, SignedDelta? Previous)> deltas, IReadOnlyList<int> peers, List<Outgoing> output)
+    {
+        var compact = deltas.Select(d => d.Previous is not null && CompactDelta.Follows(d.Delta, d.Previous.Header) && d.Delta.Header.Previous == d.Previous.Id
+            ? CompactDelta.Encode(d.Delta, d.Previous) : null).ToList();
+        var full = deltas.Select(d => d.Delta.Encode()).ToList();
+        foreach (var peer in peers)
+        {
+            var items = new List<byte[]>(deltas.Count);
+            for (var i = 0; i < deltas.Count; i++)
+            {
+                var header = deltas[i].Delta.Header;
+                var key = StreamKey.Of(header);
+                var holdsPrevious = _sentTop.GetValueOrDefault((peer, key)) + 1 >= header.Seq
+                    || (_theirVectors.TryGetValue(peer, out var theirs) && theirs.Entry(key).Top + 1 >= header.Seq);
+                items.Add(compact[i] is { } small && holdsPrevious ? small : full[i]);
+                _sentTop[(peer, key)] = Math.Max(_sentTop.GetValueOrDefault((peer, key)), header.Seq);
+            }
+
+            foreach (var message in Messages(items))
+                output.Add(new Outgoing(peer, new SyncMessage(SyncMessageKind.Deltas) { Items = message }.Encode()));
         }
     }
 
     /// <summary>Deltas packed into messages of at most <see cref="SyncOptions.MaxDeltasPerMessage"/> deltas and about <see cref="SyncOptions.MaxMessageBytes"/> bytes.</summary>
-    private IEnumerable<List<byte[]>> Messages(IEnumerable<SignedDelta> deltas)
+    private IEnumerable<List<byte[]>> Messages(IEnumerable<SignedDelta> deltas) => Messages(deltas.Select(d => d.Encode()));
+
+    private IEnumerable<List<byte[]>> Messages(IEnumerable<byte[]> encodedDeltas)
     {
         var items = new List<byte[]>();
         var bytes = 0;
-        foreach (var delta in deltas)
+        foreach (var encoded in encodedDeltas)
         {
-            var encoded = delta.Encode();
             if (items.Count > 0 && (items.Count >= _options.MaxDeltasPerMessage || bytes + encoded.Length > _options.MaxMessageBytes))
             {
                 yield return items;

@@ -213,3 +213,98 @@ public class SyncNodeTests
         Assert.Equal(24, b.Store.Applied.Count());
     }
 }
+
+public class CompactLivePushTests
+{
+    private const long Now = TestGrid.T0 + 60_000;
+
+    private static SyncNode Node(int hub) => new(TestGrid.Hubs[hub], TestGrid.Verifier, new SyncOptions());
+
+    private static byte[] Item(Outgoing push) => Assert.Single(SyncMessage.TryDecode(push.Message, out _)!.Items);
+
+    [Fact]
+    public void Live_deltas_after_the_first_go_compact_and_apply_exactly_as_sent_and_a_relay_passes_them_on_compact()
+    {
+        var (a, b, c) = (Node(0), Node(1), Node(2));
+        var output = new List<Outgoing>();
+        var written = new List<SignedDelta>();
+        var items = new List<byte[]>();
+        for (var i = 0; i < 5; i++)
+        {
+            output.Clear();
+            var t = TestGrid.T0 + (i * 1000L);
+            written.Add(a.Write("tank/level", ResolutionTier.Raw, t, t + 1000, TestGrid.Body(t, 1, 20 + i), Now, [1], output)!);
+            items.Add(Item(Assert.Single(output)));
+            var relayed = new List<Outgoing>();
+            b.Receive(0, output[0].Message, Now, [0, 2], relayed);
+            c.Receive(1, Assert.Single(relayed, r => r.To == 2).Message, Now, [1], []);
+        }
+
+        Assert.False(CompactDelta.Is(items[0]));
+        Assert.All(items.Skip(1), item => Assert.True(CompactDelta.Is(item)));
+        Assert.All(items.Skip(1), item => Assert.True(item.Length < written[1].EncodedLength - 100, $"{item.Length} B against {written[1].EncodedLength} B in full"));
+        // A peer that never had the stream (linked just now) gets the next one in full, the others compact.
+        output.Clear();
+        a.Write("tank/level", ResolutionTier.Raw, TestGrid.T0 + 5000, TestGrid.T0 + 6000, TestGrid.Body(TestGrid.T0 + 5000, 1, 25), Now, [1, 3], output);
+        Assert.True(CompactDelta.Is(Item(output.Single(o => o.To == 1))));
+        Assert.False(CompactDelta.Is(Item(output.Single(o => o.To == 3))));
+
+        foreach (var node in new[] { b, c })
+        {
+            Assert.Equal(written.Select(d => d.Id), node.Store.Applied.Select(d => d.Id));
+            Assert.Equal(written.Select(d => d.Encode()), node.Store.Applied.Select(d => d.Encode()));
+            Assert.Empty(node.Refusals);
+        }
+    }
+
+    [Fact]
+    public void A_compact_delta_whose_previous_one_was_lost_is_dropped_and_the_next_catch_up_brings_both_in_full()
+    {
+        var (a, b) = (Node(0), Node(1));
+        var output = new List<Outgoing>();
+        for (var i = 0; i < 3; i++)
+        {
+            output.Clear();
+            var t = TestGrid.T0 + (i * 1000L);
+            a.Write("tank/level", ResolutionTier.Raw, t, t + 1000, TestGrid.Body(t, 1, 20 + i), Now, [1], output);
+            if (i != 1)
+                b.Receive(0, output[0].Message, Now, [0], []); // the second push is lost on the way
+        }
+
+        Assert.Single(b.Store.Applied);
+        Assert.Equal(1, b.Refusals["live delta ahead of its previous one"]);
+
+        // B's vector shows what it lacks; A answers with both, in full.
+        var exchange = new List<Outgoing>();
+        b.Tick(Now, [0], CatchUpMode.Vectors, exchange);
+        var answer = new List<Outgoing>();
+        a.Receive(1, Assert.Single(exchange).Message, Now, [1], answer);
+        var catchUp = answer.Select(o => SyncMessage.TryDecode(o.Message, out _)!).Single(m => m.Kind == SyncMessageKind.CatchUp);
+        Assert.All(catchUp.Items, item => Assert.False(CompactDelta.Is(item)));
+        foreach (var message in answer.Where(o => o.To == 1))
+            b.Receive(0, message.Message, Now, [0], []);
+        Assert.Equal(3, b.Store.Applied.Count());
+    }
+
+    [Fact]
+    public void Damaged_compact_items_never_throw_and_never_apply()
+    {
+        var (a, b) = (Node(0), Node(1));
+        var output = new List<Outgoing>();
+        a.Write("tank/level", ResolutionTier.Raw, TestGrid.T0, TestGrid.T0 + 1000, TestGrid.Body(TestGrid.T0, 1, 20), Now, [1], output);
+        b.Receive(0, output[0].Message, Now, [0], []);
+        output.Clear();
+        a.Write("tank/level", ResolutionTier.Raw, TestGrid.T0 + 1000, TestGrid.T0 + 2000, TestGrid.Body(TestGrid.T0 + 1000, 1, 21), Now, [1], output);
+        var compact = Item(Assert.Single(output));
+        Assert.True(CompactDelta.Is(compact));
+        CsCheck.Gen.Int[4, compact.Length - 1].Select(CsCheck.Gen.Byte).Sample((at, value) =>
+        {
+            var damaged = (byte[])compact.Clone();
+            if (damaged[at] == value)
+                return;
+            damaged[at] = value;
+            b.Receive(0, new SyncMessage(SyncMessageKind.Deltas) { Items = [damaged] }.Encode(), Now, [0], []);
+            Assert.Single(b.Store.Applied);
+        }, iter: 3_000);
+    }
+}

@@ -57,7 +57,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
             "max_inflight_messages 100",
             "log_dest none",
             string.Empty));
-        var process = Start("/usr/sbin/mosquitto", ["-c", config], core);
+        var process = Start("/usr/sbin/mosquitto", ["-c", config], core, dir);
         await WaitForPortAsync(port, process);
         return new BrokerUnderTest(ServerVersion.Mosquitto(), process, dir, port, null);
     }
@@ -87,19 +87,11 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
 
     private bool _killed;
 
-    /// <summary>The process's peak resident memory so far (VmHWM), in bytes; 0 where /proc is not there.</summary>
-    public long PeakMemory()
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
+    /// <summary>The process's peak resident memory so far, or since <see cref="ResetPeakMemory"/> (VmHWM), in bytes; 0 where /proc is not there.</summary>
+    public long PeakMemory() => ChildProcesses.PeakMemory(_process.Id);
+
+    /// <summary>Starts <see cref="PeakMemory"/> again from the current resident size (false where Linux refuses).</summary>
+    public bool ResetPeakMemory() => ChildProcesses.ResetPeakMemory(_process.Id);
 
     /// <summary>The grid address on the ready line (empty for Mosquitto).</summary>
     public string GridAddress { get; private init; } = "";
@@ -110,7 +102,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         var token = existingToken ?? await CreateTokenAsync(hubDll, dir);
         // The workloads push millions of readings through one device: far more a second than the hub lets one device
         // send by default. The limit stays on (its cost is measured), just out of reach.
-        var process = Start("dotnet", [serverDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, "--max-device-rate", "100000000", .. extraArgs], core, redirect: true);
+        var process = Start("dotnet", [serverDll, "--mqtt-port", "0", "--http-port", "0", "--bind", "127.0.0.1", "--data-dir", dir, "--max-device-rate", "100000000", .. extraArgs], core, dir, redirect: true);
         var ready = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {
@@ -138,7 +130,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         return process.ExitCode == 0 ? output.Trim() : throw new InvalidOperationException("admin token create failed: " + errors);
     }
 
-    private static Process Start(string program, string[] args, int core, bool redirect = false)
+    private static Process Start(string program, string[] args, int core, string dir, bool redirect = false)
     {
         // taskset keeps the broker on one core and the load generator on the other (DESIGN.md section 7).
         var start = new ProcessStartInfo("taskset") { RedirectStandardOutput = redirect, RedirectStandardError = redirect, UseShellExecute = false };
@@ -151,7 +143,9 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
         start.ArgumentList.Add(program);
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        return Process.Start(start) ?? throw new InvalidOperationException("cannot start " + program);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start " + program);
+        ChildProcesses.Add(process, dir);
+        return process;
     }
 
     private static string NewWorkDir()
@@ -162,7 +156,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
     }
 
 
-    private static async Task WaitForPortAsync(int port, Process process)
+    internal static async Task WaitForPortAsync(int port, Process process)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (DateTime.UtcNow < deadline)
@@ -192,6 +186,7 @@ internal sealed partial class BrokerUnderTest : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
 
+        ChildProcesses.Remove(_process);
         _process.Dispose();
         if (_killed)
             return; // the folder lives on in the restarted hub, which deletes it

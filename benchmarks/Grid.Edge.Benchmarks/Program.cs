@@ -44,10 +44,19 @@ const string Usage = """
                                      lag from publish to the live stream at both hubs (the local one is the
                                      baseline), wire bytes per replicated point against the store's bytes per
                                      point, the delta log's size, and the time until the second hub holds it all.
-      w8 [--series N] [--points P]   Catch-up after time apart (DESIGN.md W8): two hubs in a grid, the second killed
-                                     while the first takes P points (default 1000000) over N series (default 1000),
-                                     then started again: time until equal digests, points/s, sync bytes per point
-                                     against the store's, and the returning hub's peak memory.
+      w8 [--stored N] [--cut SPAN]... [--series S] [--no-nats]
+                                     Partition and catch-up (DESIGN.md W8): two hubs in a grid hold N points in sync
+                                     (default 10000000) over S series (default 1000); then for each cut (default
+                                     1m,10m,1h; repeat --cut or give a list, e.g. --cut 30s,5m) the link between
+                                     them is cut (a counting TCP relay resets it), both take writes spanning that
+                                     much data time as fast as they can (A every series at 1 Hz, B its own devices
+                                     and some of A's series at the same times) and the link is healed: time until
+                                     equal digests, points/s, bytes per point written apart against the store's,
+                                     each hub's peak memory; and the bytes the link costs while in sync. The anchor
+                                     in the same run: the same readings through a JetStream stream mirrored between
+                                     two nats-server processes (a leaf node, the mirror killed for each cut), time
+                                     and bytes to catch up, side by side. Needs Debian's nats-server (--no-nats
+                                     leaves the anchor out). The no-log case is 'reconcile'.
       dashboard [--runs R]           Weather page weight (bytes transferred, cold cache) and the time to fetch and
                                      draw a 7-day chart of 1-minute data. Needs Debian's chromium. Default 5 runs.
 
@@ -76,6 +85,9 @@ var items = 1_000_000;
 var series = 1000;
 var rate = 10_000;
 var seconds = 300;
+var stored = 10_000_000L;
+var cuts = new List<int>();
+var nats = true;
 string? hubOverride = null;
 for (var i = 1; i < args.Length; i++)
 {
@@ -110,6 +122,21 @@ for (var i = 1; i < args.Length; i++)
             break;
         case "--seconds" when i + 1 < args.Length:
             seconds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--stored" when i + 1 < args.Length:
+            stored = long.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--cut" when i + 1 < args.Length:
+            foreach (var span in args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (ParseSpan(span) is not { } cutSeconds)
+                    return Fail($"--cut takes spans of data time such as 30s, 1m, 10m or 1h, not '{span}'");
+                cuts.Add(cutSeconds);
+            }
+
+            break;
+        case "--no-nats":
+            nats = false;
             break;
         case "--hub" when i + 1 < args.Length:
             hubOverride = Path.GetFullPath(args[++i]);
@@ -161,9 +188,19 @@ return args[0] switch
     "derived" => await DerivedCommand.RunAsync(hubDll, days, runs > 0 ? runs : 3),
     "fuzz" => await FuzzCommand.RunAsync(hubDll, packets, seed ?? 1303),
     "w7" => await ReplicationCommand.RunAsync(hubDll, series, rate, seconds),
-    "w8" => await CatchUpCommand.RunAsync(hubDll, series, points == 700 ? 1_000_000 : points),
+    "w8" when points != 700 => Fail("w8 takes --stored (the points both hubs hold before the cuts) and --cut; see --help"),
+    "w8" => await CatchUpCommand.RunAsync(hubDll, series, stored, cuts.Count > 0 ? cuts : [60, 600, 3600], nats),
     _ => Fail($"unknown command '{args[0]}'; see --help"),
 };
+
+// A span of data time: 30s, 10m, 1h (at most a day).
+static int? ParseSpan(string span)
+{
+    var unit = span.Length > 1 ? span[^1] switch { 's' => 1, 'm' => 60, 'h' => 3600, _ => 0 } : 0;
+    if (unit == 0 || !int.TryParse(span.AsSpan(0, span.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+        return null;
+    return count is > 0 and <= 86_400 && count * unit <= 86_400 ? count * unit : null;
+}
 
 static int Fail(string message)
 {

@@ -12,6 +12,9 @@ internal static partial class ServerVersion
     /// <summary>"InfluxDB 1.6.7~rc0", from <c>influxd version</c>.</summary>
     public static string Influx() => "InfluxDB " + Read("/usr/bin/influxd", "version", InfluxLine());
 
+    /// <summary>"nats-server 2.9.10", from <c>nats-server --version</c>.</summary>
+    public static string Nats() => "nats-server " + Read(NatsServerUnderTest.Program, "--version", NatsLine());
+
     private static string Read(string program, string argument, Regex pattern)
     {
         var start = new ProcessStartInfo(program, argument) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -28,4 +31,7 @@ internal static partial class ServerVersion
 
     [GeneratedRegex(@"InfluxDB v(?<version>\S+)")]
     private static partial Regex InfluxLine();
+
+    [GeneratedRegex(@"nats-server: v(?<version>\S+)")]
+    private static partial Regex NatsLine();
 }

@@ -37,6 +37,7 @@ internal static class HubHost
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<HubEndpoints>();
+        services.AddSingleton<Monitoring.HubMetrics>();
         var identity = LoadIdentity(options.DataDir);
         services.AddSingleton(_ => identity); // made by the container, so disposed with it
         services.AddSingleton(OpenGrid(identity, options.DataDir));
@@ -183,6 +184,7 @@ internal static class HubHost
         VehicleEndpoints.Map(app);
         GridNode.GridEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
+        Monitoring.MetricsEndpoint.Map(app);
         return app;
     }
 

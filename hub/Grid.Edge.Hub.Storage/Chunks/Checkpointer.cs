@@ -122,6 +122,7 @@ internal sealed class Checkpointer(SeriesTable table, ChunkRepository chunks, Or
         var released = Release(written);
         LastCheckpoint = options.Time.GetUtcNow();
         Interlocked.Increment(ref _checkpoints);
+        StoreMeter.CheckpointSeconds.Record(watch.Elapsed.TotalSeconds);
         if (dirty.Count > 0)
             logger.LogDebug("Checkpoint wrote {Buckets} chunks in {Ms} ms", dirty.Count, watch.ElapsedMilliseconds);
         return released;

@@ -177,7 +177,7 @@ internal static class WebAccess
     private static async Task Refuse(RedirectContext<CookieAuthenticationOptions> context, int status, string message)
     {
         var path = context.Request.Path;
-        if (path.StartsWithSegments("/api") || path.StartsWithSegments("/openapi") || !IsRead(context.Request.Method))
+        if (path.StartsWithSegments("/api") || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/metrics") || !IsRead(context.Request.Method))
         {
             context.Response.StatusCode = status;
             await context.Response.WriteAsJsonAsync(new ErrorResponse(message));

@@ -184,30 +184,31 @@ internal static class CodedDeviceBody
             table[i] = i == 0 ? header.T0 + (long)step : table[i - 1] + (long)step + 1;
         }
 
-        if (table[^1] >= header.T1)
-        {
-            error = $"time {table[^1]} lies outside the delta's window [{header.T0}, {header.T1})";
-            return null;
-        }
-
+        // Times outside the window are refused per series (PointsBody.Check), after the context has moved on.
         try
         {
             var decoded = DecodeSeries(body[reader.Position..], header, (flags & Coded) != 0 ? context : null, (flags & HasCorrections) != 0, (int)count, (int)total, table, device, out var states, out error);
-            if (decoded is not null)
+
+            // Points the window or clock checks refuse still move the context on, as at the author (which coded
+            // them): the stream's next deltas decode, only this one's points are not stored.
+            if (states is not null)
                 next = DeviceContext.After((flags & Coded) != 0 ? context : null, states);
             return decoded;
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or OverflowException or IndexOutOfRangeException or ArgumentException)
         {
             error = $"the series do not decode ({e.Message})";
             return null;
         }
     }
 
+    /// <summary>The series, or null with the reason; <paramref name="states"/> is what they leave in the context, null when the bits do not decode.</summary>
     private static DeviceBody? DecodeSeries(ReadOnlySpan<byte> data, DeltaHeader header, DeviceContext? context, bool corrections, int count, int total,
-        long[] table, string device, out List<(string, MetricState)> states, out string? error)
+        long[] table, string device, out List<(string, MetricState)>? states, out string? error)
     {
-        states = [];
+        states = null;
+        var decodedStates = new List<(string, MetricState)>();
+        string? refused = null;
         var bits = new BitReader(data);
         var units = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var fresh = context is null ? count : 0;
@@ -306,15 +307,10 @@ internal static class CodedDeviceBody
                 }
             }
 
-            var checkError = PointsBody.Check(times, values, fixes, header);
-            if (checkError is not null)
-            {
-                error = $"series {metric}: {checkError}";
-                return null;
-            }
-
+            if (PointsBody.Check(times, values, fixes, header) is { } checkError)
+                refused ??= $"series {metric}: {checkError}";
             series.Add((metric, new PointsBody(unit, times, values, fixes)));
-            states.Add((metric, state));
+            decodedStates.Add((metric, state));
         }
 
         if (points != total)
@@ -323,8 +319,9 @@ internal static class CodedDeviceBody
             return null;
         }
 
-        error = null;
-        return new DeviceBody(series);
+        states = decodedStates;
+        error = refused;
+        return refused is null ? new DeviceBody(series) : null;
     }
 
     private static MetricState WriteValues(BitWriter bits, double[] values, MetricState? known, string unit)
@@ -389,7 +386,7 @@ internal static class CodedDeviceBody
         for (var i = 0; i < values.Length; i++)
         {
             previous = unchecked(previous + ReadSigned(ref bits));
-            if (Math.Abs(previous) >= 1L << 52)
+            if (previous <= -(1L << 52) || previous >= 1L << 52)
                 throw new InvalidDataException("a value runs past 52 bits");
             values[i] = previous / ChunkCodec.Pow10[scale];
         }

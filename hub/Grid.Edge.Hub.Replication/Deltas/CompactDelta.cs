@@ -7,10 +7,11 @@ namespace Grid.Edge.Hub.Replication.Deltas;
 /// <summary>
 /// A delta as a live push carries it to a peer that holds the stream's previous delta: only what that one does not
 /// give. Grid, stream, origin, series, tier and key come from the previous delta's header, previous is its id, body
-/// length and hash come from the body; clock and window are sent as distances from the previous delta's. About 85
+/// length and hash come from the body; clock and window are sent as distances from the previous delta's. About 90
 /// bytes instead of some 240 in front of each body: a device's live delta of a 100 ms gathering is mostly header.
 /// The receiver rebuilds the canonical header and checks the signature as for any delta, so nothing here is
-/// trusted. Layout: <c>GEC1</c>, the stream's 8-byte reference (<see cref="RefOf"/>), varint seq, zigzag varints of
+/// trusted. Layout: <c>GEC1</c>, the stream's 8-byte reference (<see cref="RefOf"/>), varint seq, the first 4 bytes
+/// of the previous delta's id (a receiver holding another one there takes it as missing), zigzag varints of
 /// clock - previous clock and t0 - previous t0, varint t1 - t0, signature (64), body (the rest).
 /// </summary>
 internal static class CompactDelta
@@ -50,6 +51,7 @@ internal static class CompactDelta
         w.Bytes(Magic);
         w.U64(RefOf(StreamKey.Of(h)));
         w.Varint(h.Seq);
+        w.Bytes(previous.Id.ToBytes().AsSpan(0, 4));
         w.Varint(ZigZag(h.Hlc - previous.Header.Hlc));
         w.Varint(ZigZag(h.T0 - previous.Header.T0));
         w.Varint((ulong)(h.T1 - h.T0));
@@ -69,7 +71,7 @@ internal static class CompactDelta
         missingPrevious = false;
         var reader = new WireReader(item);
         if (!reader.Bytes(Magic.Length, "magic", out var magic) || !magic.SequenceEqual(Magic) || !reader.U64("stream reference", out var reference)
-            || !reader.Varint("seq", out var seq) || !reader.Varint("clock", out var hlc) || !reader.Varint("t0", out var t0) || !reader.Varint("window", out var span)
+            || !reader.Varint("seq", out var seq) || !reader.Bytes(4, "previous id", out var previousId) || !reader.Varint("clock", out var hlc) || !reader.Varint("t0", out var t0) || !reader.Varint("window", out var span)
             || !reader.Bytes(StrictEd25519.SignatureSize, "signature", out var signature))
         {
             error = reader.Error ?? "not a compact delta";
@@ -82,8 +84,9 @@ internal static class CompactDelta
             return null;
         }
 
+        // Another delta at seq - 1 here than at the sender (a fork the sender's side took): not this one's previous.
         var previous = previousOf(reference, seq - 1);
-        if (previous is null)
+        if (previous is null || !previous.Id.ToBytes().AsSpan(0, 4).SequenceEqual(previousId))
         {
             missingPrevious = true;
             error = $"the stream's delta {seq - 1} is not here";

@@ -18,6 +18,7 @@ internal sealed class DeltaStore
     private readonly Dictionary<Hash256, SignedDelta> _future = [];
     private readonly Dictionary<Hash256, SignedDelta> _unsaved = [];
     private readonly Dictionary<ulong, StreamKey> _byRef = [];
+    private readonly HashSet<ulong> _ambiguousRefs = [];
 
     public DeltaStore(long maxSkewMs, IDeltaArchive? archive = null)
     {
@@ -61,7 +62,7 @@ internal sealed class DeltaStore
 
     /// <summary>The applied delta <paramref name="seq"/> of the stream a <see cref="CompactDelta"/> reference names, or null.</summary>
     public SignedDelta? At(ulong reference, ulong seq) =>
-        _byRef.TryGetValue(reference, out var key) && _streams.TryGetValue(key, out var log) ? log.At(seq) : null;
+        !_ambiguousRefs.Contains(reference) && _byRef.TryGetValue(reference, out var key) && _streams.TryGetValue(key, out var log) ? log.At(seq) : null;
 
     /// <summary>An applied delta by id (a peer asked for it after reconciliation).</summary>
     public SignedDelta? Find(Hash256 id) => _unsaved.GetValueOrDefault(id) ?? _archive?.Find(id);
@@ -131,7 +132,12 @@ internal sealed class DeltaStore
         if (!_streams.TryGetValue(key, out var log))
         {
             _streams[key] = log = new StreamLog(key, _archive);
-            _byRef[CompactDelta.RefOf(key)] = key;
+
+            // Two streams under one reference (by chance, or ground by a member's series names): neither is found by
+            // it, so their compact deltas wait for a catch-up in full instead of failing as bad signatures.
+            var reference = CompactDelta.RefOf(key);
+            if (!_byRef.TryAdd(reference, key))
+                _ambiguousRefs.Add(reference);
         }
 
         return log;

@@ -19,8 +19,8 @@ internal sealed class DeviceContext
     /// <summary>The author writes a key body at least this often, so a receiver rebuilds a context from at most this many deltas.</summary>
     public const int KeyEvery = 256;
 
-    /// <summary>A receiver refuses a coded body this many deltas past the last key body (an origin that never writes one).</summary>
-    public const int MaxDepth = 1024;
+    /// <summary>A receiver refuses a coded body this many deltas past the last key body (an origin that never writes one): what it may have to re-read stays bounded.</summary>
+    public const int MaxDepth = 2 * KeyEvery;
 
     private readonly Dictionary<string, int> _index;
 

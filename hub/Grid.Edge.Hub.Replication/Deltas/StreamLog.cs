@@ -77,7 +77,8 @@ internal sealed class StreamLog(StreamKey key, IDeltaArchive? archive = null)
     public int UnsavedCount => _unsaved.Count;
 
     /// <summary>The applied delta at <paramref name="seq"/>, with its body.</summary>
-    public SignedDelta? At(ulong seq) => seq >= 1 && seq <= _top && Range(seq, 1) is [var delta] ? delta : null;
+    public SignedDelta? At(ulong seq) =>
+        seq == _top && Head?.Header.Seq == seq ? Head : seq >= 1 && seq <= _top && Range(seq, 1) is [var delta] ? delta : null;
 
     public Hash256? IdAt(ulong seq)
     {

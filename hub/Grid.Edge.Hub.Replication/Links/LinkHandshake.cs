@@ -26,7 +26,7 @@ internal enum LinkMessageKind : byte
 /// signature can be played back as the other. A relay in the middle would need the pinned CURVE secret or a
 /// member's signing key; a proof from another session fails on the other nonce.
 /// <para>
-/// Messages: <c>GEL2</c> (the grid protocol's version is its last character), kind, then: Hello: grid id (16), client hub key (32), client CURVE key (32), client nonce
+/// Messages: <c>GEL3</c> (the grid protocol's version is its last character), kind, then: Hello: grid id (16), client hub key (32), client CURVE key (32), client nonce
 /// (32), and for a hub joining with an invitation, the invitation id (16) and the join proof (32). Challenge: server hub key (32), server CURVE key (32), server nonce (32), server signature (64). Proof:
 /// client signature (64). Accepted: nothing. Refused: a reason (length byte + UTF-8).
 /// </para>
@@ -39,9 +39,9 @@ internal static class LinkHandshake
     /// The grid protocol this release speaks: 2 added catch-up in rounds and device deltas. Hubs of another version
     /// do not link; each side says which of them to upgrade.
     /// </summary>
-    public const int Protocol = 2;
+    public const int Protocol = 3;
 
-    private static ReadOnlySpan<byte> Magic => "GEL2"u8;
+    private static ReadOnlySpan<byte> Magic => "GEL3"u8;
     private static ReadOnlySpan<byte> ServerDomain => "grid-edge/link/server/v1\0"u8;
     private static ReadOnlySpan<byte> ClientDomain => "grid-edge/link/client/v1\0"u8;
 

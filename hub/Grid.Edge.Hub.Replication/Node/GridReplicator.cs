@@ -1072,7 +1072,7 @@ public sealed class GridReplicator : IAsyncDisposable
         if (body.Length > DeltaHeader.MaxBodyLength)
             return false;
         var delta = _active.Node.Write(name, ResolutionTier.Device, t0, t1, body, _time.GetUtcNow().ToUnixTimeMilliseconds(), UpHandles(), output);
-        _deviceContexts.After(stream, delta?.Header.Seq ?? 0, delta is null ? null : next);
+        _deviceContexts.Authored(stream, delta?.Header.Seq ?? 0, delta is null ? null : next);
         if (delta is not null)
             Interlocked.Increment(ref _authored);
         return true;

@@ -258,6 +258,10 @@ internal sealed class SyncNode
         }
 
         _theirVectors[from] = theirs;
+
+        // What the vector shows held needs no record of having been sent (the vector says it for compact pushes).
+        foreach (var sent in _sentTop.Where(e => e.Key.Peer == from && theirs.Entry(e.Key.Stream).Top >= e.Value).Select(e => e.Key).ToList())
+            _sentTop.Remove(sent);
         var missing = CatchUpPlanner.Plan(Store, theirs, _options.CatchUpBytes, out var more, (stream, first) => MaySend(from, stream, first, nowMs));
         foreach (var sent in missing.GroupBy(d => StreamKey.Of(d.Header)))
             Sent(from, sent.Key, sent.Min(d => d.Header.Seq), nowMs);

@@ -145,4 +145,55 @@ public sealed class CodedDeviceBodyTests
             DeviceBody.CountOf([.. "GDD2"u8, 1, .. bytes]);
         }, iter: 5_000);
     }
+    [Fact]
+    public void A_value_step_that_would_overflow_is_refused_not_thrown()
+    {
+        // A key body of one series, one point: name "m", unit "W", at every table time, scale 0, first value step
+        // coded as the widest step there is (zigzag 2^64 - 1, i.e. long.MinValue).
+        var bits = "010" + "01101101" + "010" + "01010111" + "1" + "10" + "0000" + "111" + "111111" + new string('1', 64);
+        var packed = new byte[(bits.Length + 7) / 8];
+        for (var i = 0; i < bits.Length; i++)
+        {
+            if (bits[i] == '1')
+                packed[i / 8] |= (byte)(0x80 >> (i % 8));
+        }
+
+        byte[] body = [.. "GDD2"u8, 0, 1, 1, 1, 0, .. packed];
+        var header = HeaderFor(new DeviceBody([("m", new PointsBody("W", [T0], [1], []))]));
+        Assert.Null(DeviceBody.TryDecode(body, header, null, out var next, out var error));
+        Assert.Null(next);
+        Assert.Contains("52 bits", error, StringComparison.Ordinal);
+
+        // The same layout with a small step decodes: the bits above are the format, not noise.
+        var small = "010" + "01101101" + "010" + "01010111" + "1" + "10" + "0000" + "10" + "0000";
+        var smallPacked = new byte[(small.Length + 7) / 8];
+        for (var i = 0; i < small.Length; i++)
+        {
+            if (small[i] == '1')
+                smallPacked[i / 8] |= (byte)(0x80 >> (i % 8));
+        }
+
+        var decoded = DeviceBody.TryDecode([.. "GDD2"u8, 0, 1, 1, 1, 0, .. smallPacked], header, null, out _, out var smallError);
+        Assert.True(decoded is not null, smallError);
+        Assert.Equal(-1.0, Assert.Single(decoded.Series).Points.Values.Single());
+    }
+
+    [Fact]
+    public void Points_a_receiver_refuses_still_move_its_context_on_so_the_stream_goes_on_decoding()
+    {
+        var chain = Chain(new Random(3), 3);
+        var t0s = chain.Select(b => b.Series.Min(x => x.Points.Times[0])).ToList();
+        var first = CodedDeviceBody.Encode(chain[0], null, t0s[0], out var c1);
+        var second = CodedDeviceBody.Encode(chain[1], c1, t0s[1], out var c2);
+        var third = CodedDeviceBody.Encode(chain[2], c2, t0s[2], out var c3);
+        DeviceBody.TryDecode(first, HeaderFor(chain[0]), null, out var r1, out _);
+
+        // The second delta's window ends before its last point: its points are refused, with the reason.
+        var narrow = HeaderFor(chain[1]) with { T1 = chain[1].Series.Max(x => x.Points.Times[^1]) };
+        Assert.Null(DeviceBody.TryDecode(second, narrow, r1, out var r2, out var refused));
+        Assert.Contains("outside the delta's window", refused, StringComparison.Ordinal);
+        Assert.True(r2!.SameAs(c2));
+        Assert.NotNull(DeviceBody.TryDecode(third, HeaderFor(chain[2]), r2, out var r3, out var error) ?? throw new Xunit.Sdk.XunitException(error));
+        Assert.True(r3!.SameAs(c3));
+    }
 }

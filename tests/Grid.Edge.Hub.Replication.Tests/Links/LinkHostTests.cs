@@ -208,6 +208,6 @@ public sealed class LinkHostTests : IDisposable
         await answering;
         Assert.Equal(LinkEventKind.Down, down.Kind);
         Assert.True(down.RefusedByPeer);
-        Assert.Contains("speaks grid protocol 1, this one 2: upgrade that hub", down.Detail, StringComparison.Ordinal);
+        Assert.Contains($"speaks grid protocol 1, this one {LinkHandshake.Protocol}: upgrade that hub", down.Detail, StringComparison.Ordinal);
     }
 }

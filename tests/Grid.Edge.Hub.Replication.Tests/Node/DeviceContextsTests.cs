@@ -25,7 +25,7 @@ public sealed class DeviceContextsTests
                 .Select((m, n) => (m, new PointsBody("W", [t, t + 500], [Math.Round(20 + Math.Sin(i / 30.0 + n), 1), Math.Round(20 + Math.Sin((i + 0.5) / 30.0 + n), 1)], [])))]);
             var bytes = CodedDeviceBody.Encode(body, contexts.ForAuthoring(key, (ulong)i), t, out var next);
             var delta = author.Next(WriteStamp.HlcOf(t + 1000), t, t + 501, bytes);
-            contexts.After(key, delta.Header.Seq, next);
+            contexts.Authored(key, delta.Header.Seq, next);
             chain.Add(delta);
             after.Add(next);
             bodies.Add(body);

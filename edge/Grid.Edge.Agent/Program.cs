@@ -24,22 +24,29 @@ var adapterOption = new Option<string>("--adapter")
     HelpName = "path-or-url",
     Required = true,
 };
-var baudOption = new Option<int>("--baud") { Description = "Serial speed (default 38400; some adapters use 9600 or 115200).", DefaultValueFactory = _ => 38400 };
+var baudOption = new Option<int?>("--baud")
+{
+    Description = "Serial speed, tried first. Without it the speed is found: the one this device last answered at, then 38400, 9600, 115200, 230400, 500000; the one found is remembered per device in the data folder.",
+    HelpName = "rate",
+};
+var obdDataDirOption = new Option<string>("--data-dir") { Description = "Where the last good baud rate of each serial adapter is remembered (default: Agent:DataDir from the settings).", HelpName = "dir" };
 var scan = new Command("scan", "Connect to an adapter and print its version, the vehicle's protocol, supported PIDs, current values, trouble codes, VIN and battery voltage.")
 {
     adapterOption,
     baudOption,
+    obdDataDirOption,
 };
-scan.SetAction((parse, cancellationToken) => ObdScanCommand.RunAsync(parse.GetValue(adapterOption)!, parse.GetValue(baudOption), Console.Out, Console.Error, cancellationToken));
+scan.SetAction((parse, cancellationToken) => ObdScanCommand.RunAsync(parse.GetValue(adapterOption)!, parse.GetValue(baudOption), ObdDataDir(parse), Console.Out, Console.Error, cancellationToken));
 obd.Subcommands.Add(scan);
 var yesOption = new Option<bool>("--yes") { Description = "Confirm: clearing is never done without it." };
 var clear = new Command("clear", "Clear the trouble codes (service 04): also the freeze frame and readiness monitors. Engine off, ignition on.")
 {
     adapterOption,
     baudOption,
+    obdDataDirOption,
     yesOption,
 };
-clear.SetAction((parse, cancellationToken) => ObdScanCommand.ClearAsync(parse.GetValue(adapterOption)!, parse.GetValue(baudOption), parse.GetValue(yesOption), Console.Out, Console.Error, cancellationToken));
+clear.SetAction((parse, cancellationToken) => ObdScanCommand.ClearAsync(parse.GetValue(adapterOption)!, parse.GetValue(baudOption), ObdDataDir(parse), parse.GetValue(yesOption), Console.Out, Console.Error, cancellationToken));
 obd.Subcommands.Add(clear);
 root.Subcommands.Add(obd);
 
@@ -82,6 +89,9 @@ static async Task<int> RunAgentAsync(ParseResult parse, CancellationToken cancel
         await host.RunAsync(cancellationToken);
     return 0;
 }
+
+string ObdDataDir(ParseResult parse) =>
+    parse.GetValue(obdDataDirOption) ?? LoadConfiguration(parse.GetValue<string>("--config"))["Agent:DataDir"] ?? new Grid.Edge.Agent.Configuration.AgentOptions().DataDir;
 
 static IConfiguration LoadConfiguration(string? configFile)
 {

@@ -4,7 +4,10 @@ using Grid.Edge.Simulation.Obd;
 
 namespace Grid.Edge.Obd.Tests;
 
-/// <summary>The ELM327 client against the simulated adapter over real TCP on 127.0.0.1, quirks and failures included.</summary>
+/// <summary>
+/// The ELM327 client against the simulated adapter over real TCP on 127.0.0.1, quirks and failures included (the first
+/// contact in every adapter mode, over TCP and a serial line, is in <see cref="FirstContactTests"/>).
+/// </summary>
 public sealed class Elm327ClientTests : IAsyncLifetime
 {
     private readonly CancellationTokenSource _stop = new(TimeSpan.FromMinutes(2));
@@ -50,19 +53,6 @@ public sealed class Elm327ClientTests : IAsyncLifetime
         Assert.Equal("ISO 15765-4 CAN (11 bit ID, 500 kbaud)", client.Adapter.ProtocolName);
         Assert.True(client.Adapter.HeadersOn);
         Assert.Equal(14.1, client.Adapter.BatteryVoltage);
-    }
-
-    [Fact]
-    public async Task An_adapter_slow_to_wake_answers_both_wake_ups_and_the_client_stays_in_step()
-    {
-        // The first answer comes after the client's first 2 s wait: it wakes the adapter again, and the second wake-up's
-        // '?' and prompt arrive where the reset's answer is expected.
-        _server.FirstAnswerDelay = TimeSpan.FromSeconds(2.5);
-        await using var client = await InitializedAsync();
-        Assert.Equal("ELM327 v1.5", client.Adapter!.Version);
-        Assert.Equal("6", client.Adapter.ProtocolNumber);
-        _vehicle.Set(0x0D, 61);
-        Assert.Equal(61, Assert.Single(await client.ReadPidAsync(0x0D, _stop.Token)).Value);
     }
 
     [Theory]
@@ -118,35 +108,6 @@ public sealed class Elm327ClientTests : IAsyncLifetime
         Assert.False(client.Adapter!.HeadersOn);
         Assert.Equal(850, Assert.Single(await client.ReadPidAsync(0x0C, _stop.Token)).Value);
         Assert.Equal("WP0ZZZ99ZTS390000", await client.ReadVinAsync(_stop.Token));
-    }
-
-    [Fact]
-    public async Task Something_that_is_not_an_ELM327_is_named_as_such()
-    {
-        _adapter.NotAnElm327 = true;
-        await using var client = await ConnectAsync();
-        var error = await Assert.ThrowsAsync<ElmException>(() => client.InitializeAsync(_stop.Token));
-        Assert.Equal(ElmFailure.NotAnElm327, error.Failure);
-        Assert.Contains("does not identify as an ELM327", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task An_adapter_that_loses_the_first_wake_up_is_woken_again()
-    {
-        _adapter.LostLines = 1;
-        await using var client = await InitializedAsync();
-        Assert.Equal("ELM327 v1.5", client.Adapter!.Version);
-    }
-
-    [Fact]
-    public async Task A_silent_device_is_reported_with_what_to_check()
-    {
-        _adapter.LostLines = int.MaxValue;
-        await using var client = await ConnectAsync();
-        var error = await Assert.ThrowsAsync<ElmException>(() => client.InitializeAsync(_stop.Token));
-        Assert.Equal(ElmFailure.NotAnElm327, error.Failure);
-        Assert.Contains("no '>' prompt", error.Message, StringComparison.Ordinal);
-        Assert.Equal(2, _adapter.Commands);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Grid.Edge.Obd.Elm327;
 using Grid.Edge.Simulation.Obd;
+using Grid.Edge.Testing.Serial;
 
 namespace Grid.Edge.Obd.Tests;
 

@@ -41,7 +41,7 @@ public sealed class VehicleReaderTests
         var (endpoint, serving) = await SimulatedAdapterServer.ListenAsync(server, 0, stop.Token);
         var readings = new ConcurrentQueue<ObdReading>();
         var reader = new VehicleReader(
-            async ct => await TcpElmTransport.ConnectAsync(endpoint.Address.ToString(), endpoint.Port, TimeSpan.FromSeconds(2), ct),
+            async ct => new Elm327Client(await TcpElmTransport.ConnectAsync(endpoint.Address.ToString(), endpoint.Port, TimeSpan.FromSeconds(2), ct)),
             Quick,
             readings.Enqueue,
             TimeProvider.System);

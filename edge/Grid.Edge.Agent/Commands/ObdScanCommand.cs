@@ -12,7 +12,7 @@ namespace Grid.Edge.Agent.Commands;
 internal static class ObdScanCommand
 {
     /// <summary>"grid-agent obd clear": service 04, only with --yes. Exit 0 cleared, 4 the vehicle refused or did not answer.</summary>
-    public static async Task<int> ClearAsync(string adapter, int baudRate, bool confirmed, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
+    public static async Task<int> ClearAsync(string adapter, int? baudRate, string dataDir, bool confirmed, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
     {
         if (!confirmed)
         {
@@ -22,7 +22,7 @@ internal static class ObdScanCommand
 
         try
         {
-            await using var client = new Elm327Client(await AdapterAddress.OpenAsync(adapter, baudRate, cancellationToken));
+            await using var client = await ConnectAsync(adapter, baudRate, dataDir, output, errors, cancellationToken);
             await client.InitializeAsync(cancellationToken);
             var before = await client.ReadTroubleCodesAsync(0x03, cancellationToken);
             var refused = await client.ClearTroubleCodesAsync(cancellationToken);
@@ -42,12 +42,13 @@ internal static class ObdScanCommand
         }
     }
 
-    public static async Task<int> RunAsync(string adapter, int baudRate, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
+    /// <param name="baudRate">A serial speed to try first; null to find it (the last good one first, remembered in <paramref name="dataDir"/>).</param>
+    public static async Task<int> RunAsync(string adapter, int? baudRate, string dataDir, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
     {
         try
         {
             output.WriteLine($"Adapter      {adapter}");
-            await using var client = new Elm327Client(await AdapterAddress.OpenAsync(adapter, baudRate, cancellationToken));
+            await using var client = await ConnectAsync(adapter, baudRate, dataDir, output, errors, cancellationToken);
             output.WriteLine("Initialising (the first protocol search can take 20 s)...");
             var info = await client.InitializeAsync(cancellationToken);
             output.WriteLine($"Version      {info.Version}");
@@ -91,5 +92,61 @@ internal static class ObdScanCommand
             errors.WriteLine("error: " + e.Message);
             return e.Failure == ElmFailure.VehicleNotResponding ? 4 : 3;
         }
+    }
+
+    /// <summary>Opens the adapter; for a serial one, shows each baud rate tried and the one found, and whether it is remembered.</summary>
+    private static async Task<Elm327Client> ConnectAsync(string adapter, int? baudRate, string dataDir, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
+    {
+        var lineOpen = false;
+        AdapterConnection connection;
+        try
+        {
+            connection = await AdapterAddress.ConnectAsync(adapter, baudRate, dataDir, step => lineOpen = Show(step, output), logger: null, cancellationToken);
+        }
+        catch
+        {
+            if (lineOpen)
+                output.WriteLine("failed"); // the error follows on its own line
+            throw;
+        }
+
+        if (connection.Serial is { } serial)
+        {
+            var remembered = serial.NotRemembered is null
+                ? $"remembered in {AdapterAddress.BaudRateFile(dataDir)}, tried first next time"
+                : $"not remembered: {serial.NotRemembered}; --data-dir names a folder that can be written";
+            output.WriteLine($"Baud rate    {serial.BaudRate} ({remembered})");
+            if (baudRate is > 0 && baudRate != serial.BaudRate)
+                errors.WriteLine($"warning: the adapter answers at {serial.BaudRate} baud, not at {baudRate} as given with --baud; give {serial.BaudRate} or leave --baud out");
+        }
+
+        return connection.Client;
+    }
+
+    /// <summary>Shows a step of the baud-rate probe; true when a line was left open for the rate's outcome.</summary>
+    private static bool Show(BaudProbeStep step, TextWriter output)
+    {
+        if (step.Outcome == BaudProbeOutcome.Trying)
+        {
+            var source = step.Source switch
+            {
+                BaudRateSource.Configured => " (as given)",
+                BaudRateSource.Remembered => " (last good rate)",
+                _ => string.Empty,
+            };
+            output.Write($"Trying {step.BaudRate} baud{source}... ");
+            output.Flush();
+            return true;
+        }
+
+        output.WriteLine(step.Outcome switch
+        {
+            BaudProbeOutcome.Answered => step.Detail,
+            BaudProbeOutcome.NoAnswer => "no answer",
+            BaudProbeOutcome.Unreadable => "unreadable bytes (not its speed)",
+            BaudProbeOutcome.NotAnElm327 => "answers, but not as an ELM327",
+            _ => "the serial device refuses this speed",
+        });
+        return false;
     }
 }

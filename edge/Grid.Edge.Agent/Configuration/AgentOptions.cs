@@ -1,5 +1,6 @@
 using Grid.Edge.Agent.Outbox;
 using Grid.Edge.Agent.Sensors;
+using Grid.Edge.Obd.Elm327;
 using Grid.Edge.Obd.Polling;
 
 namespace Grid.Edge.Agent.Configuration;
@@ -59,6 +60,8 @@ public sealed class AgentOptions
         {
             if (string.IsNullOrWhiteSpace(Obd.Adapter))
                 problems.Add("Agent:Obd:Adapter is required when OBD is enabled (/dev/ttyUSB0, /dev/rfcomm0 or tcp://192.168.0.10:35000)");
+            if (Obd.BaudRate is { } baud && baud != 0 && !ElmBaudProbe.IsPlausible(baud))
+                problems.Add($"Agent:Obd:BaudRate {baud} must be a serial speed ({ElmBaudProbe.LowestRate}-{ElmBaudProbe.HighestRate}), or left out to find it");
             var poll = Obd.ToPollOptions().Validate();
             if (poll.Length > 0)
                 problems.Add("Agent:Obd: " + poll);
@@ -79,8 +82,11 @@ public sealed class ObdOptions
     /// <summary>Serial device (/dev/ttyUSB0, Bluetooth /dev/rfcomm0) or tcp://host:port for Wi-Fi adapters.</summary>
     public string Adapter { get; set; } = string.Empty;
 
-    /// <summary>Serial speed; most adapters use 38400, some USB ones 115200, genuine ones may use 9600.</summary>
-    public int BaudRate { get; set; } = 38400;
+    /// <summary>
+    /// Serial speed, tried first when set. Left out (or 0), it is found: the rate the adapter last answered at (remembered
+    /// per device in <see cref="AgentOptions.DataDir"/>), then 38400, 9600, 115200, 230400 and 500000.
+    /// </summary>
+    public int? BaudRate { get; set; }
 
     public double FastIntervalSeconds { get; set; } = 1;
 

@@ -15,7 +15,7 @@ internal sealed class VehicleService(AgentOptions options, ReadingInbox queue, A
         if (!options.Obd.Enabled)
             return Task.CompletedTask;
         var reader = new VehicleReader(
-            ct => AdapterAddress.OpenAsync(options.Obd.Adapter, options.Obd.BaudRate, ct),
+            async ct => (await AdapterAddress.ConnectAsync(options.Obd.Adapter, options.Obd.BaudRate, options.DataDir, progress: null, logger, ct)).Client,
             options.Obd.ToPollOptions(),
             reading => queue.Add(new OutboxReading(reading.Metric, reading.Value, reading.Unit, reading.TimestampMs)),
             time,

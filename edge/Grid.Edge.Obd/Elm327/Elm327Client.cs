@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Grid.Edge.Obd.Frames;
@@ -17,14 +18,24 @@ public sealed class Elm327Client : IAsyncDisposable
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan SearchTimeout = TimeSpan.FromSeconds(20);
 
+    // An answer is a few hundred bytes (a VIN, several ECUs); this much text without a prompt is not an adapter answering.
+    private const int MostUnpromptedChars = 32 * 1024;
+
     private readonly IElmTransport _transport;
+    private readonly Elm327Options _options;
     private readonly ILogger _logger;
     private readonly StringBuilder _received = new();
     private readonly byte[] _readBuffer = new byte[512];
     private HeaderFormat _format = HeaderFormat.None;
+    private ContactTranscript? _transcript;
+    private string? _freshBanner;
 
-    public Elm327Client(IElmTransport transport, ILogger? logger = null)
+    public Elm327Client(IElmTransport transport, Elm327Options? options = null, ILogger? logger = null)
     {
+        _options = options ?? new Elm327Options();
+        var problem = _options.Validate();
+        if (problem.Length > 0)
+            throw new ArgumentException(problem, nameof(options));
         _transport = transport;
         _logger = logger ?? NullLogger.Instance;
     }
@@ -36,52 +47,112 @@ public sealed class Elm327Client : IAsyncDisposable
 
     public string TransportDescription => _transport.Description;
 
-    /// <summary>Resets and configures the adapter, then finds the vehicle's protocol.</summary>
-    /// <exception cref="ElmException">The adapter is not an ELM327, stops answering, or no vehicle answers.</exception>
+    /// <summary>
+    /// The first contact: resets the adapter (ATZ) and returns its banner ("ELM327 v1.5"). Nothing is sent before ATZ,
+    /// because what adapters do with an empty or nonsense line varies (a genuine one answers '?' and a prompt, some clones
+    /// echo it and print nothing, a bare CR repeats the last command); contact depends on none of it. The banner counts
+    /// wherever it stands: after the echo, NUL bytes or line noise, after a '?' left by a half-typed line, with the prompt
+    /// after it or (once the wait is over) without. ATZ goes out twice at most; then ATI, if the device answered with
+    /// prompts but no banner.
+    /// </summary>
+    /// <exception cref="ElmException">Nothing answers (<see cref="ElmFailure.NoAnswer"/>), only unreadable bytes come back
+    /// (<see cref="ElmFailure.Unreadable"/>: another baud rate), or the device is not an ELM327 (<see cref="ElmFailure.NotAnElm327"/>).</exception>
+    public async Task<string> ContactAsync(CancellationToken cancellationToken)
+    {
+        _freshBanner = null;
+        _received.Clear();
+        var transcript = new ContactTranscript();
+        _transcript = transcript;
+        string Contact(string banner)
+        {
+            _received.Clear();
+            _freshBanner = banner;
+            return banner;
+        }
+
+        try
+        {
+            var prompts = 0;
+            var answerDue = false;
+            for (var attempt = 1; attempt <= 2; attempt++)
+            {
+                await WriteAsync("ATZ\r", cancellationToken);
+                var deadline = Stopwatch.GetTimestamp() + (long)((attempt == 1 ? _options.ResetWait : _options.ResetRetryWait).TotalSeconds * Stopwatch.Frequency);
+                var heard = false;
+                while (await TryReadUntilPromptAsync(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline), cancellationToken) is { } answer)
+                {
+                    prompts++;
+                    heard = true;
+                    if (ContactTranscript.FindBanner(answer) is { } banner)
+                    {
+                        if (answerDue)
+                        {
+                            // The first ATZ went unanswered in its time, so one answer may still be on its way (the first was
+                            // only slow, and this banner was its); it is read here rather than taken for the next command's.
+                            await TryReadUntilPromptAsync(_options.ResetWait, cancellationToken);
+                        }
+
+                        return Contact(banner);
+                    }
+
+                    // A prompt without a banner answered something before the reset (a half-typed line, an interrupted
+                    // command): the adapter is ready, so the first reset is sent again at once; the second waits its time.
+                    if (attempt == 1)
+                        break;
+                }
+
+                // Some clones end the reset's answer with an empty line and no prompt: a banner counts without one.
+                if (ContactTranscript.FindBanner(_received.ToString()) is { } unprompted)
+                    return Contact(unprompted);
+
+                answerDue = !heard;
+                if (!heard && attempt == 1)
+                    _logger.LogDebug("No answer to ATZ from {Transport} yet; resetting it again", _transport.Description);
+            }
+
+            if (prompts > 0)
+            {
+                // It speaks with prompts but printed no banner to the reset: the identity command says what it is.
+                await WriteAsync("ATI\r", cancellationToken);
+                if (await TryReadUntilPromptAsync(CommandTimeout, cancellationToken) is { } identity && ContactTranscript.FindBanner(identity) is { } banner)
+                    return Contact(banner);
+            }
+
+            _received.Clear();
+            throw transcript.Failure(_transport.Description, _options.ResetWait + _options.ResetRetryWait, askedIdentity: prompts > 0);
+        }
+        finally
+        {
+            _transcript = null;
+        }
+    }
+
+    /// <summary>
+    /// Resets and configures the adapter, then finds the vehicle's protocol. A first contact made just before (by the
+    /// baud-rate probe) is not repeated.
+    /// </summary>
+    /// <exception cref="ElmException">The adapter does not answer, is not an ELM327, stops answering, or no vehicle answers.</exception>
     public async Task<ElmAdapterInfo> InitializeAsync(CancellationToken cancellationToken)
     {
-        // Wake the adapter and discard whatever it had buffered. 0x7F, not an empty line: a bare CR repeats the last command.
-        // Twice: clones that were just powered (or a Bluetooth link just bound) often lose the first bytes.
-        for (var attempt = 1; ; attempt++)
-        {
-            await WriteAsync("\x7F\x7F\r", cancellationToken);
-            try
-            {
-                await ReadUntilPromptAsync(TimeSpan.FromSeconds(2 * attempt), cancellationToken);
-                break;
-            }
-            catch (ElmException) when (attempt == 1)
-            {
-                _logger.LogDebug("No prompt from {Transport} yet; waking it again", _transport.Description);
-            }
-            catch (ElmException)
-            {
-                throw new ElmException(ElmFailure.NotAnElm327, $"nothing answering like an ELM327 on {_transport.Description} (no '>' prompt); check the baud rate or the address");
-            }
-        }
+        var version = _freshBanner ?? await ContactAsync(cancellationToken);
+        _freshBanner = null;
 
-        // A second wake-up (sent because the first answer was slow) leaves its own '?' and prompt behind; answering ATZ
-        // always says something more, so such a leftover is skipped rather than taken for the reset's answer.
-        var reset = await SendAsync("ATZ", TimeSpan.FromSeconds(5), cancellationToken);
-        for (var leftovers = 0; leftovers < 2 && reset.Lines.All(line => line == "?"); leftovers++)
-            reset = await ReadAnswerAsync("ATZ", TimeSpan.FromSeconds(5), cancellationToken);
-        var version = reset.Lines.FirstOrDefault(l => l.Contains("ELM", StringComparison.OrdinalIgnoreCase));
-        if (version is null)
-        {
-            var identify = await SendAsync("ATI", CommandTimeout, cancellationToken);
-            version = identify.Lines.FirstOrDefault(l => l.Contains("ELM", StringComparison.OrdinalIgnoreCase))
-                ?? throw new ElmException(ElmFailure.NotAnElm327, $"the device on {_transport.Description} does not identify as an ELM327 (answered '{string.Join(" | ", reset.Lines.Concat(identify.Lines))}')");
-        }
+        // A reset answered late leaves its banner behind now and then, and a banner taken without its prompt (at the end of
+        // the wait) may see the prompt come after all: either is skipped, not taken for ATE0's answer, which is never empty.
+        var echoOff = await SendAsync("ATE0", CommandTimeout, cancellationToken);
+        for (var stale = 0; stale < 2 && !IsOk(echoOff) && (echoOff.Lines.Count == 0 || ContactTranscript.FindBanner(string.Join('\r', echoOff.Lines)) is not null); stale++)
+            echoOff = await ReadAnswerAsync("ATE0", CommandTimeout, cancellationToken);
+        if (!IsOk(echoOff))
+            throw new ElmException(ElmFailure.NotAnElm327, $"the adapter did not accept ATE0 (answered '{string.Join(" | ", echoOff.Lines)}'); it is not ELM327-compatible");
 
-        await ExpectOkAsync("ATE0", required: true, cancellationToken);
-        await ExpectOkAsync("ATL0", required: false, cancellationToken);
-        await ExpectOkAsync("ATS0", required: false, cancellationToken);
-        var headersOn = await ExpectOkAsync("ATH1", required: false, cancellationToken);
+        await ExpectOkAsync("ATL0", cancellationToken);
+        await ExpectOkAsync("ATS0", cancellationToken);
+        var headersOn = await ExpectOkAsync("ATH1", cancellationToken);
         if (!headersOn)
             _logger.LogWarning("The adapter refused ATH1 (headers on); answers of several ECUs cannot be told apart");
-        await ExpectOkAsync("ATAT1", required: false, cancellationToken);
+        await ExpectOkAsync("ATAT1", cancellationToken);
         var voltage = await ReadBatteryVoltageAsync(cancellationToken);
-        await ExpectOkAsync("ATSP0", required: false, cancellationToken);
+        await ExpectOkAsync("ATSP0", cancellationToken);
 
         var connected = await ProbeVehicleAsync(headersOn, cancellationToken);
         if (!connected.Ok)
@@ -274,16 +345,17 @@ public sealed class Elm327Client : IAsyncDisposable
         return line.Length == 2 && line[0] == 'A' ? line[1..] : line;
     }
 
-    private async Task<bool> ExpectOkAsync(string command, bool required, CancellationToken cancellationToken)
+    /// <summary>A setting the client can do without: refused ones are logged and left.</summary>
+    private async Task<bool> ExpectOkAsync(string command, CancellationToken cancellationToken)
     {
         var response = await SendAsync(command, CommandTimeout, cancellationToken);
-        var ok = response.Lines.Any(l => l.Trim().Equals("OK", StringComparison.OrdinalIgnoreCase));
-        if (!ok && required)
-            throw new ElmException(ElmFailure.NotAnElm327, $"the adapter did not accept {command} (answered '{string.Join(" | ", response.Lines)}'); it is not ELM327-compatible");
+        var ok = IsOk(response);
         if (!ok)
             _logger.LogInformation("The adapter did not accept {Command} ('{Answer}'); continuing without it", command, string.Join(" | ", response.Lines));
         return ok;
     }
+
+    private static bool IsOk(ElmResponse response) => response.Lines.Any(l => l.Trim().Equals("OK", StringComparison.OrdinalIgnoreCase));
 
     private Task WriteAsync(string text, CancellationToken cancellationToken) =>
         _transport.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken);
@@ -291,16 +363,27 @@ public sealed class Elm327Client : IAsyncDisposable
     /// <summary>Reads until the '>' prompt; what follows the prompt (there should be nothing) is kept for the next read.</summary>
     private async Task<string> ReadUntilPromptAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (await TryReadUntilPromptAsync(timeout, cancellationToken) is { } text)
+            return text;
+        _received.Clear();
+        throw new ElmException(ElmFailure.AdapterLost, $"the adapter on {_transport.Description} stopped answering (no '>' within {timeout.TotalSeconds:0.#} s)");
+    }
+
+    /// <summary>Reads until the '>' prompt, or null when none came within <paramref name="timeout"/> (what did come is kept).</summary>
+    private async Task<string?> TryReadUntilPromptAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (timeout <= TimeSpan.Zero)
+            return TakeAnswer();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         while (true)
         {
-            var prompt = _received.ToString().IndexOf('>', StringComparison.Ordinal);
-            if (prompt >= 0)
+            if (TakeAnswer() is { } answer)
+                return answer;
+            if (_received.Length > MostUnpromptedChars)
             {
-                var text = _received.ToString(0, prompt);
-                _received.Remove(0, prompt + 1);
-                return text;
+                _received.Clear();
+                throw new ElmException(ElmFailure.NotAnElm327, $"the device on {_transport.Description} sends text without end and no '>' prompt; it is not an ELM327 answering");
             }
 
             int read;
@@ -310,8 +393,7 @@ public sealed class Elm327Client : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                _received.Clear();
-                throw new ElmException(ElmFailure.AdapterLost, $"the adapter on {_transport.Description} stopped answering (no '>' within {timeout.TotalSeconds:0.#} s)");
+                return null;
             }
             catch (IOException e)
             {
@@ -320,6 +402,7 @@ public sealed class Elm327Client : IAsyncDisposable
 
             if (read == 0)
                 throw new ElmException(ElmFailure.AdapterLost, $"the adapter on {_transport.Description} closed the connection (unplugged or out of range?)");
+            _transcript?.Add(_readBuffer.AsSpan(0, read));
             for (var i = 0; i < read; i++)
             {
                 // Some adapters send NUL bytes (before the banner, between lines): never part of an answer.
@@ -327,6 +410,17 @@ public sealed class Elm327Client : IAsyncDisposable
                     _received.Append((char)_readBuffer[i]);
             }
         }
+    }
+
+    /// <summary>The text before the first prompt, removed from what was received; null when no prompt came yet.</summary>
+    private string? TakeAnswer()
+    {
+        var prompt = _received.ToString().IndexOf('>', StringComparison.Ordinal);
+        if (prompt < 0)
+            return null;
+        var text = _received.ToString(0, prompt);
+        _received.Remove(0, prompt + 1);
+        return text;
     }
 
     private static string Describe(ElmStatus status) => status switch

@@ -6,7 +6,13 @@ public enum ElmFailure
     /// <summary>The serial device or TCP address cannot be opened.</summary>
     AdapterUnreachable,
 
-    /// <summary>Something answers, but not like an ELM327 (no prompt, no banner, refuses basic AT commands).</summary>
+    /// <summary>Nothing came back at all to the reset (ATZ, sent twice): not powered, not this device, or deaf at this speed.</summary>
+    NoAnswer,
+
+    /// <summary>Bytes came back, but not text: a serial adapter set to another baud rate sends this.</summary>
+    Unreadable,
+
+    /// <summary>Something answers in text, but not like an ELM327 (no banner to ATZ or ATI, refuses basic AT commands).</summary>
     NotAnElm327,
 
     /// <summary>The adapter stopped answering or the link closed (unplugged, out of Bluetooth range).</summary>

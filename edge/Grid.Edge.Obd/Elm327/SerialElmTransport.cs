@@ -19,12 +19,15 @@ public sealed class SerialElmTransport : IElmTransport
 
     public static SerialElmTransport Open(string path, int baudRate)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(baudRate);
         if (!File.Exists(path))
             throw new ElmException(ElmFailure.AdapterUnreachable, $"{path} does not exist; is the adapter plugged in (USB) or bound (Bluetooth: rfcomm bind 0 <address>)?");
         var port = new SerialPort(path, baudRate, Parity.None, 8, StopBits.One) { Handshake = Handshake.None, ReadTimeout = SerialPort.InfiniteTimeout };
         try
         {
             port.Open();
+            // What arrived before anything was said belongs to someone else: a previous session, or this one at another speed.
+            port.DiscardInBuffer();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {

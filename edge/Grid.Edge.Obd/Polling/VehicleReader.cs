@@ -12,8 +12,9 @@ namespace Grid.Edge.Obd.Polling;
 /// battery voltage, then looks for the vehicle again at a slow pace), and reconnects with growing waits when the
 /// adapter is unplugged. Trouble codes are only ever read here, never cleared.
 /// </summary>
+/// <param name="openAdapter">Opens the adapter (a serial one at the baud rate it answers at) and gives its client.</param>
 public sealed class VehicleReader(
-    Func<CancellationToken, Task<IElmTransport>> openAdapter,
+    Func<CancellationToken, Task<Elm327Client>> openAdapter,
     ObdPollOptions options,
     Action<ObdReading> sink,
     TimeProvider time,
@@ -45,7 +46,7 @@ public sealed class VehicleReader(
             State = VehicleLinkState.Disconnected;
             try
             {
-                await using var client = new Elm327Client(await openAdapter(cancellationToken), _logger);
+                await using var client = await openAdapter(cancellationToken);
                 await RunWithAdapterAsync(client, () => wait = options.ReconnectMinimum, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -6,7 +6,8 @@ namespace Grid.Edge.Simulation.Obd;
 
 /// <summary>
 /// Serves a <see cref="SimulatedElm327"/> over a byte stream the way a real adapter does: reads until CR, answers
-/// after a short think time, optionally in pieces (as Bluetooth and Wi-Fi clones deliver them).
+/// after a short think time, optionally in pieces (as Bluetooth and Wi-Fi clones deliver them), and over a serial
+/// line hears only a client set to its own baud rate.
 /// </summary>
 public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
 {
@@ -20,6 +21,18 @@ public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
 
     /// <summary>Drop the connection at the next command (adapter unplugged).</summary>
     public bool Unplugged { get; set; }
+
+    /// <summary>The adapter's own serial speed; null: it hears any (a TCP link, or a serial line whose speed is not simulated).</summary>
+    public int? BaudRate { get; set; }
+
+    /// <summary>
+    /// The speed the client set on its end of the line, read as its bytes arrive (for a pseudo-terminal: the termios
+    /// speed of the slave side, read from the master). When it differs from <see cref="BaudRate"/>, bytes cross the line
+    /// as a UART at the other speed reads them (<see cref="UartLine"/>): the adapter hears garbage, echoes garbage, and
+    /// answers only what it heard (a command never survives; a line of garbage would get a garbled '?'). A pseudo-terminal
+    /// enforces no speed, so this is the mismatch.
+    /// </summary>
+    public Func<int>? LineSpeed { get; set; }
 
     public async Task ServeAsync(Stream stream, CancellationToken cancellationToken)
     {
@@ -40,9 +53,26 @@ public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
 
             if (read == 0)
                 return;
-            for (var i = 0; i < read; i++)
+            var ownRate = BaudRate;
+            var clientRate = ownRate is not null && LineSpeed is { } speed ? speed() : ownRate;
+            var mismatched = clientRate != ownRate;
+            var heard = mismatched ? UartLine.Resample(buffer.AsSpan(0, read), clientRate!.Value, ownRate!.Value) : buffer[..read];
+            byte[] Back(byte[] bytes) => mismatched ? UartLine.Resample(bytes, ownRate!.Value, clientRate!.Value) : bytes;
+            try
             {
-                var c = (char)buffer[i];
+                // An ELM327 echoes each character as it arrives; at a wrong speed that garbage is what the client reads back.
+                // (At the right speed the echo comes with the answer, the line at once: a client cannot tell the difference.)
+                if (mismatched && adapter.Echoes && heard.Length > 0)
+                    await WriteAnswerAsync(stream, Back(heard), cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            foreach (var b in heard)
+            {
+                var c = (char)b;
                 if (c != '\r')
                 {
                     line.Append(c);
@@ -51,7 +81,7 @@ public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
 
                 if (Unplugged)
                     return;
-                var answer = Encoding.ASCII.GetBytes(adapter.Respond(line.ToString()));
+                var answer = Encoding.Latin1.GetBytes(adapter.Respond(line.ToString()));
                 line.Clear();
                 try
                 {
@@ -61,7 +91,7 @@ public sealed class SimulatedAdapterServer(SimulatedElm327 adapter)
                         delay = TimeSpan.Zero;
                     }
 
-                    await WriteAnswerAsync(stream, answer, cancellationToken);
+                    await WriteAnswerAsync(stream, Back(answer), cancellationToken);
                 }
                 catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
                 {

@@ -34,6 +34,18 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
     /// <summary>Clone quirk: NUL bytes before the reset banner and between lines.</summary>
     public bool SendsNulBytes { get; set; }
 
+    /// <summary>Clone quirk: line noise (bytes that are not text) before the reset banner, as its serial line restarts.</summary>
+    public bool NoiseBeforeBanner { get; set; }
+
+    /// <summary>
+    /// Clone and emulator quirk: a line that is empty but for DEL bytes (the wake-up "DEL DEL CR" some programs send) or
+    /// nothing at all is echoed as received and then ignored: no '?', no prompt, and no repeat of the last command.
+    /// </summary>
+    public bool NoPromptForEmptyLine { get; set; }
+
+    /// <summary>Clone quirk: the reset's answer (ATZ) ends with the banner and an empty line, but no prompt.</summary>
+    public bool NoPromptAfterBanner { get; set; }
+
     /// <summary>AT commands this (clone) adapter does not know and answers with '?'.</summary>
     public HashSet<string> UnsupportedAtCommands { get; } = new(StringComparer.OrdinalIgnoreCase);
 
@@ -56,7 +68,13 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
 
     public string Version { get; set; } = "ELM327 v1.5";
 
-    /// <summary>Answers one command line (without its CR) with the exact bytes the adapter would send, prompt included.</summary>
+    /// <summary>Echo is on: each character received goes back to the sender (on by default, ATE0 turns it off).</summary>
+    internal bool Echoes => _echo;
+
+    /// <summary>
+    /// Answers one command line (without its CR) with the exact bytes the adapter would send, prompt included; one
+    /// character a byte (Latin-1), since line noise is not ASCII.
+    /// </summary>
     public string Respond(string rawCommand)
     {
         Commands++;
@@ -68,6 +86,8 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
 
         var probe = rawCommand.Contains('\x7F', StringComparison.Ordinal);
         var command = new string(rawCommand.Where(c => c is not ('\x7F' or ' ' or '\n')).ToArray()).ToUpperInvariant();
+        if (command.Length == 0 && NoPromptForEmptyLine)
+            return _echo ? rawCommand + "\r" : string.Empty;
         if (command.Length == 0 && !probe)
             command = _lastCommand; // a bare CR repeats the last command
         var echo = _echo ? rawCommand.Replace("\x7F", string.Empty, StringComparison.Ordinal) + "\r" : string.Empty;
@@ -90,6 +110,8 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
         else
             body = ObdRequest(command);
         var text = echo + Finish(body);
+        if (NoPromptAfterBanner && command == "ATZ")
+            text = text.TrimEnd('>');
         return SendsNulBytes ? text.Replace("\r", "\r\0", StringComparison.Ordinal) : text;
     }
 
@@ -117,7 +139,7 @@ public sealed class SimulatedElm327(SimulatedVehicle vehicle)
         {
             case "Z":
                 Reset();
-                return (SendsNulBytes ? "\0\0" : string.Empty) + "\r" + Version;
+                return (SendsNulBytes ? "\0\0" : string.Empty) + (NoiseBeforeBanner ? "\u00FC\u0080\u00F8\u0000\u00FE" : string.Empty) + "\r" + Version;
             case "WS":
                 Reset();
                 return Version;

@@ -70,7 +70,16 @@ pair.SetAction((parse, cancellationToken) =>
 });
 root.Subcommands.Add(pair);
 
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+try
+{
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+}
+catch (SettingsFileException e)
+{
+    // Every command reads the settings: a missing or broken file is one sentence, not a stack trace.
+    await Console.Error.WriteLineAsync("error: " + e.Message);
+    return 2;
+}
 
 static async Task<int> RunAgentAsync(ParseResult parse, CancellationToken cancellationToken)
 {
@@ -102,9 +111,19 @@ static IConfiguration LoadConfiguration(string? configFile)
     if (!string.IsNullOrEmpty(configFile))
     {
         if (!File.Exists(configFile))
-            throw new InvalidOperationException($"the settings file {configFile} does not exist");
+            throw new SettingsFileException($"the settings file {configFile} does not exist; give the path of the agent's JSON settings (--config or GRID_AGENT_CONFIG)");
         builder.AddJsonFile(Path.GetFullPath(configFile), optional: false);
     }
 
-    return builder.AddEnvironmentVariables("GRID_AGENT_").Build();
+    try
+    {
+        return builder.AddEnvironmentVariables("GRID_AGENT_").Build();
+    }
+    catch (InvalidDataException e)
+    {
+        throw new SettingsFileException($"the settings file {configFile} is not valid JSON: {e.InnerException?.Message ?? e.Message}");
+    }
 }
+
+/// <summary>The settings file named on the command line is missing or unreadable.</summary>
+internal sealed class SettingsFileException(string message) : Exception(message);

@@ -127,6 +127,27 @@ public sealed class ObdScanCommandTests
         Assert.Contains("Agent:Obd:BaudRate 12 must be a serial speed", errors, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_missing_or_broken_settings_file_is_one_sentence_for_every_command()
+    {
+        using var dir = new Grid.Edge.Testing.TempDirectory();
+        var missing = Path.Combine(dir.Path, "nowhere.json");
+        foreach (var args in new[] { new[] { "--config", missing }, ["obd", "scan", "--adapter", "/dev/ttyUSB-x", "--config", missing], ["pair", "127.0.0.1", "K7QF-3M9X", "--config", missing] })
+        {
+            var (exit, errors) = await RunAgentAsync(args);
+            Assert.True(exit == 2, $"{string.Join(' ', args)}: exit {exit}: {errors}");
+            Assert.Contains($"error: the settings file {missing} does not exist", errors, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
+        }
+
+        var broken = Path.Combine(dir.Path, "broken.json");
+        await File.WriteAllTextAsync(broken, "{ \"Agent\": ");
+        var (brokenExit, brokenErrors) = await RunAgentAsync("--config", broken);
+        Assert.Equal(2, brokenExit);
+        Assert.Contains("is not valid JSON", brokenErrors, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", brokenErrors, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the built grid-agent as a child process; its exit code and standard error.</summary>
     private static async Task<(int Exit, string Errors)> RunAgentAsync(params string[] args)
     {

@@ -9,7 +9,8 @@ internal static class ExportTargets
         return settings.Kind switch
         {
             ExportKind.Influx1 => new Influx1Target(settings),
-            _ => throw new NotSupportedException($"export kind {settings.KindName} is not supported yet"),
+            ExportKind.Influx2 => new Influx2Target(settings),
+            _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Kind, "an export kind without a target"),
         };
     }
 }

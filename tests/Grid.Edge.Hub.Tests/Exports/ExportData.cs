@@ -45,6 +45,17 @@ internal static class ExportData
         Assert.Equal(Enumerable.Range(0, count).Select(i => (Time(i), Value(i))), points.Select(p => (p.TimeMs, p.Value)).Order());
     }
 
-    public static Task<IReadOnlyList<(string Device, string? Unit, long TimeMs, double Value)>> WaitForAsync(Func<Task<IReadOnlyList<(string Device, string? Unit, long TimeMs, double Value)>>> read, int count, string what) =>
-        Eventually.WaitForAsync(read, points => points.Count >= count, $"{count} points of {what} at the target", TimeSpan.FromSeconds(60));
+    public static async Task WaitForAsync(Func<Task<IReadOnlyList<(string Device, string? Unit, long TimeMs, double Value)>>> read, int count, string what)
+    {
+        try
+        {
+            await Eventually.WaitForAsync(async () => (await read()).Count, n => n >= count, $"{count} points of {what} at the target", TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException timeout)
+        {
+            var points = await read();
+            var missing = Enumerable.Range(0, count).Select(Time).Except(points.Select(p => p.TimeMs)).ToList();
+            throw new TimeoutException($"{timeout.Message}; {points.Count} there, {missing.Count} missing (first {string.Join(", ", missing.Take(5))})", timeout);
+        }
+    }
 }

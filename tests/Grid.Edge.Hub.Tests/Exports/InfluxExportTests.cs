@@ -116,6 +116,11 @@ public sealed class InfluxExportTests : IAsyncLifetime
             await ExportData.WaitForAsync(() => _influx.PointsAsync(Database, "flow"), published, "flow after the backfill");
             ExportData.AssertExactly(await _influx.PointsAsync(Database, "flow"), "plant1", Unit, published);
 
+            var (statusExit, status) = await HubProcess.RunToEndAsync(null, "export", "status", "--data-dir", data);
+            Assert.True(statusExit == 0, status);
+            Assert.Contains($"lake (influx1 -> {_influx.Http.ToString().TrimEnd('/')} db={Database}): ", status, StringComparison.Ordinal);
+            Assert.Contains("last success", status, StringComparison.Ordinal);
+
             var (unknownExit, unknown) = await HubProcess.RunToEndAsync(null, "export", "backfill", "nope", "--from", "-1d", "--data-dir", data);
             Assert.NotEqual(0, unknownExit);
             Assert.Contains("There is no export named 'nope'", unknown, StringComparison.Ordinal);

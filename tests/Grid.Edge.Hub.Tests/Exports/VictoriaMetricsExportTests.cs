@@ -44,7 +44,7 @@ public sealed class VictoriaMetricsExportTests : IAsyncLifetime
         await using (var hub = await HubProcess.StartAsync(data, "--config", config))
         {
             await ExportData.WaitForAsync(Points, published, "flow_value after the restarts");
-            await _vm.Process.StopAsync(); // not SIGKILL: VictoriaMetrics 1.79 loses its last seconds then, acknowledged or not
+            await _vm.Process.StopAsync(); // not SIGKILL: VictoriaMetrics 1.79 then loses the samples it took in its last seconds, acknowledged or not
             using (var client = await TestMqtt.ConnectAsync(hub.Mqtt))
             {
                 await ExportData.PublishAsync(client, "plant1", "flow", Unit, published, 1500);

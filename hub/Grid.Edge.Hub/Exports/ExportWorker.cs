@@ -281,11 +281,13 @@ internal sealed class ExportWorker : IDisposable
                     if (bucket.Times[i] >= 0)
                         points.Add(new Reading(bucket.Series, bucket.Times[i], bucket.Values[i], bucket.Unit));
                 }
+
+                // A page of full buckets could be millions of points: they go out as they are read.
+                if (points.Count >= _settings.BatchPoints)
+                    await SendCaughtUpAsync(points, stop);
             }
 
-            lock (_gate)
-                _catchUpPoints = points.Count;
-            await SendAsync(points, stop);
+            await SendCaughtUpAsync(points, stop);
             cursor = page.Cursor;
             _advance.CaughtUp(cursor);
             _head = Math.Max(_head, cursor);
@@ -297,6 +299,14 @@ internal sealed class ExportWorker : IDisposable
         SetBusy(null);
         if (buckets > 0)
             _logger?.LogInformation("Export {Export}: {Buckets} buckets changed since its cursor were sent to {Target}", _settings.Name, buckets, _settings.Target);
+    }
+
+    private async Task SendCaughtUpAsync(List<Reading> points, CancellationToken stop)
+    {
+        lock (_gate)
+            _catchUpPoints = points.Count;
+        await SendAsync(points, stop);
+        points.Clear();
     }
 
     private async Task BackfillAsync(long fromMs, CancellationToken stop)

@@ -8,6 +8,8 @@ missing=()
 command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/influxd ] || missing+=(influxdb)
+[ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "Installing test dependencies: ${missing[*]}"

@@ -105,6 +105,15 @@ internal static class HubHost
             new Replication.Node.GridReplicatorOptions { BindAddress = options.Bind, Port = options.GridPort, Peers = options.PeerList, Discovery = options.DiscoveryOn, DiscoveryPort = options.DiscoveryPort },
             sp.GetRequiredService<ILogger<Replication.Node.GridReplicator>>()));
         services.AddHostedService<GridNode.GridService>();
+        var exports = Exports.ExportSettings.Read(builder.Configuration); // a bad export stops the start with what to change
+        services.AddSingleton(sp => new Exports.ExportService([.. exports.Select(export => new Exports.ExportWorker(
+            export,
+            Exports.ExportTargets.Create(export),
+            sp.GetRequiredService<ChunkedTimeSeriesStore>(),
+            new Exports.ExportCursorFile(options.DataDir, export),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Exports.ExportWorker>>()))]));
+        services.AddHostedService(sp => sp.GetRequiredService<Exports.ExportService>());
         services.AddSingleton<IngestService>();
         services.AddSingleton(sp => new MqttUserDirectory(
             options.ResolvedUsersFile,
@@ -183,6 +192,7 @@ internal static class HubHost
         AlertEndpoints.Map(app);
         VehicleEndpoints.Map(app);
         GridNode.GridEndpoints.Map(app);
+        Exports.ExportEndpoints.Map(app);
         Dashboard.DashboardEndpoints.Map(app);
         Monitoring.MetricsEndpoint.Map(app);
         return app;
@@ -221,7 +231,7 @@ internal static class HubHost
 
     /// <summary>
     /// Who hears of readings once they are stored, in this order: the live feed first (people watching see a reading
-    /// as soon as it is durable), then what derives from readings, alerts, and the vehicles' bookkeeping.
+    /// as soon as it is durable), then what derives from readings, alerts, the vehicles' bookkeeping, and the exports.
     /// </summary>
     private static void ListenToStoredReadings(IServiceProvider services)
     {
@@ -230,6 +240,9 @@ internal static class HubHost
         writer.Stored += services.GetRequiredService<Derived.DerivedWeather>().OnStored;
         writer.Stored += services.GetRequiredService<Alerts.AlertService>().OnStored;
         writer.Stored += services.GetRequiredService<Vehicles.VehicleTracker>().OnStored;
+        var exports = services.GetRequiredService<Exports.ExportService>();
+        if (exports.Workers.Count > 0)
+            writer.Stored += exports.OnStored;
     }
 
     private static void SeedDevices(IServiceProvider services)

@@ -164,6 +164,7 @@ identity.SetAction(parse =>
 });
 root.Subcommands.Add(identity);
 root.Subcommands.Add(Grid.Edge.Hub.GridNode.GridCommands.Create(commandLine));
+root.Subcommands.Add(Grid.Edge.Hub.Exports.ExportCommands.Create(commandLine));
 
 return await commandLine.InvokeAsync(args);
 

@@ -84,16 +84,5 @@ public sealed record RetentionRule(string Pattern, TimeSpan? Raw, TimeSpan? Minu
 {
     public static readonly RetentionRule Default = new("*", TimeSpan.FromDays(90), TimeSpan.FromDays(730), null);
 
-    // Compiled once per pattern (retention runs over every series, every hour); without backtracking, so that no
-    // pattern and no series id can make a match take long (a match timeout used to end the store's writer).
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, System.Text.RegularExpressions.Regex> Compiled = new(StringComparer.Ordinal);
-
-    public bool Matches(string seriesId)
-    {
-        ArgumentNullException.ThrowIfNull(seriesId);
-        var regex = Compiled.GetOrAdd(Pattern, static pattern => new System.Text.RegularExpressions.Regex(
-            "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$",
-            System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking));
-        return regex.IsMatch(seriesId);
-    }
+    public bool Matches(string seriesId) => Grid.Edge.Protocol.Readings.SeriesPattern.Matches(Pattern, seriesId);
 }

@@ -133,7 +133,8 @@ internal static class GridCommands
         return $"{time}, {points.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} points behind";
     }
 
-    private static async Task<int> RunAsync(HubCommandLine commandLine, ParseResult parse, Func<HttpClient, Task<string>> command)
+    /// <summary>Runs a command against the running hub's control socket; what it returns is printed.</summary>
+    internal static async Task<int> RunAsync(HubCommandLine commandLine, ParseResult parse, Func<HttpClient, Task<string>> command)
     {
         var options = commandLine.Options(parse);
         if (ControlSocket.Unusable(options.DataDir) is { } why)
@@ -146,7 +147,7 @@ internal static class GridCommands
         }
         catch (HttpRequestException ex) when (ex.InnerException is SocketException or null)
         {
-            throw new HubConfigurationException($"No hub answers for the data directory {Path.GetFullPath(options.DataDir)} (nothing on {ControlSocket.PathIn(options.DataDir)}): start the hub first, or give the --data-dir it runs with; grid commands change the running hub.");
+            throw new HubConfigurationException($"No hub answers for the data directory {Path.GetFullPath(options.DataDir)} (nothing on {ControlSocket.PathIn(options.DataDir)}): start the hub first, or give the --data-dir it runs with; these commands change the running hub.");
         }
         catch (Exception ex) when (ex is TaskCanceledException or HttpRequestException)
         {
@@ -159,7 +160,8 @@ internal static class GridCommands
         }
     }
 
-    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken token)
+    /// <summary>The hub's answer, or its refusal as the command's error.</summary>
+    internal static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken token)
         where T : class
     {
         if (!response.IsSuccessStatusCode)

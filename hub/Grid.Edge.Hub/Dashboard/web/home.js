@@ -133,8 +133,26 @@
         : Grid.el("p", { class: "muted" }, "Nothing in the chunk store yet: readings wait in the log until the first checkpoint."));
   }
 
+  // Exports (Hub:Exports): each one's state, last success, how far behind it is and its last error; hidden when none.
+  async function loadExports() {
+    const exports = await Grid.api("/api/exports");
+    document.getElementById("exports-section").hidden = exports.length === 0;
+    const now = Date.now();
+    document.getElementById("exports").replaceChildren(Grid.el("table", { class: "values", id: "exports-table" },
+      Grid.el("thead", {}, Grid.el("tr", {}, ["export", "target", "state", "last success", "behind", "last error"].map(h => Grid.el("th", {}, h)))),
+      Grid.el("tbody", {}, exports.map(e => Grid.el("tr", { "data-export": e.name },
+        Grid.el("td", {}, `${e.name} (${e.kind})`),
+        Grid.el("td", {}, e.target),
+        Grid.el("td", { class: "state" + (e.lastError ? " bad" : "") }, e.state),
+        Grid.el("td", { class: "success" }, e.lastSuccess ? `${Grid.age(now - Date.parse(e.lastSuccess))} ago` : "never"),
+        Grid.el("td", { class: "lag v" }, e.lagPoints === 0 ? "in step" : `${e.lagPoints.toLocaleString("en-US")} points, ${Grid.age(e.lagMs)}`),
+        Grid.el("td", { class: "error bad" }, e.lastError || ""))))));
+  }
+
   load().catch(Grid.showError);
   loadStorage().catch(Grid.showError);
+  loadExports().catch(Grid.showError);
+  setInterval(() => loadExports().catch(Grid.showError), 5_000);
   setInterval(() => load().catch(Grid.showError), 15_000);
   setInterval(() => loadStorage().catch(Grid.showError), 30_000);
   setInterval(render, 1000);

@@ -8,7 +8,10 @@ internal static class ExportEndpoints
     public static void Map(WebApplication app)
     {
         var exports = app.MapGroup("/api/exports");
-        exports.MapGet("", (ExportService service) => service.Workers.Select(w => w.State()).ToList())
+        // Guests (the guest view) see how each export keeps up, not where it sends nor the target's errors (addresses, database names).
+        exports.MapGet("", (ExportService service, HttpContext http) => service.Workers.Select(w => w.State())
+                .Select(state => http.User.Identity?.IsAuthenticated == true ? state : state with { Target = "", LastError = state.LastError is null ? null : "failing (the admin sees why)" })
+                .ToList())
             .Produces<IReadOnlyList<ExportState>>()
             .WithSummary("Each export (Hub:Exports): name, kind, target (server and database, never credentials), state (catching up, live, retrying, backfilling), lastSuccess, lagPoints and lagMs (points stored and not yet at the target, and how long the oldest has waited), lastError, pointsSent, its durable cursor and its series patterns.");
 

@@ -9,7 +9,7 @@ namespace Grid.Edge.Hub.Monitoring;
 /// <summary>
 /// The hub's state as <see cref="System.Diagnostics.Metrics"/> instruments, read from the services that keep it
 /// when a scrape asks (nothing is counted twice, nothing costs while nobody scrapes): ingest, rejections by reason,
-/// the store, MQTT connections, live-stream listeners and, per grid peer, its state and lag. Exported in the
+/// the store, MQTT connections, live-stream listeners, per export its lag, and per grid peer its state and lag. Exported in the
 /// Prometheus text format on <c>/metrics</c>. prometheus-net's adapter exports what the services count as gauges
 /// (it is handed totals, not increments), so their names carry no <c>_total</c>.
 /// </summary>
@@ -24,7 +24,7 @@ internal sealed class HubMetrics : IDisposable
     private readonly MqttServer _mqtt;
     private long _mqttConnections;
 
-    public HubMetrics(IngestService ingest, RejectionLog rejections, ITimeSeriesStore store, LiveFeed live, MqttServer mqtt, GridReplicator grid)
+    public HubMetrics(IngestService ingest, RejectionLog rejections, ITimeSeriesStore store, LiveFeed live, MqttServer mqtt, GridReplicator grid, Exports.ExportService exports)
     {
         _mqtt = mqtt;
         mqtt.ClientConnectedAsync += OnConnected;
@@ -57,6 +57,10 @@ internal sealed class HubMetrics : IDisposable
         _meter.CreateObservableGauge("grid_peer_behind_points", () => Peers(grid, p => p.PointsBehind ?? 0), description: "Points this hub holds that the peer lacked at its last vector");
         _meter.CreateObservableGauge("grid_peer_behind_seconds", () => Peers(grid, p => (p.BehindMs ?? 0) / 1000.0), "s", "How far back the oldest point the peer lacks lies");
         _meter.CreateObservableCounter("grid_peer_received_bytes", () => Peers(grid, p => p.BytesIn), "By", "Bytes received from the peer");
+        _meter.CreateObservableGauge("export_behind_points", () => Exports(exports, e => e.LagPoints), description: "Points stored and not yet at the export's target");
+        _meter.CreateObservableGauge("export_behind_seconds", () => Exports(exports, e => e.LagMs / 1000.0), "s", "How long the oldest point not yet at the export's target has waited");
+        _meter.CreateObservableGauge("export_failing", () => Exports(exports, e => e.LastError is null ? 0 : 1), description: "1 while the export's target refuses or cannot be reached");
+        _meter.CreateObservableCounter("export_sent_points", () => Exports(exports, e => e.PointsSent), description: "Points the export's target took since the hub started");
         _meter.CreateObservableCounter("grid_peer_sent_bytes", () => Peers(grid, p => p.BytesOut), "By", "Bytes sent to the peer");
     }
 
@@ -66,6 +70,10 @@ internal sealed class HubMetrics : IDisposable
         _mqtt.ClientDisconnectedAsync -= OnDisconnected;
         _meter.Dispose();
     }
+
+    private static IEnumerable<Measurement<T>> Exports<T>(Exports.ExportService exports, Func<Exports.ExportState, T> value)
+        where T : struct =>
+        exports.Workers.Select(w => w.State()).Select(e => new Measurement<T>(value(e), new KeyValuePair<string, object?>("export", e.Name)));
 
     private static IEnumerable<Measurement<T>> Peers<T>(GridReplicator grid, Func<GridPeerView, T> value)
         where T : struct =>

@@ -733,11 +733,13 @@ public sealed class GridReplicator : IAsyncDisposable
                     if (MemberCurveKey(e.Peer) is { } key)
                         _links!.ForgetOthers(key, address => address == dialled || _resolvedFrom.ContainsKey(address) || _configuredPeers.Any(p => p.Address == address));
                 }
+                // Membership first, on every new link (each is a session): a joiner learns its grid from it, and a
+                // member learns of adds and removals before any delta of theirs is judged. Not only on the first: a
+                // change sent meanwhile may have gone down a link the peer had already closed and this hub did not
+                // yet know was dead (its silence takes 3 s to tell), and nothing else would say it again.
+                Send(peer, RecordsMessage());
                 if (peer.Up == 1)
                 {
-                    // Membership first: a joiner learns its grid from it, and a member learns of adds and removals
-                    // before any delta of theirs is judged.
-                    Send(peer, RecordsMessage());
                     Send(peer, new SyncMessage(SyncMessageKind.Addresses) { Items = [.. Addresses.Select(a => System.Text.Encoding.UTF8.GetBytes(a))] }.Encode());
                     if (_active is not null)
                     {

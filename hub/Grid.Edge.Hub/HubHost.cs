@@ -35,12 +35,14 @@ internal static class HubHost
         var services = builder.Services;
         services.AddSingleton(Options.Create(options));
         services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
+        // The one wall clock of the hub (shifted only by the fault-injection hook): everything reads the time from it.
+        var time = Hosting.ShiftedClock.Compose(Environment.GetEnvironmentVariable(Hosting.ShiftedClock.Variable));
+        services.AddSingleton(time);
         services.AddSingleton<HubEndpoints>();
         services.AddSingleton<Monitoring.HubMetrics>();
         var identity = LoadIdentity(options.DataDir);
         services.AddSingleton(_ => identity); // made by the container, so disposed with it
-        services.AddSingleton(OpenGrid(identity, options.DataDir));
+        services.AddSingleton(OpenGrid(identity, options.DataDir, time));
         services.AddSingleton(sp => ChunkedTimeSeriesStore.Open(
             new ChunkStoreOptions
             {
@@ -50,6 +52,7 @@ internal static class HubHost
                 CheckpointInterval = TimeSpan.FromSeconds(options.CheckpointSeconds),
                 Retention = HubConfiguration.RetentionRules(builder.Configuration, options),
                 DiskBudgetBytes = options.DiskBudgetMb > 0 ? options.DiskBudgetMb * 1024L * 1024 : null,
+                Time = sp.GetRequiredService<TimeProvider>(),
             },
             sp.GetRequiredService<ILogger<ChunkedTimeSeriesStore>>()));
         services.AddSingleton<ITimeSeriesStore>(sp => sp.GetRequiredService<ChunkedTimeSeriesStore>());
@@ -102,8 +105,17 @@ internal static class HubHost
             sp.GetRequiredService<ChunkedTimeSeriesStore>(),
             GridNode.GridService.Merge(sp.GetRequiredService<Readings.ReadingWriter>()),
             options.DataDir,
-            new Replication.Node.GridReplicatorOptions { BindAddress = options.Bind, Port = options.GridPort, Peers = options.PeerList, Discovery = options.DiscoveryOn, DiscoveryPort = options.DiscoveryPort },
-            sp.GetRequiredService<ILogger<Replication.Node.GridReplicator>>()));
+            new Replication.Node.GridReplicatorOptions
+            {
+                BindAddress = options.Bind,
+                Port = options.GridPort,
+                Peers = options.PeerList,
+                Discovery = options.DiscoveryOn,
+                DiscoveryPort = options.DiscoveryPort,
+                MaxSkew = TimeSpan.FromSeconds(options.GridMaxSkewSeconds),
+            },
+            sp.GetRequiredService<ILogger<Replication.Node.GridReplicator>>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<GridNode.GridService>();
         var exports = Exports.ExportSettings.Read(builder.Configuration); // a bad export stops the start with what to change
         services.AddSingleton(sp => new Exports.ExportService([.. exports.Select(export => new Exports.ExportWorker(
@@ -149,7 +161,7 @@ internal static class HubHost
             host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
 
-        var endpoints = new HubEndpoints(TimeProvider.System);
+        var endpoints = new HubEndpoints(time);
         services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -168,6 +180,8 @@ internal static class HubHost
 
         replace?.Invoke(services);
         var app = builder.Build();
+        if (time is Hosting.ShiftedClock shifted)
+            app.Logger.LogWarning("This hub's clock is shifted by {Offset:+0;-0} s ({Variable}, a fault-injection hook for tests): it runs at {Now:u}", shifted.Offset.TotalSeconds, Hosting.ShiftedClock.Variable, shifted.GetUtcNow());
         ListenToStoredReadings(app.Services);
         app.Services.GetRequiredService<MqttIngestBridge>().Attach();
         app.Services.GetRequiredService<RetainedMessageFile>().Attach();
@@ -253,11 +267,11 @@ internal static class HubHost
     }
 
     /// <summary>The grid this hub belongs to, if any; a damaged state file stops the start with what to do.</summary>
-    private static GridMembership OpenGrid(HubIdentity identity, string dataDir)
+    private static GridMembership OpenGrid(HubIdentity identity, string dataDir, TimeProvider time)
     {
         try
         {
-            return GridMembership.Open(identity, dataDir);
+            return GridMembership.Open(identity, dataDir, time);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {

@@ -1,4 +1,5 @@
 using Grid.Edge.Hub.Configuration;
+using Grid.Edge.Hub.Hosting;
 using Grid.Edge.Hub.Tests.Support;
 
 namespace Grid.Edge.Hub.Tests;
@@ -70,6 +71,41 @@ public sealed class HubConfigurationTests : IDisposable
         Assert.Contains("'nobody' is not a hub id", error.Message, StringComparison.Ordinal);
         Assert.Contains("'10.8.0.4:99999' is not host:port", error.Message, StringComparison.Ordinal);
         Assert.Contains("Discovery 'maybe' is not on or off", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_grid_max_skew_is_whole_seconds_up_to_a_day_and_five_minutes_by_default()
+    {
+        static HubOptions Bind(Dictionary<string, string?> cli, Dictionary<string, string?> environment) =>
+            HubConfiguration.Bind(HubConfiguration.Load(cli, null, environment));
+        Assert.Equal(300, Bind(Cli(), []).GridMaxSkewSeconds);
+        Assert.Equal(600, Bind(Cli(), new() { ["GRID_GRID_MAX_SKEW"] = "600" }).GridMaxSkewSeconds);
+        Assert.Equal(900, Bind(Cli(("GridMaxSkewSeconds", "900")), new() { ["GRID_GRID_MAX_SKEW"] = "600" }).GridMaxSkewSeconds);
+        foreach (var wrong in new[] { "0", "86401" })
+        {
+            var error = Assert.Throws<HubConfigurationException>(() => Bind(Cli(("GridMaxSkewSeconds", wrong)), []));
+            Assert.Contains($"GridMaxSkewSeconds {wrong} (--grid-max-skew) must be between 1 and 86400 seconds", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void The_clock_offset_hook_shifts_the_wall_clock_and_nothing_else()
+    {
+        Assert.Same(TimeProvider.System, ShiftedClock.Compose(null));
+        Assert.Same(TimeProvider.System, ShiftedClock.Compose(" 0 "));
+        var ahead = ShiftedClock.Compose("600");
+        var before = DateTimeOffset.UtcNow;
+        Assert.InRange(ahead.GetUtcNow() - before, TimeSpan.FromSeconds(599), TimeSpan.FromSeconds(601));
+        Assert.InRange(before - ShiftedClock.Compose("-30").GetUtcNow(), TimeSpan.FromSeconds(29), TimeSpan.FromSeconds(31));
+
+        // Monotonic time (timestamps and timers) is the system's: a wrong clock does not change how long a second lasts.
+        Assert.Equal(TimeProvider.System.TimestampFrequency, ahead.TimestampFrequency);
+        Assert.InRange(TimeProvider.System.GetElapsedTime(ahead.GetTimestamp()), TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        foreach (var wrong in new[] { "10m", "1.5", "99999999999" })
+        {
+            var error = Assert.Throws<HubConfigurationException>(() => ShiftedClock.Compose(wrong));
+            Assert.Contains($"{ShiftedClock.Variable} '{wrong}' is not a whole number of seconds", error.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -94,7 +94,9 @@ public sealed record PeerAddress(string Address, string? HubId)
 public sealed record GridPeerView(string HubId, string? Address, string State, DateTimeOffset? LastContact, long BytesIn, long BytesOut, long DeltasIn, long DeltasRefused, long? PointsBehind = null, long? BehindMs = null);
 
 /// <summary>The grid port and the peers, for the API and the dashboard.</summary>
-public sealed record GridLinksView(int Port, IReadOnlyList<string> Addresses, IReadOnlyList<GridPeerView> Peers, long DeltasAuthored, long DeltasApplied, IReadOnlyDictionary<string, long> Refusals);
+/// <param name="DeltasHeld">Peers' deltas held back because their clock is beyond this hub's time + the max skew: kept aside, not applied, taken once this hub's time comes within reach.</param>
+/// <param name="ClockMs">The grid clock (Unix ms): the latest clock this hub signed a delta with or took in with a peer's applied delta; 0 before either.</param>
+public sealed record GridLinksView(int Port, IReadOnlyList<string> Addresses, IReadOnlyList<GridPeerView> Peers, long DeltasAuthored, long DeltasApplied, IReadOnlyDictionary<string, long> Refusals, long DeltasHeld, long ClockMs);
 
 /// <summary>
 /// This hub's readings that no other hub holds yet, as far as it has heard (peers' last version vectors): per series
@@ -162,6 +164,8 @@ public sealed class GridReplicator : IAsyncDisposable
     private bool _writesDeferred;
     private long _authored;
     private long _applied;
+    private long _held;
+    private long _clockHlc;
     private long _cursorSeen;
     private long _cursorTickAt;
     private IReadOnlyDictionary<string, long> _refusals = new Dictionary<string, long>();
@@ -285,7 +289,8 @@ public sealed class GridReplicator : IAsyncDisposable
     }
 
     public GridLinksView Links() =>
-        new(Port, Addresses, [.. _peerViews.Values.OrderBy(p => p.HubId, StringComparer.Ordinal)], Interlocked.Read(ref _authored), Interlocked.Read(ref _applied), _refusals);
+        new(Port, Addresses, [.. _peerViews.Values.OrderBy(p => p.HubId, StringComparer.Ordinal)], Interlocked.Read(ref _authored), Interlocked.Read(ref _applied), _refusals,
+            Interlocked.Read(ref _held), Interlocked.Read(ref _clockHlc) >> WriteStamp.CounterBits);
 
     /// <summary>This hub's readings not yet on any other hub (updated with every sync tick).</summary>
     public GridProvisional Provisional() => _provisional;
@@ -453,6 +458,7 @@ public sealed class GridReplicator : IAsyncDisposable
             try
             {
                 await HandleAsync(work);
+                ShowNode();
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -719,11 +725,13 @@ public sealed class GridReplicator : IAsyncDisposable
                     if (MemberCurveKey(e.Peer) is { } key)
                         _links!.ForgetOthers(key, address => address == dialled || _resolvedFrom.ContainsKey(address) || _configuredPeers.Any(p => p.Address == address));
                 }
+                // Membership first, on every new link (each is a session): a joiner learns its grid from it, and a
+                // member learns of adds and removals before any delta of theirs is judged. Not only on the first: a
+                // change sent meanwhile may have gone down a link the peer had already closed and this hub did not
+                // yet know was dead (its silence takes 3 s to tell), and nothing else would say it again.
+                Send(peer, RecordsMessage());
                 if (peer.Up == 1)
                 {
-                    // Membership first: a joiner learns its grid from it, and a member learns of adds and removals
-                    // before any delta of theirs is judged.
-                    Send(peer, RecordsMessage());
                     Send(peer, new SyncMessage(SyncMessageKind.Addresses) { Items = [.. Addresses.Select(a => System.Text.Encoding.UTF8.GetBytes(a))] }.Encode());
                     if (_active is not null)
                     {
@@ -926,6 +934,7 @@ public sealed class GridReplicator : IAsyncDisposable
     /// </summary>
     private async Task ApplyChangesAsync(PeerState? from)
     {
+        ShowNode(); // before the points reach the store: whoever sees them sees the clock they brought
         var changes = _active!.Node.DrainChanges();
         if (changes.Count == 0)
             return;
@@ -1000,6 +1009,15 @@ public sealed class GridReplicator : IAsyncDisposable
         Interlocked.Add(ref _applied, remote);
         if (from is not null)
             from.DeltasIn += remote;
+    }
+
+    /// <summary>The held-back count and the grid clock for <see cref="Links"/> (the loop alone touches the node).</summary>
+    private void ShowNode()
+    {
+        if (_active is not { } active)
+            return;
+        Interlocked.Exchange(ref _held, active.Node.Store.HeldFutureCount);
+        Interlocked.Exchange(ref _clockHlc, active.Node.LastHlc);
     }
 
     private void Gather(Work.LocalWrites local)

@@ -34,6 +34,9 @@ public sealed class HubOptions
     public IReadOnlyList<string> PeerList =>
         Peers is null ? [] : [.. Peers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
+    /// <summary>How far ahead of this hub's clock a peer's delta may be before it is held back (design: MAX_SKEW).</summary>
+    public int GridMaxSkewSeconds { get; set; } = 300;
+
     /// <summary>UDP port of the LAN beacon (0: none).</summary>
     public int DiscoveryPort { get; set; } = 7421;
 
@@ -141,6 +144,8 @@ public sealed class HubOptions
                 problems.Add($"Peer {error}: give --peer host:port (or hub-id@host:port).");
         }
 
+        if (GridMaxSkewSeconds is < 1 or > 86_400)
+            problems.Add($"GridMaxSkewSeconds {GridMaxSkewSeconds} (--grid-max-skew) must be between 1 and 86400 seconds (a day): how far ahead of this hub's clock a peer's clock may run before its deltas are held back.");
         if (DiscoveryPort is < 0 or > 65535)
             problems.Add($"Discovery port {DiscoveryPort} is not a UDP port (0-65535; 0 turns LAN discovery off).");
         if (Discovery is not ("on" or "off" or "On" or "Off" or "ON" or "OFF"))

@@ -107,6 +107,8 @@ internal static class GridCommands
         {
             text.AppendLine();
             text.Append($"port:    {links.Port} ({string.Join(", ", links.Addresses)}); deltas authored {links.DeltasAuthored}, applied from peers {links.DeltasApplied}");
+            if (links.DeltasHeld > 0)
+                text.Append($", held back {links.DeltasHeld} (a peer's clock is more than --grid-max-skew ahead of this hub's)");
             foreach (var peer in links.Peers)
             {
                 text.AppendLine();

@@ -58,7 +58,8 @@
       el("td", {}, `${p.deltasIn} deltas in` + (p.deltasRefused ? `, ${p.deltasRefused} refused` : "")),
       el("td", { class: behindClass(p), "data-behind": "" }, behind(p))));
     peers.replaceChildren(
-      el("p", { class: "muted" }, `Grid port ${links.port} (${links.addresses.join(", ")}): ${links.deltasAuthored} deltas sent from this hub, ${links.deltasApplied} taken from peers.`),
+      el("p", { class: "muted" }, `Grid port ${links.port} (${links.addresses.join(", ")}): ${links.deltasAuthored} deltas sent from this hub, ${links.deltasApplied} taken from peers` +
+        (links.deltasHeld ? `, ${links.deltasHeld} held back (a peer's clock is too far ahead of this hub's: --grid-max-skew).` : ".")),
       el("table", { class: "list" },
         el("thead", {}, el("tr", {}, ["hub", "link", "address", "last heard", "traffic", "deltas", "behind"].map(h => el("th", {}, h)))),
         el("tbody", {}, body)));
